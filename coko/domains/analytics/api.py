@@ -1,0 +1,5 @@
+"""The analytics facade: the only functions other domains may call.
+
+Arguments and results are plain values or the frozen types of ``analytics.contracts``;
+models and querysets never cross this boundary.
+"""

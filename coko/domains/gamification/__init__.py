@@ -1,0 +1,4 @@
+"""Badges, achievements, challenges, points, leaderboards (Gamification Service).
+
+Other domains import only `gamification.api` (functions) and `gamification.contracts` (frozen data).
+"""

@@ -1,0 +1,5 @@
+"""The publishing facade: the only functions other domains may call.
+
+Arguments and results are plain values or the frozen types of ``publishing.contracts``;
+models and querysets never cross this boundary.
+"""

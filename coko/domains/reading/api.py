@@ -1,0 +1,5 @@
+"""The reading facade: the only functions other domains may call.
+
+Arguments and results are plain values or the frozen types of ``reading.contracts``;
+models and querysets never cross this boundary.
+"""

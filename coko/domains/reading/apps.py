@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class ReadingConfig(AppConfig):
+    name = "coko.domains.reading"
+    label = "reading"
+    verbose_name = "Reading"

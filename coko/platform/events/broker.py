@@ -1,0 +1,86 @@
+"""The dramatiq broker (Redis) and the worker's metrics middleware."""
+
+from __future__ import annotations
+
+import time
+
+import dramatiq
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.middleware import (
+    AgeLimit,
+    Callbacks,
+    CurrentMessage,
+    Middleware,
+    Pipelines,
+    Retries,
+    ShutdownNotifications,
+    TimeLimit,
+)
+from prometheus_client import Counter, Gauge, Histogram
+
+_LABELS = ("queue_name", "actor_name")
+MESSAGES = Counter("dramatiq_messages_total", "Messages processed", _LABELS)
+ERRORS = Counter("dramatiq_message_errors_total", "Messages that raised", _LABELS)
+RETRIES = Counter("dramatiq_message_retries_total", "Messages re-enqueued for retry", _LABELS)
+IN_PROGRESS = Gauge("dramatiq_messages_inprogress", "Messages being processed", _LABELS)
+DURATION = Histogram(
+    "dramatiq_message_duration_seconds", "Processing time", _LABELS,
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+
+
+class WorkerMetrics(Middleware):
+    """Prometheus metrics of a dramatiq worker, in the process's default registry."""
+
+    def __init__(self) -> None:
+        self._started: dict[str, float] = {}
+
+    def after_enqueue(self, broker, message, delay):
+        if "retries" in message.options:
+            RETRIES.labels(message.queue_name, message.actor_name).inc()
+
+    def before_process_message(self, broker, message):
+        IN_PROGRESS.labels(message.queue_name, message.actor_name).inc()
+        self._started[message.message_id] = time.perf_counter()
+
+    def after_process_message(self, broker, message, *, result=None, exception=None):
+        labels = (message.queue_name, message.actor_name)
+        started = self._started.pop(message.message_id, None)
+        if started is not None:
+            DURATION.labels(*labels).observe(time.perf_counter() - started)
+        IN_PROGRESS.labels(*labels).dec()
+        MESSAGES.labels(*labels).inc()
+        if exception is not None:
+            ERRORS.labels(*labels).inc()
+
+    after_skip_message = after_process_message
+
+
+def build_broker(*, url: str, namespace: str) -> RedisBroker:
+    middleware = [
+        WorkerMetrics(),
+        AgeLimit(),
+        TimeLimit(),
+        ShutdownNotifications(),
+        Callbacks(),
+        Pipelines(),
+        Retries(),
+        CurrentMessage(),
+    ]
+    return RedisBroker(
+        url=url,
+        namespace=f"{namespace}:dramatiq",
+        middleware=middleware,
+        socket_timeout=5,
+        socket_connect_timeout=2,
+        health_check_interval=15,
+    )
+
+
+def install_broker() -> RedisBroker:
+    """Create the broker from settings and make it dramatiq's global broker."""
+    from django.conf import settings
+
+    broker = build_broker(url=settings.REDIS_URL, namespace=settings.REDIS_NAMESPACE)
+    dramatiq.set_broker(broker)
+    return broker

@@ -1,0 +1,76 @@
+"""publish(): write an event to the producing domain's outbox, in the caller's transaction."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import asdict, is_dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connections
+
+from coko.platform.context import current_trace_id
+
+from .envelope import EVENT_TYPE, Event
+
+
+class PublishOutsideTransaction(RuntimeError):
+    """publish() was called with no transaction open on the producer's alias."""
+
+
+def _payload_dict(payload: Any) -> dict[str, Any]:
+    if hasattr(payload, "model_dump"):  # pydantic contract
+        payload = payload.model_dump(mode="json")
+    elif is_dataclass(payload):
+        payload = asdict(payload)
+    if not isinstance(payload, dict):
+        raise TypeError("an event payload is a dict, a dataclass or a pydantic model")
+    # Round-trip now: a payload that cannot be serialised fails the use case, not the relay.
+    return json.loads(json.dumps(payload, cls=DjangoJSONEncoder))
+
+
+def outbox_table(domain: str) -> str:
+    from django.apps import apps
+
+    return apps.get_model(domain, "OutboxEvent")._meta.db_table
+
+
+def publish(*, producer: str, type: str, aggregate_id: Any, payload: Any, version: int = 1) -> Event:
+    """Record ``type`` in ``producer``'s outbox; it is delivered after the transaction commits.
+
+    Must run inside ``transaction.atomic(using=producer)``: the event and the
+    state change it announces commit together or not at all. Events of one
+    aggregate are numbered in commit order (a transaction-scoped advisory lock on
+    the aggregate), which is what lets consumers apply them in order.
+    """
+    if producer not in settings.COKO_DOMAINS:
+        raise ValueError(f"unknown producer domain {producer!r}")
+    if not EVENT_TYPE.fullmatch(type):
+        raise ValueError(f"invalid event type {type!r}")
+    connection = connections[producer]
+    if not connection.in_atomic_block:
+        raise PublishOutsideTransaction(
+            f"publish({type!r}) needs transaction.atomic(using={producer!r}) around the use case"
+        )
+    event = Event(
+        id=uuid.uuid4(),
+        type=type,
+        version=version,
+        producer=producer,
+        aggregate_id=str(aggregate_id),
+        payload=_payload_dict(payload),
+        trace_id=current_trace_id(),
+    )
+    table = connection.ops.quote_name(outbox_table(producer))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (event_id, type, version, occurred_at, aggregate_id, payload,"
+            f" trace_id, state)"
+            f" SELECT %s, %s, %s, %s, %s, %s, %s, 0"
+            f" FROM (SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))) AS aggregate_lock",
+            [event.id, event.type, event.version, event.occurred_at, event.aggregate_id,
+             json.dumps(event.payload), event.trace_id, f"{producer}:{event.aggregate_id}"],
+        )
+    return event

@@ -1,0 +1,208 @@
+"""Coko settings: twelve-factor, from the environment, validated at start-up.
+
+A bad value stops the process with one line naming the variable (see
+``coko.platform.env``). Without ``DATABASE_URL`` / ``REDIS_URL`` the embedded
+development servers under ``var/`` are used (``make run`` / ``make test`` start them).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from coko.platform.db.config import build_databases, parse_database_url
+from coko.platform.env import Env
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+env = Env()
+
+# --- the domains --------------------------------------------------------------
+COKO_DOMAINS = [
+    "accounts",
+    "catalog",
+    "files",
+    "reading",
+    "payments",
+    "recommendations",
+    "gamification",
+    "publishing",
+    "community",
+    "notifications",
+    "analytics",
+]
+# Apps that are not domains live with a domain: Django's own apps and guardian
+# keep their tables in the accounts schema (apps without tables are listed too,
+# so the router never meets an unknown label).
+COKO_APP_DOMAINS = {
+    label: "accounts"
+    for label in [
+        "admin", "auth", "contenttypes", "sessions", "messages", "staticfiles",
+        "guardian", "pgtrigger", "django_prometheus", "ninja", "platform",
+    ]
+}
+
+# --- environment ----------------------------------------------------------------
+COKO_ENV = env.choice("COKO_ENV", ["development", "test", "production", "build"], "development")
+PRODUCTION = COKO_ENV == "production"
+DEBUG = env.bool("DEBUG", default=COKO_ENV == "development")
+SECRET_KEY = env.str("SECRET_KEY", required=PRODUCTION)
+if not SECRET_KEY:
+    # Development and tests only: production refuses to start without SECRET_KEY.
+    SECRET_KEY = "coko-insecure-development-key-never-used-in-production"
+elif PRODUCTION and len(SECRET_KEY) < 50:
+    env.errors.append("SECRET_KEY: must be at least 50 characters in production")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", [])
+LOG_LEVEL = env.choice("LOG_LEVEL", ["DEBUG", "INFO", "WARNING", "ERROR"], "INFO")
+SENTRY_DSN = env.str("SENTRY_DSN", pattern=r"https?://\S+")
+
+
+def _embedded_database_url() -> str:
+    return f"postgresql://postgres@/coko?host={BASE_DIR / 'var' / 'run'}"
+
+
+def _embedded_redis_url() -> str:
+    return f"unix://{BASE_DIR / 'var' / 'run' / 'redis.sock'}"
+
+
+def _database_url(value: str) -> str:
+    parse_database_url(value)
+    return value
+
+
+def _redis_url(value: str) -> str:
+    if not value.startswith(("redis://", "rediss://", "unix://")):
+        raise ValueError(f"{value!r} is not a redis://, rediss:// or unix:// URL")
+    return value
+
+
+DATABASE_URL = env.parsed("DATABASE_URL", _database_url, _embedded_database_url(),
+                          required=PRODUCTION)
+COKO_SPLIT_DATABASES = env.bool("COKO_SPLIT_DATABASES", False)
+DATABASE_OVERRIDES = {
+    domain: url
+    for domain in COKO_DOMAINS
+    if (url := env.parsed(f"DATABASE_URL_{domain.upper()}", _database_url, ""))
+}
+DATABASES = build_databases(
+    domains=COKO_DOMAINS,
+    default_url=DATABASE_URL,
+    overrides=DATABASE_OVERRIDES,
+    split=COKO_SPLIT_DATABASES,
+    conn_max_age=env.int("DB_CONN_MAX_AGE", 60, minimum=0),
+    default_domain="accounts",
+)
+DATABASE_ROUTERS = ["coko.platform.db.router.DomainRouter"]
+MIGRATION_MODULES = {domain: f"migrations.{domain}" for domain in COKO_DOMAINS}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env.parsed("REDIS_URL", _redis_url, _embedded_redis_url(), required=PRODUCTION)
+# Tests give each parallel worker its own key space in the same Redis.
+REDIS_NAMESPACE = env.str("COKO_REDIS_NAMESPACE", "coko", pattern=r"[a-z0-9_:-]+")
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": REDIS_NAMESPACE,
+        "TIMEOUT": 300,
+        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+    }
+}
+
+# --- events (outbox → relay → dramatiq → inbox) ------------------------------------
+COKO_EVENTS = {
+    "MAX_RETRIES": env.int("COKO_EVENT_MAX_RETRIES", 8, minimum=0, maximum=50),
+    "MIN_BACKOFF_MS": env.int("COKO_EVENT_MIN_BACKOFF_MS", 1000, minimum=1),
+    "MAX_BACKOFF_MS": env.int("COKO_EVENT_MAX_BACKOFF_MS", 15 * 60 * 1000, minimum=1),
+    "ORDER_WAIT_MAX_S": env.int("COKO_EVENT_ORDER_WAIT_MAX_S", 600, minimum=1),
+    "RELAY_BATCH": env.int("COKO_RELAY_BATCH", 500, minimum=1, maximum=10000),
+    "RELAY_IDLE_S": env.float("COKO_RELAY_IDLE_S", 1.0, minimum=0.01),
+    "RETENTION_DAYS": env.int("COKO_EVENT_RETENTION_DAYS", 7, minimum=1),
+    "EXTRA_HANDLER_MODULES": env.list("COKO_EXTRA_HANDLER_MODULES", []),
+}
+DRAMATIQ_WORKER_THREADS = env.int("COKO_WORKER_THREADS", 8, minimum=1, maximum=64)
+DRAMATIQ_PROMETHEUS_PORT = env.int("COKO_WORKER_METRICS_PORT", 9191, minimum=0, maximum=65535)
+RELAY_HTTP_PORT = env.int("COKO_RELAY_HTTP_PORT", 9192, minimum=0, maximum=65535)
+
+# --- Django --------------------------------------------------------------------------
+INSTALLED_APPS = [
+    "coko.platform",  # first: its `migrate` spans every domain alias
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "guardian",
+    "pgtrigger",
+    "django_prometheus",
+    "ninja",
+    *[f"coko.domains.{domain}" for domain in COKO_DOMAINS],
+]
+
+MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "coko.platform.http.middleware.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.gzip.GZipMiddleware",
+    "coko.platform.http.middleware.ApiErrorEnvelopeMiddleware",
+    "django.middleware.http.ConditionalGetMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "guardian.backends.ObjectPermissionBackend",
+]
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+SESSION_COOKIE_SECURE = PRODUCTION
+CSRF_COOKIE_SECURE = PRODUCTION
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("fr", "Français")]
+LOCALE_PATHS = [BASE_DIR / "coko" / "platform" / "locale"]
+USE_I18N = True
+TIME_ZONE = "UTC"
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+# --- observability ---------------------------------------------------------------------
+PROMETHEUS_METRIC_NAMESPACE = ""
+from coko.platform.observability import logging_config, sentry_init  # noqa: E402
+
+LOGGING = logging_config(level=LOG_LEVEL, json=not env.bool("COKO_LOG_CONSOLE", False))
+
+env.check()  # stop here, with one line per bad variable, before anything connects
+
+if SENTRY_DSN:
+    sentry_init(dsn=SENTRY_DSN, environment=COKO_ENV)

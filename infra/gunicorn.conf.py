@@ -1,0 +1,82 @@
+"""Gunicorn settings for the Coko web process.
+
+    gunicorn config.wsgi:application --config infra/gunicorn.conf.py
+
+Every value can be tuned from the environment; defaults suit a container with
+a 1-CPU limit behind ingress-nginx.
+"""
+
+import os
+import shutil
+
+
+def _int(name, default):
+    try:
+        return int(os.environ.get(name, default))
+    except ValueError:
+        return default
+
+
+def _cpus():
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
+
+# Processes x threads. WEB_CONCURRENCY wins; otherwise 2*cores+1, capped at 8
+# (a pod should scale out through the HPA, not up).
+workers = _int("WEB_CONCURRENCY", min(2 * _cpus() + 1, 8))
+worker_class = "gthread"
+threads = _int("GUNICORN_THREADS", 4)
+
+# Timeouts: requests taking longer than `timeout` get the worker recycled.
+# graceful_timeout < Kubernetes terminationGracePeriodSeconds (30s).
+timeout = _int("GUNICORN_TIMEOUT", 30)
+graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 25)
+keepalive = _int("GUNICORN_KEEPALIVE", 5)
+
+# Recycle workers now and then to bound memory growth.
+max_requests = _int("GUNICORN_MAX_REQUESTS", 2000)
+max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 200)
+
+# Heartbeat files on tmpfs (the root filesystem is read-only in Kubernetes).
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+# gunicorn >= 25.1 opens a control socket under $HOME; HOME is read-only here.
+control_socket_disable = True
+
+# Only the ingress controller can reach the pods (NetworkPolicy), so trust its
+# X-Forwarded-* headers.
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "*")
+
+# Logs: everything to stdout/stderr, access log as one JSON-ish line.
+accesslog = "-"
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+access_log_format = (
+    '{"log":"access","remote":"%({x-forwarded-for}i)s","method":"%(m)s",'
+    '"path":"%(U)s","query":"%(q)s","status":%(s)s,"bytes":"%(B)s",'
+    '"duration_ms":%(M)s,"request_id":"%({x-request-id}i)s",'
+    '"referer":"%(f)s","user_agent":"%(a)s"}'
+)
+
+# django-prometheus: with several worker processes each one keeps its own
+# counters; when PROMETHEUS_MULTIPROC_DIR is set they are aggregated on disk.
+_prom_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+
+
+def on_starting(server):
+    if _prom_dir:
+        shutil.rmtree(_prom_dir, ignore_errors=True)
+        os.makedirs(_prom_dir, exist_ok=True)
+
+
+def child_exit(server, worker):
+    if _prom_dir:
+        try:
+            from prometheus_client import multiprocess
+        except ImportError:
+            return
+        multiprocess.mark_process_dead(worker.pid)
