@@ -19,6 +19,7 @@ rolls the cycle back; the relay backs off and catches up when Redis is back.
 
 from __future__ import annotations
 
+import json
 import select
 import threading
 import time
@@ -135,7 +136,7 @@ class Relay:
                     "occurred_at": row[4].isoformat(),
                     "producer": domain,
                     "aggregate_id": aggregate_id,
-                    "payload": row[6],
+                    "payload": json.loads(row[6]) if isinstance(row[6], str) else row[6],
                     "trace_id": row[7],
                 }
                 messages.append((row[0], delivery_message(Delivery(handler, envelope, prev))))

@@ -1,0 +1,38 @@
+"""manage.py relay_outbox: the outbox relay process (run it as many times as you like)."""
+
+import signal
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from coko.platform.events.relay import Relay
+from coko.platform.ops_server import dependency_checks, serve_ops
+
+
+class Command(BaseCommand):
+    help = "Relay committed events from every domain's outbox to the broker."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--once", action="store_true", help="drain what is pending, then exit")
+        parser.add_argument("--domain", action="append", dest="domains",
+                            help="relay only this domain (repeatable)")
+        parser.add_argument("--batch-size", type=int, default=settings.COKO_EVENTS["RELAY_BATCH"])
+        parser.add_argument("--http-port", type=int, default=settings.RELAY_HTTP_PORT,
+                            help="port of /health, /ready, /metrics (0: none)")
+
+    def handle(self, *args, once=False, domains=None, batch_size=500, http_port=0, **options):
+        unknown = set(domains or []) - set(settings.COKO_DOMAINS)
+        if unknown:
+            raise CommandError(f"unknown domain(s): {', '.join(sorted(unknown))}")
+        relay = Relay(domains=domains or list(settings.COKO_DOMAINS), batch_size=batch_size)
+        if once:
+            for domain in relay.domains:
+                relay.route_unrouted(domain)
+            count = relay.run_once()
+            self.stdout.write(f"relayed {count} event(s)")
+            return
+        serve_ops(port=http_port, ready=lambda: dependency_checks(relay.domains))
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: relay.stop())
+        self.stdout.write(f"relay running for {', '.join(relay.domains)}")
+        relay.run_forever()

@@ -1,0 +1,38 @@
+"""manage.py run_worker: a dramatiq worker for the event queues (and every other actor)."""
+
+import signal
+import threading
+
+import dramatiq
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from dramatiq import Worker
+
+from coko.platform.ops_server import dependency_checks, serve_ops
+
+
+class Command(BaseCommand):
+    help = "Run a dramatiq worker in this process until SIGINT/SIGTERM."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--threads", type=int, default=settings.DRAMATIQ_WORKER_THREADS)
+        parser.add_argument("--queue", action="append", dest="queues",
+                            help="consume only this queue (repeatable); default: all")
+        parser.add_argument("--http-port", type=int, default=settings.DRAMATIQ_PROMETHEUS_PORT,
+                            help="port of /health, /ready, /metrics (0: none)")
+
+    def handle(self, *args, threads=8, queues=None, http_port=0, **options):
+        broker = dramatiq.get_broker()
+        broker.emit_after("process_boot")
+        worker = Worker(broker, queues=set(queues) if queues else None, worker_threads=threads,
+                        worker_timeout=100)
+        stopping = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stopping.set())
+        serve_ops(port=http_port, ready=lambda: dependency_checks(list(settings.COKO_DOMAINS)))
+        worker.start()
+        self.stdout.write(f"worker running: {threads} threads, queues "
+                          f"{', '.join(sorted(worker.consumers)) or 'all'}")
+        stopping.wait()
+        worker.stop(timeout=10_000)
+        broker.close()

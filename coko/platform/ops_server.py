@@ -1,0 +1,74 @@
+"""A tiny HTTP server for non-web processes (worker, relay): /health, /ready, /metrics."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+
+
+def serve_ops(*, port: int, ready: Callable[[], dict[str, str]],
+              host: str = "0.0.0.0") -> ThreadingHTTPServer | None:
+    """Serve the ops endpoints on ``port`` in a daemon thread (port 0: don't)."""
+    if not port:
+        return None
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's naming
+            path = self.path.split("?", 1)[0]
+            if path == "/health":
+                self._send(200, "application/json", b'{"status": "ok"}')
+            elif path == "/ready":
+                checks = ready()
+                ok = all(value == "ok" for value in checks.values())
+                body = {"status": "ready", "checks": checks} if ok else {
+                    "error": {"code": "not_ready", "message": "a dependency is unavailable",
+                              "details": {"checks": checks}}}
+                self._send(200 if ok else 503, "application/json", json.dumps(body).encode())
+            elif path == "/metrics":
+                self._send(200, CONTENT_TYPE_LATEST, generate_latest(REGISTRY))
+            else:
+                self._send(404, "application/json",
+                           b'{"error": {"code": "not_found", "message": "Not found", "details": null}}')
+
+        def _send(self, status: int, content_type: str, body: bytes) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):  # quiet: probes hit this every few seconds
+            pass
+
+    server = ThreadingHTTPServer((host, port), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, name="ops-http", daemon=True).start()
+    return server
+
+
+def dependency_checks(aliases: list[str]) -> dict[str, str]:
+    """Ping every database alias and the broker's Redis; 'ok' or the error."""
+    import dramatiq
+    from django.db import connections
+
+    checks: dict[str, str] = {}
+    for alias in aliases:
+        try:
+            with connections[alias].cursor() as cursor:
+                cursor.execute("SELECT 1")
+            checks[f"database:{alias}"] = "ok"
+        except Exception as exc:  # noqa: BLE001
+            checks[f"database:{alias}"] = f"error: {type(exc).__name__}"
+            connections[alias].close()
+        finally:
+            connections[alias].close_if_unusable_or_obsolete()
+    try:
+        dramatiq.get_broker().client.ping()
+        checks["broker"] = "ok"
+    except Exception as exc:  # noqa: BLE001
+        checks["broker"] = f"error: {type(exc).__name__}"
+    return checks

@@ -1,0 +1,18 @@
+"""pytest plugin loaded first (``-p coko.platform.testing.plugin`` in pyproject).
+
+It runs before pytest-django reads the settings, so the test configuration
+comes from the environment like any other: the test profile, fast event retries,
+and one Redis key space per xdist worker.
+"""
+
+import os
+
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+os.environ.setdefault("COKO_ENV", "test")
+os.environ.setdefault("COKO_REDIS_NAMESPACE", f"cokotest-{os.getpid()}-{_worker}")
+os.environ.setdefault("COKO_EVENT_MAX_RETRIES", "2")
+os.environ.setdefault("COKO_EVENT_MIN_BACKOFF_MS", "20")
+os.environ.setdefault("COKO_EVENT_MAX_BACKOFF_MS", "200")
+os.environ.setdefault("COKO_RELAY_IDLE_S", "0.05")
+os.environ.setdefault("COKO_LOG_CONSOLE", "1")
+os.environ.setdefault("LOG_LEVEL", "WARNING")

@@ -1,0 +1,30 @@
+"""Suite-wide fixtures: real test databases (one schema per domain) and real Redis."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_test_environment, django_db_blocker):
+    """Create the test databases once per worker: every alias, its own schema."""
+    from coko.platform.testing.databases import create_test_databases, destroy_test_databases
+
+    # One name per run (and per xdist worker): two suites on one server never collide.
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID", f"{os.getpid():x}")[:8]
+    suffix = f"_{run}_{os.environ.get('PYTEST_XDIST_WORKER', 'gw')}"
+    with django_db_blocker.unblock():
+        state = create_test_databases(suffix=suffix)
+    yield state
+    with django_db_blocker.unblock():
+        destroy_test_databases(state)
+
+
+@pytest.fixture
+def redis_client():
+    """The broker's Redis connection (this worker's key space is its own)."""
+    import dramatiq
+
+    return dramatiq.get_broker().client

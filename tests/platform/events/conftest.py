@@ -1,0 +1,150 @@
+"""Live event machinery for the tests: real relay and worker processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connections
+
+from . import handlers
+
+ROOT = Path(__file__).resolve().parents[3]
+HANDLERS_MODULE = "tests.platform.events.handlers"
+
+
+def child_env(state) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(state.child_env())
+    env["COKO_EXTRA_HANDLER_MODULES"] = HANDLERS_MODULE
+    env["COKO_REDIS_NAMESPACE"] = settings.REDIS_NAMESPACE
+    env["PYTHONPATH"] = str(ROOT)
+    return env
+
+
+class Processes:
+    """Starts and always stops the relay and worker processes a test needs."""
+
+    def __init__(self, state) -> None:
+        self.state = state
+        self.procs: list[subprocess.Popen] = []
+
+    def start(self, *args: str) -> subprocess.Popen:
+        # Logs go to a file, never a pipe: a full pipe would block the child.
+        log = tempfile.NamedTemporaryFile("w+", prefix=f"coko-{args[0]}-", suffix=".log", delete=False)
+        proc = subprocess.Popen(
+            [sys.executable, "manage.py", *args], cwd=ROOT, env=child_env(self.state),
+            stdout=log, stderr=subprocess.STDOUT, text=True,
+        )
+        proc.log_path = log.name
+        self.procs.append(proc)
+        return proc
+
+    def logs(self) -> str:
+        return "\n".join(f"--- {p.args[2]} ({p.log_path})\n{Path(p.log_path).read_text()[-3000:]}"
+                         for p in self.procs)
+
+    def relay(self) -> subprocess.Popen:
+        return self.start("relay_outbox", "--http-port", "0")
+
+    def worker(self, threads: int = 4) -> subprocess.Popen:
+        return self.start("run_worker", "--threads", str(threads), "--http-port", "0")
+
+    def script(self, code: str) -> subprocess.CompletedProcess:
+        prelude = "import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'config.settings'); django.setup()\n"
+        return subprocess.run([sys.executable, "-c", prelude + code], cwd=ROOT,
+                              env=child_env(self.state), capture_output=True, text=True, timeout=60)
+
+    def stop(self, proc: subprocess.Popen) -> None:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    def stop_all(self) -> None:
+        for proc in self.procs:
+            self.stop(proc)
+            Path(proc.log_path).unlink(missing_ok=True)
+        self.procs.clear()
+
+
+@pytest.fixture(scope="module")
+def effect_table(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        with connections[handlers.CONSUMER].cursor() as cursor:
+            cursor.execute(
+                f"CREATE TABLE IF NOT EXISTS {handlers.EFFECT_TABLE} (id bigserial PRIMARY KEY,"
+                f" event_id uuid NOT NULL, handler text NOT NULL, aggregate_id text NOT NULL,"
+                f" seq int NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp())"
+            )
+    yield handlers.EFFECT_TABLE
+    with django_db_blocker.unblock():
+        with connections[handlers.CONSUMER].cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {handlers.EFFECT_TABLE}")
+
+
+@pytest.fixture(scope="module")
+def processes(django_db_setup):
+    procs = Processes(django_db_setup)
+    yield procs
+    procs.stop_all()
+
+
+@pytest.fixture(scope="module")
+def worker(processes, effect_table):
+    """One real dramatiq worker for the module."""
+    proc = processes.worker()
+    yield proc
+    processes.stop(proc)
+
+
+@pytest.fixture
+def start_relay(processes):
+    """Start relay processes for one test; they stop when the test ends."""
+    started = []
+
+    def start():
+        started.append(processes.relay())
+        return started[-1]
+
+    yield start
+    for proc in started:
+        processes.stop(proc)
+
+
+@pytest.fixture
+def clean(effect_table, redis_client):
+    with connections[handlers.CONSUMER].cursor() as cursor:
+        cursor.execute(f"TRUNCATE {effect_table}")
+    redis_client.delete(f"{settings.REDIS_NAMESPACE}:{handlers.HEAL_KEY}")
+    yield
+
+
+def wait_for(predicate, *, timeout: float = 30.0, interval: float = 0.05, message: str = ""):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    detail = message() if callable(message) else message
+    raise AssertionError(f"timed out after {timeout}s waiting: {detail or predicate}")
+
+
+def effects(*, where: str = "TRUE", params=()) -> list[tuple]:
+    with connections[handlers.CONSUMER].cursor() as cursor:
+        cursor.execute(
+            f"SELECT event_id::text, handler, aggregate_id, seq FROM {handlers.EFFECT_TABLE}"
+            f" WHERE {where} ORDER BY id", params,
+        )
+        return cursor.fetchall()
