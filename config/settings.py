@@ -142,12 +142,16 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "coko.platform.http.middleware.RequestIdMiddleware",
+    # /health, /ready, /metrics answered here: before any host check (probes use the pod IP)
+    "coko.platform.http.middleware.OpsEndpointsMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "django.middleware.gzip.GZipMiddleware",
-    "coko.platform.http.middleware.ApiErrorEnvelopeMiddleware",
-    "django.middleware.http.ConditionalGetMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # before the envelope, so errors are written in the request's language
     "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.gzip.GZipMiddleware",
+    # ETag of the final (uncompressed) body; gzip then weakens it to W/"..."
+    "django.middleware.http.ConditionalGetMiddleware",
+    "coko.platform.http.middleware.ApiErrorEnvelopeMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

@@ -1,6 +1,21 @@
+"""URLconf: the admin console, the API (``/api/v1``) and the operational endpoints.
+
+``/health``, ``/ready`` and ``/metrics`` are normally answered earlier, by
+``coko.platform.http.middleware.OpsEndpointsMiddleware`` (no host check for
+probes and scrapes); the patterns here serve ``reverse()`` and any stack
+without that middleware.
+"""
+
 from django.contrib import admin
 from django.urls import path
 
+from coko.platform.http import ops
+from coko.platform.http.api import api
+
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
+    path("health", ops.health, name="health"),
+    path("ready", ops.ready, name="ready"),
+    path("metrics", ops.metrics, name="metrics"),
 ]

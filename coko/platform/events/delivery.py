@@ -3,22 +3,26 @@
 One actor per consumer domain (``deliver_<domain>`` on queue ``events.<domain>``),
 so a domain extracted into its own pod consumes only its own queue.
 
-For each message the actor, in one transaction on the consumer's alias:
+A message carries consecutive events of one aggregate for one handler. For
+each event, in order, the actor runs one transaction on the consumer's alias that
 
 1. inserts ``(handler, event_id)`` into the consumer's inbox; a conflict means
-   the effect already happened (a redelivery) and the message is dropped;
-2. checks that the previous event of the same aggregate for this handler (named
-   by the relay) is already in the inbox; if not, the message is put back with a
-   short delay, so events of one aggregate take effect in order;
+   the effect already happened (a redelivery) and the event is skipped;
+2. checks that the previous event of the aggregate for this handler (named by
+   the relay for the first event of the message) is already in the inbox; if
+   not, it waits briefly, then puts the rest of the message back with a delay,
+   so events of one aggregate take effect in order;
 3. runs the handler.
 
-A handler that raises is retried by dramatiq with exponential backoff; after the
-last retry the event is parked in the consumer's dead-letter table (and marked
-in its inbox, so the aggregate's later events go on). Staff replay it.
+A handler that raises is retried by dramatiq with exponential backoff (events
+already applied are skipped by the inbox); after MAX_RETRIES retries the event
+is parked in the consumer's dead-letter table and marked in its inbox, so the
+aggregate's later events go on. Staff replay it from the admin console.
 """
 
 from __future__ import annotations
 
+import time
 import traceback
 from dataclasses import dataclass
 from typing import Any
@@ -53,9 +57,11 @@ class _NotYet(Exception):
 
 @dataclass(frozen=True)
 class Delivery:
+    """Consecutive events of one aggregate for one handler, applied in order."""
+
     handler: str
-    event: dict[str, Any]
-    prev_event_id: str | None = None
+    events: list[dict[str, Any]]
+    prev_event_id: str | None = None  # the aggregate's event this handler must have applied first
     replay: bool = False
     waited_ms: int = 0
 
@@ -74,13 +80,18 @@ def queue_name(domain: str) -> str:
     return f"events.{domain}"
 
 
-def apply_delivery(delivery: Delivery, *, ignore_order: bool = False) -> str:
-    """Apply one (handler, event) in one durable transaction. Raises what the handler raises."""
-    sub = registry.subscription(delivery.handler)
+def apply_event(*, handler: str, envelope: dict[str, Any], prev_event_id: str | None,
+                replay: bool = False) -> str:
+    """Apply one event to one handler in one durable transaction.
+
+    Raises ``_NotYet`` when ``prev_event_id`` has not taken effect, and whatever
+    the handler raises (the transaction, inbox row included, is rolled back).
+    """
+    sub = registry.subscription(handler)
     if sub is None:
-        raise LookupError(f"no handler named {delivery.handler!r} in this build")
-    event = Event.from_dict(delivery.event)
-    inbox, _ = _tables(sub.domain)
+        raise LookupError(f"no handler named {handler!r} in this build")
+    event = Event.from_dict(envelope)
+    inbox, dead = _tables(sub.domain)
     token = request_id_var.set(event.trace_id or None)
     try:
         with transaction.atomic(using=sub.domain, durable=True):
@@ -92,7 +103,7 @@ def apply_delivery(delivery: Delivery, *, ignore_order: bool = False) -> str:
                     [sub.name, event.id, event.type, event.producer, InboxStatus.DONE],
                 )
                 if cursor.fetchone() is None:
-                    if not delivery.replay:
+                    if not replay:
                         return DUPLICATE
                     cursor.execute(
                         f'UPDATE "{inbox}" SET status = %s, processed_at = now()'
@@ -101,24 +112,29 @@ def apply_delivery(delivery: Delivery, *, ignore_order: bool = False) -> str:
                     )
                     if cursor.fetchone() is None:
                         return DUPLICATE
-                elif delivery.prev_event_id and not ignore_order and not delivery.replay:
+                elif prev_event_id and not replay:
                     cursor.execute(
                         f'SELECT 1 FROM "{inbox}" WHERE handler = %s AND event_id = %s',
-                        [sub.name, delivery.prev_event_id],
+                        [sub.name, prev_event_id],
                     )
                     if cursor.fetchone() is None:
                         raise _NotYet
             sub.func(event)
-        return REPLAYED if delivery.replay else APPLIED
+            if replay:
+                with connections[sub.domain].cursor() as cursor:
+                    cursor.execute(
+                        f'UPDATE "{dead}" SET replayed_at = now() WHERE handler = %s AND event_id = %s',
+                        [sub.name, event.id],
+                    )
+        return REPLAYED if replay else APPLIED
     finally:
         request_id_var.reset(token)
 
 
-def park(delivery: Delivery, *, error: str, attempts: int) -> None:
+def park(*, handler: str, event: dict[str, Any], error: str, attempts: int) -> None:
     """Dead-letter the event for this handler and let the aggregate's next events go on."""
-    sub = registry.subscription(delivery.handler)
-    domain = sub.domain if sub else delivery.handler.split(".", 1)[0]
-    event = delivery.event
+    sub = registry.subscription(handler)
+    domain = sub.domain if sub else handler.split(".", 1)[0]
     inbox, dead = _tables(domain)
     with transaction.atomic(using=domain, durable=True):
         with connections[domain].cursor() as cursor:
@@ -129,23 +145,13 @@ def park(delivery: Delivery, *, error: str, attempts: int) -> None:
                 f" ON CONFLICT (handler, event_id) DO UPDATE SET error = EXCLUDED.error,"
                 f' attempts = "{dead}".attempts + EXCLUDED.attempts, last_failed_at = now(),'
                 f" replayed_at = NULL",
-                [delivery.handler, event["id"], event["type"], event["producer"],
+                [handler, event["id"], event["type"], event["producer"],
                  _json(event), error[-20000:], attempts],
             )
             cursor.execute(
                 f'INSERT INTO "{inbox}" (handler, event_id, event_type, producer, status, processed_at)'
                 f" VALUES (%s, %s, %s, %s, %s, now()) ON CONFLICT (handler, event_id) DO NOTHING",
-                [delivery.handler, event["id"], event["type"], event["producer"], InboxStatus.DEAD],
-            )
-
-
-def _mark_replayed(domain: str, handler: str, event_id: str) -> None:
-    _, dead = _tables(domain)
-    with transaction.atomic(using=domain, durable=True):
-        with connections[domain].cursor() as cursor:
-            cursor.execute(
-                f'UPDATE "{dead}" SET replayed_at = now() WHERE handler = %s AND event_id = %s',
-                [handler, event_id],
+                [handler, event["id"], event["type"], event["producer"], InboxStatus.DEAD],
             )
 
 
@@ -155,33 +161,57 @@ def _json(value: Any) -> str:
     return json.dumps(value)
 
 
-def _deliver(handler: str, event: dict, prev_event_id: str | None = None,
+def _wait_in_thread(handler: str, envelope: dict, prev_event_id: str, budget_s: float) -> str:
+    """The previous event is usually being applied by another thread right now:
+    wait for it briefly here before putting the message back on the queue."""
+    pause = 0.002
+    deadline = time.monotonic() + budget_s
+    while time.monotonic() < deadline:
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
+        try:
+            return apply_event(handler=handler, envelope=envelope, prev_event_id=prev_event_id)
+        except _NotYet:
+            continue
+    raise _NotYet
+
+
+def _deliver(handler: str, events: list[dict], prev_event_id: str | None = None,
              replay: bool = False, waited_ms: int = 0) -> str:
-    """The body of every ``deliver_<domain>`` actor."""
+    """The body of every ``deliver_<domain>`` actor: apply ``events`` in order."""
     config = settings.COKO_EVENTS
-    delivery = Delivery(handler, event, prev_event_id, replay, waited_ms)
-    ignore_order = waited_ms >= config["ORDER_WAIT_MAX_S"] * 1000
-    if ignore_order:
-        log.warning("event order wait expired; applying out of order", handler=handler,
-                    event_id=event["id"], prev_event_id=prev_event_id)
-    try:
-        outcome = apply_delivery(delivery, ignore_order=ignore_order)
-    except _NotYet:
-        delay = min(1000, 10 * 2 ** min(waited_ms // 200, 7)) if waited_ms else 10
-        _send(delivery, waited_ms=waited_ms + delay, delay=delay)
-        return WAITING
-    except Exception:
-        message = CurrentMessage.get_current_message()
-        retries = message.options.get("retries", 0) if message else 0
-        if replay or retries >= config["MAX_RETRIES"]:
-            park(delivery, error=traceback.format_exc(limit=20), attempts=retries + 1)
-            log.error("event dead-lettered", handler=handler, event_id=event["id"],
-                      event_type=event["type"], attempts=retries + 1)
-            return PARKED
-        raise  # dramatiq retries with exponential backoff
-    if outcome == REPLAYED:
-        sub = registry.subscription(handler)
-        _mark_replayed(sub.domain, handler, event["id"])
+    message = CurrentMessage.get_current_message()
+    failures: dict[str, int] = message.options.setdefault("coko_failures", {}) if message else {}
+    outcome = DUPLICATE
+    prev = prev_event_id
+    for index, envelope in enumerate(events):
+        if waited_ms >= config["ORDER_WAIT_MAX_S"] * 1000 and prev:
+            log.warning("event order wait expired; applying out of order", handler=handler,
+                        event_id=envelope["id"], prev_event_id=prev)
+            prev = None
+        try:
+            try:
+                outcome = apply_event(handler=handler, envelope=envelope, prev_event_id=prev,
+                                      replay=replay)
+            except _NotYet:
+                outcome = _wait_in_thread(handler, envelope, prev, budget_s=1.0)
+        except _NotYet:
+            delay = min(1000, 20 * 2 ** min(waited_ms // 500, 5))
+            remaining = Delivery(handler, events[index:], prev, replay, waited_ms + 1000 + delay)
+            dramatiq.get_broker().enqueue(delivery_message(remaining), delay=delay)
+            return WAITING
+        except Exception:
+            attempts = failures.get(envelope["id"], 0) + 1
+            failures[envelope["id"]] = attempts
+            if replay or attempts > config["MAX_RETRIES"]:
+                park(handler=handler, event=envelope, error=traceback.format_exc(limit=20),
+                     attempts=attempts)
+                log.error("event dead-lettered", handler=handler, event_id=envelope["id"],
+                          event_type=envelope["type"], attempts=attempts)
+                outcome = PARKED
+            else:
+                raise  # dramatiq retries the message with exponential backoff
+        prev = envelope["id"]
     return outcome
 
 
@@ -196,7 +226,9 @@ def declare_actors() -> None:
             _deliver,
             actor_name=actor_name(domain),
             queue_name=queue_name(domain),
-            max_retries=config["MAX_RETRIES"] + 1,  # the last failure parks instead of raising
+            # Each event of a message fails at most MAX_RETRIES + 1 times, then is
+            # parked; dramatiq's own cap is only a safety net.
+            max_retries=10_000,
             min_backoff=config["MIN_BACKOFF_MS"],
             max_backoff=config["MAX_BACKOFF_MS"],
             time_limit=10 * 60 * 1000,
@@ -209,18 +241,12 @@ def delivery_message(delivery: Delivery) -> dramatiq.Message:
     return _actors[domain].message_with_options(
         kwargs={
             "handler": delivery.handler,
-            "event": delivery.event,
+            "events": delivery.events,
             "prev_event_id": delivery.prev_event_id,
             "replay": delivery.replay,
             "waited_ms": delivery.waited_ms,
         },
     )
-
-
-def _send(delivery: Delivery, *, waited_ms: int, delay: int) -> None:
-    again = Delivery(delivery.handler, delivery.event, delivery.prev_event_id,
-                     delivery.replay, waited_ms)
-    dramatiq.get_broker().enqueue(delivery_message(again), delay=delay)
 
 
 def dead_letter_replay(*, domain: str, dead_letter_ids: list[int]) -> int:
@@ -229,7 +255,7 @@ def dead_letter_replay(*, domain: str, dead_letter_ids: list[int]) -> int:
     broker = dramatiq.get_broker()
     count = 0
     for letter in model.objects.filter(id__in=dead_letter_ids, replayed_at__isnull=True):
-        broker.enqueue(delivery_message(Delivery(letter.handler, letter.envelope, replay=True)))
+        broker.enqueue(delivery_message(Delivery(letter.handler, [letter.envelope], replay=True)))
         model.objects.filter(id=letter.id).update(replay_requested_at=timezone.now())
         count += 1
     return count

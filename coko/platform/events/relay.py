@@ -7,9 +7,10 @@ Per domain and per cycle, in one transaction on the producer's alias:
    the work and never hold two events of the same aggregate;
 2. take the claimed aggregates' following pending events too (nobody else can
    claim them: they are not heads), in id order;
-3. for each event and each handler that takes its type, enqueue one message
-   naming the previous event of that aggregate the handler was sent, so the
-   consumer applies them in order;
+3. for each handler and each aggregate, enqueue one message holding that
+   aggregate's events of the types the handler takes, in order, and naming the
+   previous event of the aggregate the handler was sent: the consumer applies
+   them after it, in order;
 4. mark the rows sent (or unrouted, when no handler takes the type yet) and commit.
 
 A relay that dies between 3 and 4 leaves the rows pending: the next cycle sends
@@ -48,6 +49,7 @@ FAILURES = Counter("coko_relay_failures_total", "Relay cycles that failed", ["do
 CYCLE = Histogram("coko_relay_cycle_seconds", "Duration of one relay cycle", ["domain"])
 
 CHANNEL = "coko_outbox"
+MAX_EVENTS_PER_MESSAGE = 100
 
 
 def _table(domain: str) -> str:
@@ -125,26 +127,34 @@ class Relay:
         for handler, handler_rows in by_handler.items():
             types = sorted(registry.subscription(handler).event_types)
             previous = self._previous_sent(table, cursor, handler_rows, types)
+            runs: dict[str, list[tuple]] = defaultdict(list)  # aggregate -> its rows, in order
             for row in handler_rows:
-                event_id, aggregate_id = row[1], row[5]
-                prev = previous.get(aggregate_id)
-                previous[aggregate_id] = str(event_id)
-                envelope = {
-                    "id": str(event_id),
-                    "type": row[2],
-                    "version": row[3],
-                    "occurred_at": row[4].isoformat(),
-                    "producer": domain,
-                    "aggregate_id": aggregate_id,
-                    "payload": json.loads(row[6]) if isinstance(row[6], str) else row[6],
-                    "trace_id": row[7],
-                }
-                messages.append((row[0], delivery_message(Delivery(handler, envelope, prev))))
+                runs[row[5]].append(row)
+            for aggregate_id, run in runs.items():
+                for start in range(0, len(run), MAX_EVENTS_PER_MESSAGE):
+                    chunk = run[start:start + MAX_EVENTS_PER_MESSAGE]
+                    envelopes = [self._envelope(domain, row) for row in chunk]
+                    delivery = Delivery(handler, envelopes, previous.get(aggregate_id))
+                    previous[aggregate_id] = envelopes[-1]["id"]
+                    messages.append((chunk[0][0], delivery_message(delivery)))
         messages.sort(key=lambda item: item[0])  # global id order: each aggregate in order
         for _, message in messages:
             self.broker.enqueue(message)
         MESSAGES.labels(domain).inc(len(messages))
         return sorted(sent_ids), unrouted
+
+    @staticmethod
+    def _envelope(domain: str, row: tuple) -> dict:
+        return {
+            "id": str(row[1]),
+            "type": row[2],
+            "version": row[3],
+            "occurred_at": row[4].isoformat(),
+            "producer": domain,
+            "aggregate_id": row[5],
+            "payload": json.loads(row[6]) if isinstance(row[6], str) else row[6],
+            "trace_id": row[7],
+        }
 
     @staticmethod
     def _previous_sent(table, cursor, rows, types) -> dict[str, str]:

@@ -52,10 +52,21 @@ class Processes:
                          for p in self.procs)
 
     def relay(self) -> subprocess.Popen:
-        return self.start("relay_outbox", "--http-port", "0")
+        return self._ready(self.start("relay_outbox", "--http-port", "0"), "relay running")
 
     def worker(self, threads: int = 4) -> subprocess.Popen:
-        return self.start("run_worker", "--threads", str(threads), "--http-port", "0")
+        return self._ready(self.start("run_worker", "--threads", str(threads), "--http-port", "0"),
+                           "worker running")
+
+    @staticmethod
+    def _ready(proc: subprocess.Popen, marker: str, timeout: float = 30) -> subprocess.Popen:
+        """Wait until the process says it is serving (or fail with its log)."""
+        deadline = time.monotonic() + timeout
+        while marker not in Path(proc.log_path).read_text():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{proc.args[2]} did not start:\n{Path(proc.log_path).read_text()}")
+            time.sleep(0.05)
+        return proc
 
     def script(self, code: str) -> subprocess.CompletedProcess:
         prelude = "import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'config.settings'); django.setup()\n"

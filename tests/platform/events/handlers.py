@@ -32,6 +32,7 @@ def record(event: Event) -> None:
     jitter_ms = event.payload.get("jitter_ms", 0)
     if jitter_ms:
         time.sleep(random.uniform(0, jitter_ms) / 1000)
+    time.sleep(event.payload.get("sleep_ms", 0) / 1000)
     _record(event, "analytics.test_record")
 
 

@@ -4,6 +4,7 @@ relay and worker processes; every effect happens once, in order per aggregate.""
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 
 import pytest
@@ -135,13 +136,16 @@ def test_events_of_one_aggregate_are_handled_in_order_despite_concurrent_threads
     start_relay, worker, clean
 ):
     start_relay()
-    # Published in separate transactions; handled by a 4-thread worker with jitter.
-    for seq in range(60):
-        publish_committed(aggregate="ordered", seq=seq, jitter_ms=15)
+    # One event per relay cycle (so each travels in its own message), and every
+    # tenth event slow to handle: a 4-thread worker would finish its successors
+    # first if nothing kept the aggregate's order.
+    for seq in range(40):
+        publish_committed(aggregate="ordered", seq=seq, sleep_ms=200 if seq % 10 == 0 else 0)
+        time.sleep(0.02)
     publish_committed(aggregate="other", seq=0)
 
-    wait_for(lambda: len(effects(where="aggregate_id = 'ordered'")) == 60, timeout=60)
-    assert [row[3] for row in effects(where="aggregate_id = 'ordered'")] == list(range(60))
+    wait_for(lambda: len(effects(where="aggregate_id = 'ordered'")) == 40, timeout=60)
+    assert [row[3] for row in effects(where="aggregate_id = 'ordered'")] == list(range(40))
 
 
 def test_a_handler_that_always_fails_is_dead_lettered_after_its_retries_and_can_be_replayed(

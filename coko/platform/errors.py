@@ -1,0 +1,240 @@
+"""Errors the domains raise, and the one envelope every API error is sent in.
+
+Domains raise the hierarchy below from services and thin edges alike::
+
+    from coko.platform.errors import NotFound
+    raise NotFound("book_not_found", _("No book has this id."), details={"id": str(book_id)})
+
+and the HTTP layer turns it (or any other exception) into::
+
+    {"error": {"code": "book_not_found", "message": "No book has this id.", "details": {...}}}
+
+Messages are lazy translations, rendered in the request's language (English and
+French; the catalogue lives in ``coko/platform/locale``). Codes are stable,
+machine-readable snake_case; clients branch on them, never on messages.
+
+Mapping of exceptions that are not ``DomainError`` (``error_for_exception``):
+
+* ninja ``ValidationError`` → 422 ``validation_error``, details = ``[{loc, msg, type}]``
+* ninja ``HttpError`` (and its ``AuthenticationError``, ``AuthorizationError``,
+  ``Throttled``) → its status
+* ``Http404`` → 404 ``not_found``; Django's ``PermissionDenied`` → 403 ``permission_denied``
+* database outages (``OperationalError``, ``InterfaceError``) and Redis outages
+  (``redis`` ``ConnectionError``/``TimeoutError``) → 503 ``service_unavailable``
+  with ``details = {"dependency": "database" | "redis"}``
+* anything else → 500 ``internal_error``, logged with its traceback and the
+  request id; the client only gets the request id back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import InterfaceError as DatabaseInterfaceError
+from django.db import OperationalError as DatabaseOperationalError
+from django.http import Http404, JsonResponse
+from django.utils.translation import gettext_lazy as _
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from coko.platform.context import request_id_var
+from coko.platform.observability import get_logger
+
+log = get_logger("coko.errors")
+
+# --- default code and message of each status ---------------------------------------------
+STATUS_DEFAULTS: dict[int, tuple[str, Any]] = {
+    400: ("bad_request", _("The request is malformed.")),
+    401: ("unauthorized", _("Authentication is required.")),
+    403: ("forbidden", _("You are not allowed to do this.")),
+    404: ("not_found", _("The requested resource was not found.")),
+    405: ("method_not_allowed", _("This method is not allowed on this resource.")),
+    406: ("not_acceptable", _("No acceptable representation of this resource exists.")),
+    409: ("conflict", _("The request conflicts with the current state of the resource.")),
+    410: ("gone", _("This resource no longer exists.")),
+    412: ("precondition_failed", _("A precondition of the request failed.")),
+    413: ("payload_too_large", _("The request body is too large.")),
+    415: ("unsupported_media_type", _("The request body's media type is not supported.")),
+    422: ("validation_error", _("The request contains invalid data.")),
+    429: ("rate_limited", _("Too many requests. Try again later.")),
+    500: ("internal_error", _("An unexpected error occurred.")),
+    502: ("bad_gateway", _("An upstream service answered badly.")),
+    503: ("service_unavailable", _("The service is temporarily unavailable. Try again later.")),
+    504: ("gateway_timeout", _("An upstream service did not answer in time.")),
+}
+CLIENT_ERROR = ("client_error", _("The request could not be processed."))
+SERVER_ERROR = ("server_error", _("The server could not process the request."))
+
+
+def status_defaults(status: int) -> tuple[str, Any]:
+    """The default ``(code, message)`` of an HTTP error status."""
+    if status in STATUS_DEFAULTS:
+        return STATUS_DEFAULTS[status]
+    return SERVER_ERROR if status >= 500 else CLIENT_ERROR
+
+
+# --- the hierarchy domains raise ---------------------------------------------------------------
+class DomainError(Exception):
+    """A failure the client should hear about: HTTP status, stable code, message, details.
+
+    ``code`` and ``message`` default to the class's; ``message`` should be a lazy
+    translation (``gettext_lazy``) so it is rendered in the request's language.
+    """
+
+    status: int = 400
+    code: str = "bad_request"
+    message: Any = _("The request is malformed.")
+
+    def __init__(self, code: str | None = None, message: Any = None,
+                 status: int | None = None, details: Any = None) -> None:
+        if code is not None:
+            self.code = code
+        if message is not None:
+            self.message = message
+        if status is not None:
+            self.status = status
+        self.details = details
+        super().__init__(self.code, str(self.message))
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Extra response headers (``Retry-After`` for the retryable kinds)."""
+        return {}
+
+
+class NotFound(DomainError):
+    status, code, message = 404, "not_found", STATUS_DEFAULTS[404][1]
+
+
+class Conflict(DomainError):
+    status, code, message = 409, "conflict", STATUS_DEFAULTS[409][1]
+
+
+class PermissionDenied(DomainError):
+    status, code, message = 403, "permission_denied", STATUS_DEFAULTS[403][1]
+
+
+class Unprocessable(DomainError):
+    status, code, message = 422, "unprocessable", _("The request cannot be carried out as it stands.")
+
+
+class _Retryable(DomainError):
+    def __init__(self, code: str | None = None, message: Any = None, status: int | None = None,
+                 details: Any = None, *, retry_after: int | None = None) -> None:
+        super().__init__(code, message, status, details)
+        self.retry_after = retry_after
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(max(0, int(self.retry_after)))} if self.retry_after is not None else {}
+
+
+class RateLimited(_Retryable):
+    """Too many requests; ``retry_after`` seconds go to the ``Retry-After`` header."""
+
+    status, code, message = 429, "rate_limited", STATUS_DEFAULTS[429][1]
+
+
+class ServiceUnavailable(_Retryable):
+    """A dependency is down; ``retry_after`` (optional) goes to ``Retry-After``."""
+
+    status, code, message = 503, "service_unavailable", STATUS_DEFAULTS[503][1]
+
+
+# --- the envelope ---------------------------------------------------------------------------------
+@dataclass
+class ApiError:
+    """One error as the client sees it."""
+
+    status: int
+    code: str
+    message: Any
+    details: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def for_status(cls, status: int, *, details: Any = None, **headers: str) -> "ApiError":
+        code, message = status_defaults(status)
+        return cls(status, code, message, details, dict(headers))
+
+    def response(self) -> JsonResponse:
+        """The JSON response (messages are rendered in the active language)."""
+        body = {"error": {"code": self.code, "message": str(self.message), "details": self.details}}
+        response = JsonResponse(body, status=self.status, encoder=DjangoJSONEncoder,
+                                json_dumps_params={"ensure_ascii": False})
+        for name, value in self.headers.items():
+            response[name] = value
+        return response
+
+
+def _validation_details(errors: list[dict]) -> list[dict]:
+    details = []
+    for error in errors:
+        loc = error.get("loc", ())
+        details.append({
+            "loc": list(loc) if isinstance(loc, (list, tuple)) else [loc],
+            "msg": str(error.get("msg", "")),
+            "type": str(error.get("type", "value_error")),
+        })
+    return details
+
+
+def error_for_exception(exc: BaseException) -> ApiError | None:
+    """The client-facing error of a known exception, or ``None`` for a bug."""
+    from ninja.errors import AuthenticationError, AuthorizationError, HttpError, Throttled
+    from ninja.errors import ValidationError as NinjaValidationError
+
+    if isinstance(exc, DomainError):
+        return ApiError(exc.status, exc.code, exc.message, exc.details, exc.headers)
+    if isinstance(exc, NinjaValidationError):
+        return ApiError.for_status(422, details=_validation_details(exc.errors))
+    if isinstance(exc, Throttled):
+        headers = {"Retry-After": str(int(exc.wait))} if exc.wait is not None else {}
+        return ApiError.for_status(429, **headers)
+    if isinstance(exc, AuthenticationError):
+        return ApiError.for_status(401, **{"WWW-Authenticate": "Bearer"})
+    if isinstance(exc, AuthorizationError):
+        return ApiError.for_status(exc.status_code)
+    if isinstance(exc, HttpError):
+        code, default = status_defaults(exc.status_code)
+        return ApiError(exc.status_code, code, exc.message or default)
+    if isinstance(exc, Http404):
+        return ApiError.for_status(404)
+    if isinstance(exc, DjangoPermissionDenied):
+        return ApiError(403, "permission_denied", STATUS_DEFAULTS[403][1])
+    if isinstance(exc, (DatabaseOperationalError, DatabaseInterfaceError)):
+        return ApiError.for_status(503, details={"dependency": "database"})
+    if isinstance(exc, (RedisConnectionError, RedisTimeoutError)):
+        return ApiError.for_status(503, details={"dependency": "redis"})
+    return None
+
+
+def response_for_exception(request, exc: BaseException) -> JsonResponse:
+    """The envelope response of ``exc``; outages and bugs are logged here."""
+    error = error_for_exception(exc)
+    if error is None:
+        log.error("unhandled_exception", method=request.method, path=request.path,
+                  error_type=type(exc).__name__, exc_info=exc)
+        error = ApiError.for_status(500, details={"request_id": request_id_var.get()})
+    elif error.status == 503 and not isinstance(exc, DomainError):
+        log.warning("dependency_unavailable", method=request.method, path=request.path,
+                    dependency=error.details["dependency"], error=str(exc).strip()[:300])
+    return error.response()
+
+
+__all__ = [
+    "ApiError",
+    "Conflict",
+    "DomainError",
+    "NotFound",
+    "PermissionDenied",
+    "RateLimited",
+    "ServiceUnavailable",
+    "Unprocessable",
+    "error_for_exception",
+    "response_for_exception",
+    "status_defaults",
+]
