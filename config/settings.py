@@ -145,6 +145,7 @@ MIDDLEWARE = [
     # /health, /ready, /metrics answered here: before any host check (probes use the pod IP)
     "coko.platform.http.middleware.OpsEndpointsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",  # the admin's static files, from the image
     # before the envelope, so errors are written in the request's language
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.gzip.GZipMiddleware",
@@ -199,6 +200,10 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
 
 # --- observability ---------------------------------------------------------------------
 PROMETHEUS_METRIC_NAMESPACE = ""

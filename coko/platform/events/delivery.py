@@ -1,38 +1,43 @@
-"""Delivery: dramatiq actors that apply an event to one handler, exactly once.
+"""Delivery: dramatiq actors that apply events to a handler, each exactly once.
 
 One actor per consumer domain (``deliver_<domain>`` on queue ``events.<domain>``),
 so a domain extracted into its own pod consumes only its own queue.
 
-A message carries consecutive events of one aggregate for one handler. For
-each event, in order, the actor runs one transaction on the consumer's alias that
+A message carries, for one handler, *runs*: consecutive events of one aggregate,
+each run naming the aggregate's previous event this handler was sent (``prev``).
+The actor
 
-1. inserts ``(handler, event_id)`` into the consumer's inbox; a conflict means
-   the effect already happened (a redelivery) and the event is skipped;
-2. checks that the previous event of the aggregate for this handler (named by
-   the relay for the first event of the message) is already in the inbox; if
-   not, it waits briefly, then puts the rest of the message back with a delay,
-   so events of one aggregate take effect in order;
-3. runs the handler.
+1. holds back any run whose ``prev`` has not taken effect yet (it waits briefly,
+   then puts those runs back on the queue with a delay), so the events of one
+   aggregate take effect in order;
+2. applies the other events in one transaction on the consumer's alias, one
+   savepoint per event: insert ``(handler, event_id)`` into the consumer's inbox
+   (a conflict means the effect already happened: a redelivery, skipped), then
+   run the handler. One commit per message, not per event.
 
-A handler that raises is retried by dramatiq with exponential backoff (events
-already applied are skipped by the inbox); after MAX_RETRIES retries the event
-is parked in the consumer's dead-letter table and marked in its inbox, so the
-aggregate's later events go on. Staff replay it from the admin console.
+A handler that raises rolls back its own savepoint only; what came before it is
+committed, and the rest of the message is sent again with exponential backoff.
+After MAX_RETRIES retries the event is parked in the consumer's dead-letter
+table and marked in its inbox, so its aggregate's later events go on. Staff
+replay it from the admin console. A database or broker outage is not the
+handler's fault: dramatiq retries the whole message until it passes (the inbox
+skips what was applied).
 """
 
 from __future__ import annotations
 
+import json
+import random
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import dramatiq
 from django.apps import apps
 from django.conf import settings
-from django.db import connections, transaction
+from django.db import InterfaceError, OperationalError, connections, transaction
 from django.utils import timezone
-from dramatiq.middleware import CurrentMessage
 
 from coko.platform.context import request_id_var
 from coko.platform.observability import get_logger
@@ -43,33 +48,33 @@ from .models import InboxStatus
 
 log = get_logger("coko.events")
 
-# Outcomes of one delivery attempt.
-APPLIED = "applied"
-DUPLICATE = "duplicate"
-WAITING = "waiting"  # an earlier event of the aggregate is not applied yet
-PARKED = "parked"  # dead-lettered
-REPLAYED = "replayed"
+APPLIED, DUPLICATE, REPLAYED = "applied", "duplicate", "replayed"
 
 
-class _NotYet(Exception):
-    """The previous event of this aggregate has not taken effect yet."""
+@dataclass(frozen=True)
+class Run:
+    """Consecutive events of one aggregate, to apply after ``prev`` took effect."""
+
+    events: list[dict[str, Any]]
+    prev: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"events": self.events, "prev": self.prev}
 
 
 @dataclass(frozen=True)
 class Delivery:
-    """Consecutive events of one aggregate for one handler, applied in order."""
+    """What one message asks of one handler."""
 
     handler: str
-    events: list[dict[str, Any]]
-    prev_event_id: str | None = None  # the aggregate's event this handler must have applied first
+    runs: list[Run]
     replay: bool = False
     waited_ms: int = 0
+    failures: dict[str, int] = field(default_factory=dict)  # event id -> failed attempts
 
 
-def _tables(domain: str) -> tuple[str, str]:
-    inbox = apps.get_model(domain, "InboxEntry")._meta.db_table
-    dead = apps.get_model(domain, "DeadLetter")._meta.db_table
-    return inbox, dead
+class _HandlerFailed(Exception):
+    """An event's handler raised; its predecessors in the message are committed."""
 
 
 def actor_name(domain: str) -> str:
@@ -80,55 +85,108 @@ def queue_name(domain: str) -> str:
     return f"events.{domain}"
 
 
-def apply_event(*, handler: str, envelope: dict[str, Any], prev_event_id: str | None,
-                replay: bool = False) -> str:
-    """Apply one event to one handler in one durable transaction.
+def _tables(domain: str) -> tuple[str, str]:
+    inbox = apps.get_model(domain, "InboxEntry")._meta.db_table
+    dead = apps.get_model(domain, "DeadLetter")._meta.db_table
+    return inbox, dead
 
-    Raises ``_NotYet`` when ``prev_event_id`` has not taken effect, and whatever
-    the handler raises (the transaction, inbox row included, is rolled back).
-    """
+
+def _subscription(handler: str) -> registry.Subscription:
     sub = registry.subscription(handler)
     if sub is None:
         raise LookupError(f"no handler named {handler!r} in this build")
+    return sub
+
+
+# --- ordering -----------------------------------------------------------------------------
+def _applied(sub: registry.Subscription, event_ids: list[str]) -> set[str]:
+    """Which of ``event_ids`` this handler has applied or parked."""
+    if not event_ids:
+        return set()
+    inbox, _ = _tables(sub.domain)
+    with connections[sub.domain].cursor() as cursor:
+        cursor.execute(
+            f'SELECT event_id::text FROM "{inbox}" WHERE handler = %s AND event_id = ANY(%s::uuid[])',
+            [sub.name, event_ids],
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+def _split_ready(sub, runs: list[Run], *, wait_s: float) -> tuple[list[Run], list[Run]]:
+    """Runs whose ``prev`` took effect, and those still waiting after ``wait_s``.
+
+    The previous event is usually being applied by another thread right now, so
+    a short wait here is far cheaper than a trip through the delay queue.
+    """
+    ready = [run for run in runs if run.prev is None]
+    waiting = [run for run in runs if run.prev is not None]
+    pause, deadline = 0.002, time.monotonic() + wait_s
+    while waiting:
+        done = _applied(sub, [run.prev for run in waiting])
+        ready += [run for run in waiting if run.prev in done]
+        waiting = [run for run in waiting if run.prev not in done]
+        if not waiting or time.monotonic() >= deadline:
+            break
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
+    return ready, waiting
+
+
+# --- applying ---------------------------------------------------------------------------------
+def _apply_one(sub, cursor, inbox: str, dead: str, envelope: dict, *, replay: bool) -> str:
     event = Event.from_dict(envelope)
-    inbox, dead = _tables(sub.domain)
+    cursor.execute(
+        f'INSERT INTO "{inbox}" (handler, event_id, event_type, producer, status, processed_at)'
+        f" VALUES (%s, %s, %s, %s, %s, now()) ON CONFLICT (handler, event_id) DO NOTHING RETURNING id",
+        [sub.name, event.id, event.type, event.producer, InboxStatus.DONE],
+    )
+    if cursor.fetchone() is None:
+        if not replay:
+            return DUPLICATE
+        cursor.execute(
+            f'UPDATE "{inbox}" SET status = %s, processed_at = now()'
+            f" WHERE handler = %s AND event_id = %s AND status = %s RETURNING id",
+            [InboxStatus.DONE, sub.name, event.id, InboxStatus.DEAD],
+        )
+        if cursor.fetchone() is None:
+            return DUPLICATE
     token = request_id_var.set(event.trace_id or None)
     try:
-        with transaction.atomic(using=sub.domain, durable=True):
-            with connections[sub.domain].cursor() as cursor:
-                cursor.execute(
-                    f'INSERT INTO "{inbox}" (handler, event_id, event_type, producer, status,'
-                    f" processed_at) VALUES (%s, %s, %s, %s, %s, now())"
-                    f" ON CONFLICT (handler, event_id) DO NOTHING RETURNING id",
-                    [sub.name, event.id, event.type, event.producer, InboxStatus.DONE],
-                )
-                if cursor.fetchone() is None:
-                    if not replay:
-                        return DUPLICATE
-                    cursor.execute(
-                        f'UPDATE "{inbox}" SET status = %s, processed_at = now()'
-                        f" WHERE handler = %s AND event_id = %s AND status = %s RETURNING id",
-                        [InboxStatus.DONE, sub.name, event.id, InboxStatus.DEAD],
-                    )
-                    if cursor.fetchone() is None:
-                        return DUPLICATE
-                elif prev_event_id and not replay:
-                    cursor.execute(
-                        f'SELECT 1 FROM "{inbox}" WHERE handler = %s AND event_id = %s',
-                        [sub.name, prev_event_id],
-                    )
-                    if cursor.fetchone() is None:
-                        raise _NotYet
-            sub.func(event)
-            if replay:
-                with connections[sub.domain].cursor() as cursor:
-                    cursor.execute(
-                        f'UPDATE "{dead}" SET replayed_at = now() WHERE handler = %s AND event_id = %s',
-                        [sub.name, event.id],
-                    )
-        return REPLAYED if replay else APPLIED
+        sub.func(event)
     finally:
         request_id_var.reset(token)
+    if replay:
+        cursor.execute(
+            f'UPDATE "{dead}" SET replayed_at = now() WHERE handler = %s AND event_id = %s',
+            [sub.name, event.id],
+        )
+        return REPLAYED
+    return APPLIED
+
+
+def apply_events(*, handler: str, events: list[dict], replay: bool = False) -> int:
+    """Apply ``events`` in order in one durable transaction, one savepoint each.
+
+    Returns how many were handled. If a handler raises, the events before it stay
+    committed and ``_HandlerFailed`` carries the failing event's index.
+    """
+    sub = _subscription(handler)
+    inbox, dead = _tables(sub.domain)
+    failed: tuple[int, str] | None = None
+    with transaction.atomic(using=sub.domain, durable=True):
+        with connections[sub.domain].cursor() as cursor:
+            for index, envelope in enumerate(events):
+                try:
+                    with transaction.atomic(using=sub.domain):
+                        _apply_one(sub, cursor, inbox, dead, envelope, replay=replay)
+                except (OperationalError, InterfaceError):
+                    raise  # the database, not the handler: dramatiq retries, nothing is parked
+                except Exception:  # noqa: BLE001 - the handler's failure, rolled back to its savepoint
+                    failed = (index, traceback.format_exc(limit=20))
+                    break
+    if failed is not None:
+        raise _HandlerFailed(*failed)
+    return len(events)
 
 
 def park(*, handler: str, event: dict[str, Any], error: str, attempts: int) -> None:
@@ -145,74 +203,70 @@ def park(*, handler: str, event: dict[str, Any], error: str, attempts: int) -> N
                 f" ON CONFLICT (handler, event_id) DO UPDATE SET error = EXCLUDED.error,"
                 f' attempts = "{dead}".attempts + EXCLUDED.attempts, last_failed_at = now(),'
                 f" replayed_at = NULL",
-                [handler, event["id"], event["type"], event["producer"],
-                 _json(event), error[-20000:], attempts],
+                [handler, event["id"], event["type"], event["producer"], json.dumps(event),
+                 error[-20000:], attempts],
             )
             cursor.execute(
                 f'INSERT INTO "{inbox}" (handler, event_id, event_type, producer, status, processed_at)'
                 f" VALUES (%s, %s, %s, %s, %s, now()) ON CONFLICT (handler, event_id) DO NOTHING",
                 [handler, event["id"], event["type"], event["producer"], InboxStatus.DEAD],
             )
+    log.error("event dead-lettered", handler=handler, event_id=event["id"],
+              event_type=event["type"], attempts=attempts)
 
 
-def _json(value: Any) -> str:
-    import json
-
-    return json.dumps(value)
-
-
-def _wait_in_thread(handler: str, envelope: dict, prev_event_id: str, budget_s: float) -> str:
-    """The previous event is usually being applied by another thread right now:
-    wait for it briefly here before putting the message back on the queue."""
-    pause = 0.002
-    deadline = time.monotonic() + budget_s
-    while time.monotonic() < deadline:
-        time.sleep(pause)
-        pause = min(pause * 2, 0.05)
-        try:
-            return apply_event(handler=handler, envelope=envelope, prev_event_id=prev_event_id)
-        except _NotYet:
-            continue
-    raise _NotYet
-
-
-def _deliver(handler: str, events: list[dict], prev_event_id: str | None = None,
-             replay: bool = False, waited_ms: int = 0) -> str:
-    """The body of every ``deliver_<domain>`` actor: apply ``events`` in order."""
+# --- the actor ------------------------------------------------------------------------------
+def _backoff_ms(attempts: int) -> int:
     config = settings.COKO_EVENTS
-    message = CurrentMessage.get_current_message()
-    failures: dict[str, int] = message.options.setdefault("coko_failures", {}) if message else {}
-    outcome = DUPLICATE
-    prev = prev_event_id
-    for index, envelope in enumerate(events):
-        if waited_ms >= config["ORDER_WAIT_MAX_S"] * 1000 and prev:
-            log.warning("event order wait expired; applying out of order", handler=handler,
-                        event_id=envelope["id"], prev_event_id=prev)
-            prev = None
+    base = min(config["MAX_BACKOFF_MS"], config["MIN_BACKOFF_MS"] * 2 ** (attempts - 1))
+    return int(base * random.uniform(0.5, 1.0))
+
+
+def _deliver(handler: str, runs: list[dict], replay: bool = False, waited_ms: int = 0,
+             failures: dict[str, int] | None = None) -> int:
+    """The body of every ``deliver_<domain>`` actor. Returns how many events it handled.
+
+    Database and broker errors propagate (dramatiq retries the whole message,
+    which is safe: the inbox skips what was applied). Handler failures are
+    retried here, event by event, and parked after MAX_RETRIES retries.
+    """
+    config = settings.COKO_EVENTS
+    sub = _subscription(handler)
+    failures = dict(failures or {})
+    broker = dramatiq.get_broker()
+    runs_ = [Run(events=run["events"], prev=run.get("prev")) for run in runs]
+    if replay or waited_ms >= config["ORDER_WAIT_MAX_S"] * 1000:
+        if waited_ms and not replay:
+            log.warning("event order wait expired; applying out of order", handler=handler)
+        ready, waiting = runs_, []
+    else:
+        ready, waiting = _split_ready(sub, runs_, wait_s=1.0)
+    if waiting:
+        delay = min(1000, 20 * 2 ** min(waited_ms // 1000, 5))
+        later = Delivery(handler, waiting, replay, waited_ms + 1000 + delay, failures)
+        broker.enqueue(delivery_message(later), delay=delay)
+
+    pending = [event for run in ready for event in run.events]
+    handled = 0
+    while pending:
         try:
-            try:
-                outcome = apply_event(handler=handler, envelope=envelope, prev_event_id=prev,
-                                      replay=replay)
-            except _NotYet:
-                outcome = _wait_in_thread(handler, envelope, prev, budget_s=1.0)
-        except _NotYet:
-            delay = min(1000, 20 * 2 ** min(waited_ms // 500, 5))
-            remaining = Delivery(handler, events[index:], prev, replay, waited_ms + 1000 + delay)
-            dramatiq.get_broker().enqueue(delivery_message(remaining), delay=delay)
-            return WAITING
-        except Exception:
-            attempts = failures.get(envelope["id"], 0) + 1
-            failures[envelope["id"]] = attempts
-            if replay or attempts > config["MAX_RETRIES"]:
-                park(handler=handler, event=envelope, error=traceback.format_exc(limit=20),
-                     attempts=attempts)
-                log.error("event dead-lettered", handler=handler, event_id=envelope["id"],
-                          event_type=envelope["type"], attempts=attempts)
-                outcome = PARKED
-            else:
-                raise  # dramatiq retries the message with exponential backoff
-        prev = envelope["id"]
-    return outcome
+            handled += apply_events(handler=handler, events=pending, replay=replay)
+            break
+        except _HandlerFailed as failure:
+            index, error = failure.args
+            handled += index
+            event = pending[index]
+            attempts = failures.get(event["id"], 0) + 1
+            failures[event["id"]] = attempts
+            if not replay and attempts <= config["MAX_RETRIES"]:
+                log.warning("event handler failed; will retry", handler=handler,
+                            event_id=event["id"], attempts=attempts)
+                retry = Delivery(handler, [Run(pending[index:])], replay, waited_ms, failures)
+                broker.enqueue(delivery_message(retry), delay=_backoff_ms(attempts))
+                return handled
+            park(handler=handler, event=event, error=error, attempts=attempts)
+            pending = pending[index + 1:]
+    return handled
 
 
 _actors: dict[str, dramatiq.Actor] = {}
@@ -226,8 +280,8 @@ def declare_actors() -> None:
             _deliver,
             actor_name=actor_name(domain),
             queue_name=queue_name(domain),
-            # Each event of a message fails at most MAX_RETRIES + 1 times, then is
-            # parked; dramatiq's own cap is only a safety net.
+            # Handler failures are retried by _deliver itself; dramatiq's retries
+            # cover outages (database, broker), for as long as they last.
             max_retries=10_000,
             min_backoff=config["MIN_BACKOFF_MS"],
             max_backoff=config["MAX_BACKOFF_MS"],
@@ -236,15 +290,14 @@ def declare_actors() -> None:
 
 
 def delivery_message(delivery: Delivery) -> dramatiq.Message:
-    sub = registry.subscription(delivery.handler)
-    domain = sub.domain if sub else delivery.handler.split(".", 1)[0]
+    domain = _subscription(delivery.handler).domain
     return _actors[domain].message_with_options(
         kwargs={
             "handler": delivery.handler,
-            "events": delivery.events,
-            "prev_event_id": delivery.prev_event_id,
+            "runs": [run.as_dict() for run in delivery.runs],
             "replay": delivery.replay,
             "waited_ms": delivery.waited_ms,
+            "failures": delivery.failures,
         },
     )
 
@@ -255,7 +308,7 @@ def dead_letter_replay(*, domain: str, dead_letter_ids: list[int]) -> int:
     broker = dramatiq.get_broker()
     count = 0
     for letter in model.objects.filter(id__in=dead_letter_ids, replayed_at__isnull=True):
-        broker.enqueue(delivery_message(Delivery(letter.handler, [letter.envelope], replay=True)))
+        broker.enqueue(delivery_message(Delivery(letter.handler, [Run([letter.envelope])], replay=True)))
         model.objects.filter(id=letter.id).update(replay_requested_at=timezone.now())
         count += 1
     return count

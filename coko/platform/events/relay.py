@@ -7,10 +7,9 @@ Per domain and per cycle, in one transaction on the producer's alias:
    the work and never hold two events of the same aggregate;
 2. take the claimed aggregates' following pending events too (nobody else can
    claim them: they are not heads), in id order;
-3. for each handler and each aggregate, enqueue one message holding that
-   aggregate's events of the types the handler takes, in order, and naming the
-   previous event of the aggregate the handler was sent: the consumer applies
-   them after it, in order;
+3. for each handler, enqueue messages of *runs*: an aggregate's events of the
+   types the handler takes, in order, each run naming the previous event of the
+   aggregate the handler was sent; the consumer applies a run after it;
 4. mark the rows sent (or unrouted, when no handler takes the type yet) and commit.
 
 A relay that dies between 3 and 4 leaves the rows pending: the next cycle sends
@@ -37,7 +36,7 @@ from prometheus_client import Counter, Histogram
 from coko.platform.observability import get_logger
 
 from . import registry
-from .delivery import Delivery, delivery_message
+from .delivery import Delivery, Run, delivery_message
 from .models import OutboxState
 
 log = get_logger("coko.relay")
@@ -130,15 +129,22 @@ class Relay:
             runs: dict[str, list[tuple]] = defaultdict(list)  # aggregate -> its rows, in order
             for row in handler_rows:
                 runs[row[5]].append(row)
-            for aggregate_id, run in runs.items():
-                for start in range(0, len(run), MAX_EVENTS_PER_MESSAGE):
-                    chunk = run[start:start + MAX_EVENTS_PER_MESSAGE]
-                    envelopes = [self._envelope(domain, row) for row in chunk]
-                    delivery = Delivery(handler, envelopes, previous.get(aggregate_id))
+            # Pack runs into messages of at most MAX_EVENTS_PER_MESSAGE events; a
+            # longer run is cut, each piece naming the previous piece's last event.
+            batch: list[Run] = []
+            size = 0
+            for aggregate_id, rows_ in runs.items():
+                for start in range(0, len(rows_), MAX_EVENTS_PER_MESSAGE):
+                    envelopes = [self._envelope(domain, row) for row in rows_[start:start + MAX_EVENTS_PER_MESSAGE]]
+                    if size + len(envelopes) > MAX_EVENTS_PER_MESSAGE and batch:
+                        messages.append(delivery_message(Delivery(handler, batch)))
+                        batch, size = [], 0
+                    batch.append(Run(envelopes, previous.get(aggregate_id)))
                     previous[aggregate_id] = envelopes[-1]["id"]
-                    messages.append((chunk[0][0], delivery_message(delivery)))
-        messages.sort(key=lambda item: item[0])  # global id order: each aggregate in order
-        for _, message in messages:
+                    size += len(envelopes)
+            if batch:
+                messages.append(delivery_message(Delivery(handler, batch)))
+        for message in messages:
             self.broker.enqueue(message)
         MESSAGES.labels(domain).inc(len(messages))
         return sorted(sent_ids), unrouted

@@ -1,0 +1,45 @@
+# Coko — the two commands: `make run` and `make test`. Everything else is detail.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: run test test-split bench-events lint-imports install services-down clean help
+
+help:
+	@echo "make run           start Coko with demo data on http://127.0.0.1:8000 (Ctrl-C stops)"
+	@echo "make test          import contracts + the whole test suite (ARGS='-k relay' to filter)"
+	@echo "make test-split    the suite again with every domain in its own database"
+	@echo "make bench-events  end-to-end event throughput and lag (EVENTS=10000)"
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "coko needs Python 3.11 or newer (found " + sys.version.split()[0] + "); set PYTHON=python3.11")'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@echo "coko: installing dependencies into $(VENV)"
+	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	@$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+install: $(STAMP)
+
+run: install
+	@$(PY) -m coko.platform.dev.runner run
+
+test: install
+	@$(PY) -m coko.platform.dev.runner test $(ARGS)
+
+test-split: install
+	@COKO_SPLIT_DATABASES=1 $(PY) -m coko.platform.dev.runner test $(ARGS)
+
+bench-events: install
+	@$(PY) -m coko.platform.dev.runner bench-events --events $(or $(EVENTS),10000)
+
+lint-imports: install
+	@$(VENV)/bin/lint-imports --config importlinter.ini
+
+services-down:
+	@$(PY) -m coko.platform.dev.services down
+
+clean: services-down
+	rm -rf var staticfiles

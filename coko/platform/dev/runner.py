@@ -1,0 +1,174 @@
+"""What ``make run``, ``make test`` and ``make bench-events`` do, after the virtualenv exists.
+
+    python -m coko.platform.dev.runner run           # web + worker + relay on :8000
+    python -m coko.platform.dev.runner test [ARGS]   # import contracts + the whole suite
+    python -m coko.platform.dev.runner bench-events  # end-to-end event throughput and lag
+
+Each starts the embedded PostgreSQL and Redis when DATABASE_URL / REDIS_URL are
+unset, and stops on exit whatever it started.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from . import services
+
+ROOT = services.ROOT
+PYTHON = sys.executable
+
+
+def _say(message: str) -> None:
+    print(f"coko: {message}", file=sys.stderr, flush=True)
+
+
+def _manage(*args: str, env: dict) -> None:
+    subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, env=env, check=True)
+
+
+class _RunLock:
+    """One ``make run`` at a time per checkout: a second one is told, not crashed."""
+
+    def __init__(self) -> None:
+        services.RUN_DIR.mkdir(parents=True, exist_ok=True)
+        self.path = services.RUN_DIR / "coko-run.lock"
+        self.file = None
+
+    def acquire(self) -> bool:
+        self.file = open(self.path, "a+")
+        try:
+            fcntl.flock(self.file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.file.seek(0)
+            self.holder = self.file.read().strip() or "?"
+            return False
+        self.file.seek(0)
+        self.file.truncate()
+        self.file.write(str(os.getpid()))
+        self.file.flush()
+        return True
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def run() -> int:
+    host = os.environ.get("COKO_HOST", "127.0.0.1")
+    port = int(os.environ.get("COKO_PORT", "8000"))
+    lock = _RunLock()
+    if not lock.acquire():
+        _say(f"Coko is already running from this checkout (pid {lock.holder}) on "
+             f"http://{host}:{port}/ — stop it with Ctrl-C in its terminal first.")
+        return 1
+    if not _port_free(host, port):
+        _say(f"port {port} on {host} is taken by another program; "
+             f"free it or choose another with COKO_PORT=8001 make run")
+        return 1
+
+    started = services.ensure_services()
+    env = {**os.environ, **started.env, "COKO_LOG_CONSOLE": os.environ.get("COKO_LOG_CONSOLE", "1")}
+    children: list[subprocess.Popen] = []
+    stopping = False
+
+    def stop(*_):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        _say("migrating every domain schema")
+        _manage("migrate", "--verbosity", "0", env=env)
+        _manage("load_demo_data", env=env)
+        _manage("collectstatic", "--noinput", "--verbosity", "0", env=env)
+        commands = {
+            "web": [PYTHON, "-m", "gunicorn", "config.wsgi:application", "--bind", f"{host}:{port}",
+                    "--workers", os.environ.get("WEB_CONCURRENCY", "2"), "--threads", "4",
+                    "--worker-class", "gthread", "--access-logfile", "-", "--graceful-timeout", "10"],
+            "worker": [PYTHON, "manage.py", "run_worker"],
+            "relay": [PYTHON, "manage.py", "relay_outbox"],
+        }
+        for name, command in commands.items():
+            children.append(subprocess.Popen(command, cwd=ROOT, env=env,
+                                             start_new_session=True))
+            _say(f"started {name} (pid {children[-1].pid})")
+        _say(f"serving http://{host}:{port}/  (API /api/v1/docs, admin /admin/) — Ctrl-C stops everything")
+        while not stopping:
+            for proc, name in zip(children, commands):
+                if proc.poll() is not None:
+                    _say(f"{name} exited with status {proc.returncode}; stopping")
+                    stopping = True
+            time.sleep(0.3)
+        return 0 if all(p.poll() is None for p in children) else 1
+    finally:
+        _say("stopping")
+        for proc in children:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in children:
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+        services.stop_services(started)
+
+
+def test(args: list[str]) -> int:
+    started = services.ensure_services()
+    env = {**os.environ, **started.env}
+    try:
+        _say("checking the import contracts (lint-imports)")
+        lint = subprocess.run([str(Path(PYTHON).parent / "lint-imports"), "--config", "importlinter.ini",
+                               "--no-cache"], cwd=ROOT, env=env)
+        if lint.returncode != 0:
+            _say("import contracts broken")
+            return lint.returncode
+        workers = os.environ.get("COKO_TEST_WORKERS", str(max(2, min(4, os.cpu_count() or 2))))
+        mode = "split databases" if env.get("COKO_SPLIT_DATABASES") in {"1", "true"} else "one database"
+        _say(f"running the suite ({mode}, {workers} workers)")
+        result = subprocess.run([PYTHON, "-m", "pytest", "-n", workers, "--dist", "loadfile", *args],
+                                cwd=ROOT, env=env)
+        return result.returncode
+    finally:
+        services.stop_services(started)
+
+
+def bench_events(args: list[str]) -> int:
+    started = services.ensure_services()
+    env = {**os.environ, **started.env}
+    try:
+        return subprocess.run([PYTHON, "-m", "coko.platform.bench.events", *args], cwd=ROOT,
+                              env=env).returncode
+    finally:
+        services.stop_services(started)
+
+
+def main() -> int:
+    if len(sys.argv) < 2 or sys.argv[1] not in {"run", "test", "bench-events"}:
+        print(__doc__)
+        return 2
+    os.chdir(ROOT)
+    command, rest = sys.argv[1], sys.argv[2:]
+    if command == "run":
+        return run()
+    if command == "test":
+        return test(rest)
+    return bench_events(rest)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
