@@ -36,7 +36,7 @@ bench-events: install
 	@$(PY) -m coko.platform.dev.runner bench-events --events $(or $(EVENTS),10000)
 
 lint-imports: install
-	@$(VENV)/bin/lint-imports --config importlinter.ini
+	@$(VENV)/bin/lint-imports importlinter.ini
 
 services-down:
 	@$(PY) -m coko.platform.dev.services down

@@ -202,8 +202,12 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    # Production serves the hashed, compressed files collected into the image.
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+                    if COKO_ENV in {"production", "build"}
+                    else "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+WHITENOISE_USE_FINDERS = COKO_ENV not in {"production", "build"}
 
 # --- observability ---------------------------------------------------------------------
 PROMETHEUS_METRIC_NAMESPACE = ""

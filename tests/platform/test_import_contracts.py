@@ -16,7 +16,7 @@ LINT = Path(sys.executable).parent / "lint-imports"
 
 def lint(tree: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [str(LINT), "--config", "importlinter.ini", "--no-cache"],
+        [str(LINT), "importlinter.ini", "--no-cache"],
         cwd=tree, env={"PYTHONPATH": str(tree), "PATH": "/usr/bin:/bin"},
         capture_output=True, text=True, timeout=120,
     )

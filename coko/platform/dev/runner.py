@@ -132,7 +132,7 @@ def test(args: list[str]) -> int:
     env = {**os.environ, **started.env}
     try:
         _say("checking the import contracts (lint-imports)")
-        lint = subprocess.run([str(Path(PYTHON).parent / "lint-imports"), "--config", "importlinter.ini",
+        lint = subprocess.run([str(Path(PYTHON).parent / "lint-imports"), "importlinter.ini",
                                "--no-cache"], cwd=ROOT, env=env)
         if lint.returncode != 0:
             _say("import contracts broken")

@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,7 +27,8 @@ RUN_DIR = VAR / "run"
 PG_DATA = VAR / "pg"
 REDIS_DIR = VAR / "redis"
 PG_SYSTEM_USER = "pgserver"  # PostgreSQL refuses to run as root
-os.environ.setdefault("XDG_RUNTIME_DIR", str(RUN_DIR))  # pgserver's platformdirs asks for one
+# pgserver's import asks platformdirs for a runtime dir it never uses here.
+warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 
 
 def embedded_database_url() -> str:
@@ -68,7 +70,7 @@ def _run_as_pg_user() -> dict:
     ensure_prefix_permissions(bin_path)
     ensure_folder_permissions(bin_path, stat.S_IRGRP | stat.S_IROTH | stat.S_IXGRP | stat.S_IXOTH)
     ensure_folder_permissions(bin_path.parent / "lib", stat.S_IRGRP | stat.S_IROTH)
-    for path in (VAR, RUN_DIR, PG_DATA):
+    for path in (RUN_DIR, PG_DATA):
         path.mkdir(parents=True, exist_ok=True)
         ensure_prefix_permissions(path)
         shutil.chown(path, PG_SYSTEM_USER, PG_SYSTEM_USER)

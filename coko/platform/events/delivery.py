@@ -223,8 +223,8 @@ def _backoff_ms(attempts: int) -> int:
 
 
 def _deliver(handler: str, runs: list[dict], replay: bool = False, waited_ms: int = 0,
-             failures: dict[str, int] | None = None) -> int:
-    """The body of every ``deliver_<domain>`` actor. Returns how many events it handled.
+             failures: dict[str, int] | None = None) -> None:
+    """The body of every ``deliver_<domain>`` actor.
 
     Database and broker errors propagate (dramatiq retries the whole message,
     which is safe: the inbox skips what was applied). Handler failures are
@@ -247,14 +247,12 @@ def _deliver(handler: str, runs: list[dict], replay: bool = False, waited_ms: in
         broker.enqueue(delivery_message(later), delay=delay)
 
     pending = [event for run in ready for event in run.events]
-    handled = 0
     while pending:
         try:
-            handled += apply_events(handler=handler, events=pending, replay=replay)
+            apply_events(handler=handler, events=pending, replay=replay)
             break
         except _HandlerFailed as failure:
             index, error = failure.args
-            handled += index
             event = pending[index]
             attempts = failures.get(event["id"], 0) + 1
             failures[event["id"]] = attempts
@@ -263,10 +261,9 @@ def _deliver(handler: str, runs: list[dict], replay: bool = False, waited_ms: in
                             event_id=event["id"], attempts=attempts)
                 retry = Delivery(handler, [Run(pending[index:])], replay, waited_ms, failures)
                 broker.enqueue(delivery_message(retry), delay=_backoff_ms(attempts))
-                return handled
+                return
             park(handler=handler, event=event, error=error, attempts=attempts)
             pending = pending[index + 1:]
-    return handled
 
 
 _actors: dict[str, dramatiq.Actor] = {}

@@ -7,9 +7,14 @@ and one Redis key space per xdist worker.
 
 import os
 
-_worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+_worker = os.environ.get("PYTEST_XDIST_WORKER")
 os.environ.setdefault("COKO_ENV", "test")
-os.environ.setdefault("COKO_REDIS_NAMESPACE", f"cokotest-{os.getpid()}-{_worker}")
+# An xdist worker inherits the controller's environment, namespace included:
+# each worker appends its own id, so no two workers share queues or keys.
+_namespace = os.environ.get("COKO_REDIS_NAMESPACE") or f"cokotest-{os.getpid()}"
+if _worker and not _namespace.endswith(f"-{_worker}"):
+    _namespace = f"{_namespace}-{_worker}"
+os.environ["COKO_REDIS_NAMESPACE"] = _namespace
 os.environ.setdefault("COKO_EVENT_MAX_RETRIES", "2")
 os.environ.setdefault("COKO_EVENT_MIN_BACKOFF_MS", "20")
 os.environ.setdefault("COKO_EVENT_MAX_BACKOFF_MS", "200")

@@ -13,11 +13,7 @@ import pytest
 
 from .conftest import alias_through
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True, databases="__all__"),
-    # WhiteNoise's notice about an uncollected STATIC_ROOT, irrelevant here
-    pytest.mark.filterwarnings("ignore:No directory at:UserWarning"),
-]
+pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
 
 
 # --- PostgreSQL ----------------------------------------------------------------------------------
