@@ -10,13 +10,13 @@ The actor
 1. holds back any run whose ``prev`` has not taken effect yet (it waits briefly,
    then puts those runs back on the queue with a delay), so the events of one
    aggregate take effect in order;
-2. applies the other events in one transaction on the consumer's alias, one
-   savepoint per event: insert ``(handler, event_id)`` into the consumer's inbox
-   (a conflict means the effect already happened: a redelivery, skipped), then
-   run the handler. One commit per message, not per event.
+2. applies the other events in one transaction on the consumer's alias: insert
+   ``(handler, event_id)`` into the consumer's inbox for all of them at once (a
+   conflict means the effect already happened: a redelivery, skipped), then run
+   the handler for each new one, in order. One commit per message, not per event.
 
-A handler that raises rolls back its own savepoint only; what came before it is
-committed, and the rest of the message is sent again with exponential backoff.
+If a handler raises, the message is applied again event by event, one
+savepoint each, so that what came before the failing event is committed, and the rest of the message is sent again with exponential backoff.
 After MAX_RETRIES retries the event is parked in the consumer's dead-letter
 table and marked in its inbox, so its aggregate's later events go on. Staff
 replay it from the admin console. A database or broker outage is not the
@@ -150,11 +150,7 @@ def _apply_one(sub, cursor, inbox: str, dead: str, envelope: dict, *, replay: bo
         )
         if cursor.fetchone() is None:
             return DUPLICATE
-    token = request_id_var.set(event.trace_id or None)
-    try:
-        sub.func(event)
-    finally:
-        request_id_var.reset(token)
+    _run_handler(sub, event)
     if replay:
         cursor.execute(
             f'UPDATE "{dead}" SET replayed_at = now() WHERE handler = %s AND event_id = %s',
@@ -164,13 +160,39 @@ def _apply_one(sub, cursor, inbox: str, dead: str, envelope: dict, *, replay: bo
     return APPLIED
 
 
-def apply_events(*, handler: str, events: list[dict], replay: bool = False) -> int:
-    """Apply ``events`` in order in one durable transaction, one savepoint each.
+def _run_handler(sub, event: Event) -> None:
+    token = request_id_var.set(event.trace_id or None)
+    try:
+        sub.func(event)
+    finally:
+        request_id_var.reset(token)
 
-    Returns how many were handled. If a handler raises, the events before it stay
-    committed and ``_HandlerFailed`` carries the failing event's index.
+
+def _apply_all_at_once(sub, events: list[dict]) -> None:
+    """The common case: one inbox insert for the whole message, then the handlers.
+
+    Any handler failure rolls back everything, inbox rows included; the caller
+    then goes event by event to find it.
     """
-    sub = _subscription(handler)
+    inbox, _ = _tables(sub.domain)
+    with transaction.atomic(using=sub.domain, durable=True):
+        with connections[sub.domain].cursor() as cursor:
+            cursor.execute(
+                f'INSERT INTO "{inbox}" (handler, event_id, event_type, producer, status, processed_at)'
+                f" SELECT %s, e.id, e.type, e.producer, %s, now()"
+                f" FROM unnest(%s::uuid[], %s::text[], %s::text[]) AS e(id, type, producer)"
+                f" ON CONFLICT (handler, event_id) DO NOTHING RETURNING event_id::text",
+                [sub.name, InboxStatus.DONE, [e["id"] for e in events], [e["type"] for e in events],
+                 [e["producer"] for e in events]],
+            )
+            new = {row[0] for row in cursor.fetchall()}
+        for envelope in events:
+            if envelope["id"] in new:
+                _run_handler(sub, Event.from_dict(envelope))
+
+
+def _apply_one_by_one(sub, events: list[dict], *, replay: bool) -> None:
+    """One transaction, one savepoint per event: a failure keeps its predecessors."""
     inbox, dead = _tables(sub.domain)
     failed: tuple[int, str] | None = None
     with transaction.atomic(using=sub.domain, durable=True):
@@ -186,7 +208,24 @@ def apply_events(*, handler: str, events: list[dict], replay: bool = False) -> i
                     break
     if failed is not None:
         raise _HandlerFailed(*failed)
-    return len(events)
+
+
+def apply_events(*, handler: str, events: list[dict], replay: bool = False) -> None:
+    """Apply ``events`` in order, each exactly once, in one durable transaction.
+
+    If a handler raises, the events before it stay committed and
+    ``_HandlerFailed`` carries the failing event's index and traceback.
+    """
+    sub = _subscription(handler)
+    if not replay:
+        try:
+            _apply_all_at_once(sub, events)
+            return
+        except (OperationalError, InterfaceError):
+            raise
+        except Exception:  # noqa: BLE001 - some handler failed: find which, keep the others
+            pass
+    _apply_one_by_one(sub, events, replay=replay)
 
 
 def park(*, handler: str, event: dict[str, Any], error: str, attempts: int) -> None:

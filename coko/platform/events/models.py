@@ -37,6 +37,9 @@ class OutboxEventBase(models.Model):
         verbose_name = "outbox event"
         indexes = [
             models.Index(fields=["id"], condition=models.Q(state=0), name="%(app_label)s_obx_pending"),
+            # The relay's "oldest pending event of its aggregate" test reads only pending rows.
+            models.Index(fields=["aggregate_id", "id"], condition=models.Q(state=0),
+                         name="%(app_label)s_obx_pend_agg"),
             models.Index(fields=["aggregate_id", "id"], name="%(app_label)s_obx_aggregate"),
             models.Index(fields=["sent_at"], condition=models.Q(state=1), name="%(app_label)s_obx_sent"),
         ]
