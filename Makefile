@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test test-split bench-events lint-imports install services-down clean help
+.PHONY: run test test-split bench-events bench-auth lint-imports install services-down clean help
 
 help:
 	@echo "make run           start Coko with demo data on http://127.0.0.1:8000 (Ctrl-C stops)"
@@ -34,6 +34,9 @@ test-split: install
 
 bench-events: install
 	@$(PY) -m coko.platform.dev.runner bench-events --events $(or $(EVENTS),10000)
+
+bench-auth: install
+	@$(PY) -m coko.platform.dev.runner bench-auth
 
 lint-imports: install
 	@$(VENV)/bin/lint-imports importlinter.ini

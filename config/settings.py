@@ -124,6 +124,39 @@ DRAMATIQ_WORKER_THREADS = env.int("COKO_WORKER_THREADS", 8, minimum=1, maximum=6
 DRAMATIQ_PROMETHEUS_PORT = env.int("COKO_WORKER_METRICS_PORT", 9191, minimum=0, maximum=65535)
 RELAY_HTTP_PORT = env.int("COKO_RELAY_HTTP_PORT", 9192, minimum=0, maximum=65535)
 
+# --- tokens ------------------------------------------------------------------------------
+# Access tokens (coko.platform.auth): asymmetric signing keys named by a kid, checked here.
+from coko.platform.auth import keys as _token_keys  # noqa: E402
+
+_errors_before_keys = len(env.errors)
+_TOKEN_KEYS = (
+    *env.parsed("COKO_JWT_PRIVATE_KEYS", _token_keys.parse_keys_json, ()),
+    *env.parsed("COKO_JWT_KEYS_DIR", _token_keys.load_keys_dir, ()),
+)
+_token_keys_read = len(env.errors) == _errors_before_keys  # else: already reported
+COKO_JWT = {
+    "KEYS": _TOKEN_KEYS,  # Key objects; the private ones sign, all verify
+    "ACTIVE_KID": env.str("COKO_JWT_ACTIVE_KID", pattern=_token_keys.KID_PATTERN),
+    # a service that only verifies: the JWKS of the platform (…/.well-known/jwks.json)
+    "PUBLIC_KEYS_URL": env.str("COKO_JWT_PUBLIC_KEYS_URL", pattern=r"https?://\S+"),
+    "JWKS_MAX_AGE_S": 300,
+    "JWKS_MIN_REFRESH_S": 30,
+    # development and test without keys: one Ed25519 key generated once, reused
+    "DEV_KEYS_DIR": BASE_DIR / "var" / "keys" if COKO_ENV in {"development", "test"} else None,
+    "ISSUER": env.str("COKO_JWT_ISSUER", "coko"),
+    "AUDIENCE": env.str("COKO_JWT_AUDIENCE", "coko-api"),
+    "ACCESS_TOKEN_TTL_S": env.int("COKO_ACCESS_TOKEN_TTL_S", 600, minimum=30, maximum=86400),
+    "LEEWAY_S": env.int("COKO_JWT_LEEWAY_S", 10, minimum=0, maximum=300),
+    "VERIFY_CACHE_SIZE": env.int("COKO_JWT_VERIFY_CACHE_SIZE", 4096, minimum=0, maximum=1_000_000),
+}
+# Production without any key is, for now, refused at first use (KeyConfigurationError), not
+# here: pass production=PRODUCTION once every production fixture of the suite sets keys.
+if _token_keys_read and (_token_problem := _token_keys.configuration_problem(
+        keys=_TOKEN_KEYS, active_kid=COKO_JWT["ACTIVE_KID"],
+        public_keys_url=COKO_JWT["PUBLIC_KEYS_URL"], production=False)):
+    env.errors.append(_token_problem)
+# --- end tokens --------------------------------------------------------------------------
+
 # --- Django --------------------------------------------------------------------------
 INSTALLED_APPS = [
     "coko.platform",  # first: its `migrate` spans every domain alias
@@ -209,6 +242,84 @@ STORAGES = {
                     else "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = COKO_ENV not in {"production", "build"}
+
+# --- field encryption ------------------------------------------------------------------
+# Personal fields (phone numbers …) are encrypted at rest and found again by a keyed hash
+# (coko.platform.crypto). COKO_FIELD_KEYS: Fernet keys, comma-separated, newest first; the
+# first encrypts, all decrypt (rotate: prepend a new key, re-encrypt, drop the old one).
+# COKO_HASH_KEY: a separate secret for keyed hashes, >= 32 bytes, hex or url-safe base64
+# (`openssl rand -hex 32`); changing it orphans every stored hash. Both are required in
+# production. DEVELOPMENT AND TESTS ONLY: when unset they are derived from SECRET_KEY with
+# HKDF, so `make run` needs no configuration (and data written stays readable while
+# SECRET_KEY does not change). Values are never echoed in error messages.
+import base64 as _base64  # noqa: E402
+import binascii as _binascii  # noqa: E402
+import re as _re  # noqa: E402
+
+from cryptography.fernet import Fernet as _Fernet  # noqa: E402
+from cryptography.hazmat.primitives import hashes as _hashes  # noqa: E402
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF as _HKDF  # noqa: E402
+
+
+def _fernet_keys(value: str) -> list[str]:
+    keys = [key.strip() for key in value.split(",") if key.strip()]
+    if not keys:
+        raise ValueError("holds no key (comma-separated Fernet keys, newest first)")
+    for number, key in enumerate(keys, start=1):
+        try:
+            _Fernet(key)
+        except (ValueError, TypeError):
+            raise ValueError(f"key {number} of {len(keys)} is not a Fernet key (32 url-safe "
+                             f"base64-encoded bytes, as Fernet.generate_key() makes)") from None
+    return keys
+
+
+def _hash_key(value: str) -> bytes:
+    text = value.strip()
+    if _re.fullmatch(r"(?:[0-9a-fA-F]{2})+", text):
+        key = bytes.fromhex(text)
+    else:
+        try:
+            key = _base64.b64decode(text.translate(str.maketrans("-_", "+/")) + "=" * (-len(text) % 4),
+                                    validate=True)
+        except (_binascii.Error, ValueError):
+            raise ValueError("is neither hex nor url-safe base64") from None
+    if len(key) < 32:
+        raise ValueError(f"decodes to {len(key)} bytes; at least 32 are required "
+                         f"(`openssl rand -hex 32`)")
+    return key
+
+
+def _development_key(purpose: str) -> bytes:
+    """Development and tests only: a stable 32-byte key derived from SECRET_KEY."""
+    return _HKDF(algorithm=_hashes.SHA256(), length=32, salt=b"coko-development-only",
+                 info=f"coko {purpose} v1".encode()).derive(SECRET_KEY.encode())
+
+
+COKO_FIELD_KEYS = env.parsed("COKO_FIELD_KEYS", _fernet_keys, [], required=PRODUCTION)
+if not COKO_FIELD_KEYS and not PRODUCTION:
+    COKO_FIELD_KEYS = [_base64.urlsafe_b64encode(_development_key("field encryption")).decode()]
+COKO_HASH_KEY = env.parsed("COKO_HASH_KEY", _hash_key, b"", required=PRODUCTION)
+if not COKO_HASH_KEY and not PRODUCTION:
+    COKO_HASH_KEY = _development_key("keyed hash")
+elif COKO_HASH_KEY and any(COKO_HASH_KEY == _base64.urlsafe_b64decode(key) for key in COKO_FIELD_KEYS):
+    env.errors.append("COKO_HASH_KEY: must be a separate secret, not one of COKO_FIELD_KEYS")
+
+# --- social login ---
+# Google: ID tokens must be for one of these OAuth client ids (web, Android, iOS),
+# verified against Google's published keys (PEM certificates; the v3 JWK Set URL works too).
+GOOGLE_CLIENT_IDS = env.list("GOOGLE_CLIENT_IDS", [])
+GOOGLE_CERTS_URL = env.str("GOOGLE_CERTS_URL", "https://www.googleapis.com/oauth2/v1/certs",
+                           pattern=r"https?://\S+")
+# Facebook: user access tokens are checked with the Graph API's debug_token for this app.
+FACEBOOK_GRAPH_URL = env.str("FACEBOOK_GRAPH_URL", "https://graph.facebook.com/v19.0",
+                             pattern=r"https?://\S+")
+FACEBOOK_APP_ID = env.str("FACEBOOK_APP_ID", "", pattern=r"[0-9]+")
+FACEBOOK_APP_SECRET = env.str("FACEBOOK_APP_SECRET", "")
+if bool(FACEBOOK_APP_ID) != bool(FACEBOOK_APP_SECRET):
+    env.errors.append("FACEBOOK_APP_ID, FACEBOOK_APP_SECRET: set both or neither")
+SOCIAL_LOGIN_TIMEOUT_S = env.float("SOCIAL_LOGIN_TIMEOUT_S", 5.0, minimum=0.1)
+# --- end social login ---
 
 # --- observability ---------------------------------------------------------------------
 PROMETHEUS_METRIC_NAMESPACE = ""

@@ -9,6 +9,7 @@ without that middleware.
 from django.contrib import admin
 from django.urls import path
 
+from coko.platform.auth.jwks import jwks_view
 from coko.platform.http import ops
 from coko.platform.http.api import api
 
@@ -18,4 +19,5 @@ urlpatterns = [
     path("health", ops.health, name="health"),
     path("ready", ops.ready, name="ready"),
     path("metrics", ops.metrics, name="metrics"),
+    path(".well-known/jwks.json", jwks_view, name="jwks"),  # access-token public keys
 ]

@@ -105,6 +105,16 @@ class DomainError(Exception):
         return {}
 
 
+class Unauthorized(DomainError):
+    """401: who the caller is could not be established (bad credentials or token)."""
+
+    status, code, message = 401, "unauthorized", STATUS_DEFAULTS[401][1]
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": f'Bearer error="{self.code}"'}
+
+
 class NotFound(DomainError):
     status, code, message = 404, "not_found", STATUS_DEFAULTS[404][1]
 

@@ -2,3 +2,96 @@
 
 No Django imports here: contracts must be importable by an extracted service.
 """
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+# --- roles and permissions (the brief's RBAC) ---------------------------------------------
+ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    "user": frozenset({"read_books", "write_reviews"}),
+    "premium": frozenset({"read_books", "write_reviews", "download_books"}),
+    "author": frozenset({"read_books", "publish_books", "manage_royalties"}),
+    "admin": frozenset({"*"}),
+}
+ROLES = tuple(ROLE_PERMISSIONS)
+PERMISSIONS = tuple(sorted({p for perms in ROLE_PERMISSIONS.values() for p in perms} - {"*"}))
+LANGUAGES = ("fr", "en", "wo", "ar", "sw", "pt")  # the languages a reader can choose
+
+
+@dataclass(frozen=True)
+class UserSummary:
+    """What another domain may know about a user."""
+
+    id: str
+    display_name: str
+    preferred_language: str
+    country: str
+    roles: frozenset[str]
+    is_active: bool
+
+
+@dataclass(frozen=True)
+class UserPermissions:
+    user_id: str
+    roles: frozenset[str]
+    permissions: frozenset[str]
+
+
+# --- event payloads (published through the accounts outbox) ----------------------------------
+@dataclass(frozen=True)
+class UserRegistered:
+    """``user.registered``"""
+
+    user_id: str
+    display_name: str
+    preferred_language: str
+    country: str
+    has_email: bool
+    has_phone: bool
+    marketing_consent: bool
+    via: str  # "password" | "google" | "facebook"
+
+
+@dataclass(frozen=True)
+class UserLoggedIn:
+    """``user.login``"""
+
+    user_id: str
+    session_id: str
+    method: str
+
+
+@dataclass(frozen=True)
+class UserProfileUpdated:
+    """``user.profile.updated``"""
+
+    user_id: str
+    changed: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class UserDeleted:
+    """``user.deleted``: the account is closed now; personal data is erased after the grace period."""
+
+    user_id: str
+    erase_after: datetime
+
+
+@dataclass(frozen=True)
+class CodeRequested:
+    """``verification.requested`` and ``password_reset.requested``.
+
+    The one-time code travels encrypted (``code_encrypted``: the platform's field
+    encryption); the destination is not repeated in clear: notifications looks it
+    up through ``accounts.api.contact_for``.
+    """
+
+    user_id: str
+    purpose: Literal["verify_email", "verify_phone", "password_reset"]
+    channel: Literal["email", "sms"]
+    code_encrypted: str
+    expires_at: datetime
+    language: str

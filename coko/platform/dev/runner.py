@@ -3,6 +3,7 @@
     python -m coko.platform.dev.runner run           # web + worker + relay on :8000
     python -m coko.platform.dev.runner test [ARGS]   # import contracts + the whole suite
     python -m coko.platform.dev.runner bench-events  # end-to-end event throughput and lag
+    python -m coko.platform.dev.runner bench-auth    # cost of authenticating one request
 
 Each starts the embedded PostgreSQL and Redis when DATABASE_URL / REDIS_URL are
 unset, and stops on exit whatever it started.
@@ -157,8 +158,18 @@ def bench_events(args: list[str]) -> int:
         services.stop_services(started)
 
 
+def bench_auth(args: list[str]) -> int:
+    started = services.ensure_services()
+    env = {**os.environ, **started.env}
+    try:
+        return subprocess.run([PYTHON, "-m", "coko.platform.bench.auth", *args], cwd=ROOT,
+                              env=env).returncode
+    finally:
+        services.stop_services(started)
+
+
 def main() -> int:
-    if len(sys.argv) < 2 or sys.argv[1] not in {"run", "test", "bench-events"}:
+    if len(sys.argv) < 2 or sys.argv[1] not in {"run", "test", "bench-events", "bench-auth"}:
         print(__doc__)
         return 2
     os.chdir(ROOT)
@@ -167,6 +178,8 @@ def main() -> int:
         return run()
     if command == "test":
         return test(rest)
+    if command == "bench-auth":
+        return bench_auth(rest)
     return bench_events(rest)
 
 

@@ -1,0 +1,117 @@
+"""The Redis deny-list: revoked tokens and sessions, one round trip, failing closed."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from django.conf import settings
+
+from coko.platform.auth import denylist
+from coko.platform.auth.errors import ServiceUnavailable, TokenRevoked
+from coko.platform.auth.tokens import access_token_issue, access_token_verify
+
+from .conftest import no_database_queries
+
+
+def issue(session_id="session-1", **extra):
+    return access_token_issue(subject="user-1", roles=["user"], permissions=["read_books"],
+                              session_id=session_id, **extra)
+
+
+def test_a_revoked_token_is_refused_and_the_others_are_not(redis_client):
+    token, other = issue(), issue()
+    principal = access_token_verify(token)
+    denylist.token_revoke(principal.jti, principal.expires_at)
+
+    with pytest.raises(TokenRevoked) as caught:
+        access_token_verify(token)
+    error = caught.value
+    assert (error.status, error.code, error.details) == (401, "token_revoked", {"reason": "token"})
+    assert error.headers == {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+    assert access_token_verify(other).user_id == "user-1"
+
+
+def test_the_deny_list_entry_expires_when_the_token_would(redis_client):
+    principal = access_token_verify(issue(ttl=120))
+    denylist.token_revoke(principal.jti, principal.expires_at)
+    key = f"{settings.REDIS_NAMESPACE}:auth:deny:jti:{principal.jti}"
+    ttl_ms = redis_client.pttl(key)
+    leeway_ms = settings.COKO_JWT["LEEWAY_S"] * 1000
+    assert 120_000 - 3000 < ttl_ms - leeway_ms <= 120_000
+
+
+def test_revoking_a_token_that_already_expired_stores_nothing(redis_client):
+    expired = datetime.now(timezone.utc) - timedelta(minutes=5)
+    denylist.token_revoke("long-gone", expired)
+    assert not redis_client.exists(f"{settings.REDIS_NAMESPACE}:auth:deny:jti:long-gone")
+
+
+def test_a_revoked_session_refuses_every_token_of_the_session(redis_client):
+    first, second = issue("session-9"), issue("session-9")
+    elsewhere = issue("session-10")
+    denylist.session_revoke("session-9")
+
+    for token in (first, second):
+        with pytest.raises(TokenRevoked) as caught:
+            access_token_verify(token)
+        assert caught.value.details == {"reason": "session"}
+    assert access_token_verify(elsewhere).session_id == "session-10"
+    key = f"{settings.REDIS_NAMESPACE}:auth:deny:sid:session-9"
+    ttl_s = settings.COKO_JWT["ACCESS_TOKEN_TTL_S"] + settings.COKO_JWT["LEEWAY_S"]
+    assert ttl_s - 3 < redis_client.pttl(key) / 1000 <= ttl_s
+
+
+def test_several_sessions_are_revoked_at_once(redis_client):
+    tokens = [issue(f"s-{n}") for n in range(3)]
+    denylist.sessions_revoke([f"s-{n}" for n in range(3)], until=time.time() + 700)
+    for token in tokens:
+        with pytest.raises(TokenRevoked):
+            access_token_verify(token)
+
+
+def test_verification_reads_the_deny_list_in_one_round_trip(monkeypatch):
+    token = issue()
+    access_token_verify(token)
+    connection = denylist._read_connection()
+    commands = []
+    real = connection.send_command
+
+    def counting(*args, **options):
+        commands.append(args)
+        return real(*args, **options)
+
+    monkeypatch.setattr(connection, "send_command", counting)
+    monkeypatch.setattr(denylist.redis_client(), "execute_command", None)  # not used
+    with no_database_queries():
+        principal = access_token_verify(token)
+    ns = settings.REDIS_NAMESPACE
+    assert commands == [("MGET", f"{ns}:auth:deny:jti:{principal.jti}",
+                         f"{ns}:auth:deny:sid:session-1")]
+
+
+def test_a_dropped_redis_connection_costs_no_request(redis_client):
+    token = issue()
+    access_token_verify(token)
+    connection = denylist._read_connection()
+    connection.send_command("CLIENT", "ID")
+    redis_client.execute_command("CLIENT", "KILL", "ID", connection.read_response())
+    assert access_token_verify(token).user_id == "user-1"  # reconnected, once
+
+
+def test_with_redis_down_verification_fails_closed_with_a_503(dead_redis):
+    token = issue()
+    with pytest.raises(ServiceUnavailable) as caught:
+        access_token_verify(token)
+    error = caught.value
+    assert (error.status, error.code) == (503, "service_unavailable")
+    assert error.details == {"dependency": "redis"}
+    assert error.headers == {"Retry-After": "5"}
+
+
+def test_with_redis_down_revoking_is_not_reported_as_done(dead_redis):
+    with pytest.raises(ServiceUnavailable):
+        denylist.session_revoke("session-1")
+    with pytest.raises(ServiceUnavailable):
+        denylist.token_revoke("jti", time.time() + 60)
