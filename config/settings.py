@@ -214,6 +214,29 @@ TEMPLATES = [
     },
 ]
 
+AUTH_USER_MODEL = "accounts.User"
+ANONYMOUS_USER_NAME = None  # django-guardian: no "AnonymousUser" row in the users table
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",  # verifies older hashes, upgraded at login
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+     "OPTIONS": {"user_attributes": ("email", "display_name")}},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# Rate limits (hits, window in seconds) and the login lockout of the accounts domain.
+ACCOUNTS_RATE_LIMITS = {
+    "login_ip": (30, 60), "register_ip": (10, 3600), "refresh_ip": (60, 60), "social_ip": (30, 60),
+    "reset_ip": (10, 3600), "reset_identifier": (3, 3600), "reset_confirm": (10, 900),
+    "verify_user": (5, 3600), "verify_confirm": (10, 900), "password_change": (10, 900),
+}
+ACCOUNTS_LOGIN_LOCKOUT = {
+    "THRESHOLD": env.int("COKO_LOGIN_LOCKOUT_THRESHOLD", 10, minimum=1),
+    "WINDOW_S": env.int("COKO_LOGIN_LOCKOUT_WINDOW_S", 900, minimum=1),
+}
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",

@@ -1,5 +1,72 @@
+"""Accounts in the admin console: users and their roles, sessions, the audit log."""
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+
 from coko.platform.events.admin import register_event_admin
 
-from .models import DeadLetter, InboxEntry, OutboxEvent
+from .models import AuditEvent, DeadLetter, InboxEntry, OutboxEvent, RefreshToken, SocialAccount, User
 
 register_event_admin(outbox=OutboxEvent, inbox=InboxEntry, dead_letter=DeadLetter)
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    """Staff grant and revoke roles with the "Groups" field (user, premium, author, admin)."""
+
+    ordering = ("-date_joined",)
+    list_display = ("email", "display_name", "country", "is_active", "is_staff", "date_joined")
+    list_filter = ("is_active", "is_staff", "groups", "preferred_language")
+    search_fields = ("email", "display_name")
+    readonly_fields = ("id", "phone_hash", "last_login", "date_joined", "deletion_requested_at", "erased_at")
+    fieldsets = (
+        (None, {"fields": ("id", "email", "password")}),
+        ("Profile", {"fields": ("display_name", "preferred_language", "country", "marketing_consent",
+                                "email_verified_at", "phone_verified_at")}),
+        ("Roles and permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups",
+                                              "user_permissions")}),
+        ("Dates", {"fields": ("last_login", "date_joined", "deletion_requested_at", "erased_at")}),
+    )
+    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+
+    def save_related(self, request, form, formsets, change):
+        before = set(form.instance.groups.values_list("name", flat=True)) if change else set()
+        super().save_related(request, form, formsets, change)
+        after = set(form.instance.groups.values_list("name", flat=True))
+        changes = [(r, "role.granted") for r in after - before] + [(r, "role.revoked") for r in before - after]
+        for role, action in changes:
+            AuditEvent.objects.using("accounts").create(
+                action=action, user_id=form.instance.id, ip=request.META.get("REMOTE_ADDR"),
+                user_agent=request.headers.get("User-Agent", "")[:300],
+                details={"role": role, "by": str(request.user.pk), "via": "admin"})
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    list_display = ("at", "action", "user_id", "ip")
+    list_filter = ("action",)
+    search_fields = ("user_id", "ip")
+    ordering = ("-at",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(RefreshToken)
+class RefreshTokenAdmin(admin.ModelAdmin):
+    list_display = ("user", "family_id", "created_at", "used_at", "revoked_at", "ip")
+    search_fields = ("family_id",)
+    readonly_fields = ("user", "family_id", "token_hash", "created_at", "expires_at", "used_at", "ip",
+                       "user_agent")
+
+    def has_add_permission(self, request):
+        return False
+
+
+admin.site.register(SocialAccount)

@@ -3,3 +3,59 @@
 Arguments and results are plain values or the frozen types of ``accounts.contracts``;
 models and querysets never cross this boundary.
 """
+
+from __future__ import annotations
+
+from . import contracts, selectors
+
+def user_summary(*, user_id: str) -> contracts.UserSummary | None:
+    """Public facts about a user, or None if there is no such (active or closed) account."""
+    user = selectors.user_get(user_id=user_id)
+    if user is None:
+        return None
+    return contracts.UserSummary(
+        id=str(user.id), display_name=user.display_name, preferred_language=user.preferred_language,
+        country=user.country, roles=frozenset(selectors.roles_for_user(user=user)),
+        is_active=user.is_active,
+    )
+
+
+def permissions_for(*, user_id: str) -> contracts.UserPermissions | None:
+    """The roles and effective permissions of a user (``*`` means every permission)."""
+    user = selectors.user_get(user_id=user_id)
+    if user is None:
+        return None
+    return contracts.UserPermissions(user_id=str(user.id),
+                                     roles=frozenset(selectors.roles_for_user(user=user)),
+                                     permissions=frozenset(selectors.permissions_for_user(user=user)))
+
+
+def has_permission(*, user_id: str, permission: str, obj: tuple[str, str] | None = None) -> bool:
+    """Whether the user holds ``permission`` globally (by role), or on one object.
+
+    ``obj`` names an object of another domain as ``(kind, id)``, e.g.
+    ``("publishing.manuscript", "6f1c…")``; object permissions are granted with
+    ``object_permission_grant`` and stored by django-guardian in accounts.
+    """
+    user = selectors.user_get(user_id=user_id)
+    if user is None or not user.is_active:
+        return False
+    granted = selectors.permissions_for_user(user=user)
+    if "*" in granted or (obj is None and permission in granted):
+        return True
+    if obj is None:
+        return False
+    return selectors.object_permission_held(user=user, permission=permission, kind=obj[0], object_id=obj[1])
+
+
+def object_permission_grant(*, user_id: str, permission: str, kind: str, object_id: str) -> None:
+    """Let one user ``permission`` one object of another domain (an author on a manuscript …)."""
+    from . import services
+
+    services.object_permission_grant(user_id=user_id, permission=permission, kind=kind, object_id=object_id)
+
+
+def object_permission_revoke(*, user_id: str, permission: str, kind: str, object_id: str) -> None:
+    from . import services
+
+    services.object_permission_revoke(user_id=user_id, permission=permission, kind=kind, object_id=object_id)

@@ -1,5 +1,289 @@
-"""HTTP edge of the accounts domain, mounted by the platform at /api/v1."""
+"""HTTP edge of the accounts domain: the brief's routes under /api/v1/auth/.
 
-from ninja import Router
+Thin: parse, call a service or selector, shape the answer.
+"""
 
-router = Router(tags=["accounts"])
+from __future__ import annotations
+
+from typing import Literal
+from uuid import UUID
+
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from ninja import Field, Router, Schema, Status
+
+from coko.platform.auth.ninja import BearerAuth
+from coko.platform.errors import NotFound, PermissionDenied
+
+from . import selectors, services, social
+from .models import User
+
+router = Router(tags=["auth"])
+bearer = BearerAuth()
+
+
+def _client(request: HttpRequest) -> services.Client:
+    return services.Client(ip=request.META.get("REMOTE_ADDR"),
+                           user_agent=request.headers.get("User-Agent", "")[:300])
+
+
+# --- schemas ------------------------------------------------------------------------------------------------
+class TokensOut(Schema):
+    access_token: str
+    refresh_token: str
+    token_type: str = "Bearer"
+    expires_in: int
+    session_id: str
+
+
+class ProfileOut(Schema):
+    id: UUID
+    email: str | None
+    phone: str | None
+    display_name: str
+    preferred_language: str
+    country: str
+    avatar_file_id: UUID | None
+    marketing_consent: bool
+    email_verified: bool
+    phone_verified: bool
+    roles: list[str]
+    permissions: list[str]
+
+
+class RegisterIn(Schema):
+    email: str | None = Field(None, max_length=254)
+    phone: str | None = Field(None, max_length=32)
+    password: str = Field(..., min_length=1, max_length=256)
+    display_name: str = Field("", max_length=120)
+    preferred_language: str = Field("fr", max_length=8)
+    country: str = Field("", max_length=2)
+    marketing_consent: bool = False
+
+
+class RegisterOut(Schema):
+    user: ProfileOut
+    tokens: TokensOut
+
+
+class LoginIn(Schema):
+    identifier: str = Field(..., min_length=1, max_length=254, description="email address or mobile number")
+    password: str = Field(..., min_length=1, max_length=256)
+
+
+class RefreshIn(Schema):
+    refresh_token: str = Field(..., min_length=1, max_length=200)
+
+
+class ProfileIn(Schema):
+    display_name: str | None = Field(None, max_length=120)
+    preferred_language: str | None = Field(None, max_length=8)
+    country: str | None = Field(None, max_length=2)
+    avatar_file_id: UUID | None = None
+    marketing_consent: bool | None = None
+
+
+class VerificationRequestIn(Schema):
+    channel: Literal["email", "sms"]
+
+
+class VerificationConfirmIn(Schema):
+    channel: Literal["email", "sms"]
+    code: str = Field(..., min_length=4, max_length=12)
+
+
+class ResetRequestIn(Schema):
+    identifier: str = Field(..., min_length=1, max_length=254)
+
+
+class ResetConfirmIn(Schema):
+    identifier: str = Field(..., min_length=1, max_length=254)
+    code: str = Field(..., min_length=4, max_length=12)
+    new_password: str = Field(..., min_length=1, max_length=256)
+
+
+class PasswordChangeIn(Schema):
+    current_password: str = Field(..., min_length=1, max_length=256)
+    new_password: str = Field(..., min_length=1, max_length=256)
+
+
+class DeleteIn(Schema):
+    password: str = Field("", max_length=256)
+
+
+class DeletionOut(Schema):
+    status: str = "closed"
+    erase_after: str
+
+
+class PermissionsOut(Schema):
+    user_id: UUID
+    roles: list[str]
+    permissions: list[str]
+
+
+class RoleIn(Schema):
+    role: str = Field(..., max_length=20)
+
+
+class GoogleIn(Schema):
+    id_token: str = Field(..., min_length=1, max_length=4096)
+
+
+class FacebookIn(Schema):
+    access_token: str = Field(..., min_length=1, max_length=4096)
+
+
+class Accepted(Schema):
+    status: str = "accepted"
+
+
+def _profile(user: User) -> dict:
+    return {
+        "id": user.id, "email": user.email, "phone": user.phone, "display_name": user.display_name,
+        "preferred_language": user.preferred_language, "country": user.country,
+        "avatar_file_id": user.avatar_file_id, "marketing_consent": user.marketing_consent,
+        "email_verified": user.email_verified_at is not None,
+        "phone_verified": user.phone_verified_at is not None,
+        "roles": sorted(selectors.roles_for_user(user=user)),
+        "permissions": sorted(selectors.permissions_for_user(user=user)),
+    }
+
+
+def _tokens(pair: services.TokenPair) -> dict:
+    return {"access_token": pair.access_token, "refresh_token": pair.refresh_token,
+            "expires_in": pair.expires_in, "session_id": pair.session_id}
+
+
+def _me(request) -> User:
+    user = selectors.user_get(user_id=request.auth.user_id)
+    if user is None or not user.is_active:
+        raise NotFound("user_not_found", _("No user has this id."))
+    return user
+
+
+# --- routes ---------------------------------------------------------------------------------------------------
+@router.post("/auth/register", response={201: RegisterOut}, summary="Create an account")
+def register(request, body: RegisterIn):
+    user, pair = services.user_register(client=_client(request), **body.dict())
+    return Status(201, {"user": _profile(user), "tokens": _tokens(pair)})
+
+
+@router.post("/auth/login", response=TokensOut, summary="Log in with an email address or mobile number")
+def login(request, body: LoginIn):
+    return _tokens(services.user_login(identifier=body.identifier, password=body.password,
+                                       client=_client(request)))
+
+
+@router.post("/auth/refresh", response=TokensOut, summary="Trade a refresh token for new tokens")
+def refresh(request, body: RefreshIn):
+    return _tokens(services.session_refresh(refresh_token=body.refresh_token, client=_client(request)))
+
+
+@router.post("/auth/logout", response={204: None}, auth=bearer, summary="End this session")
+def logout(request):
+    services.session_logout(user_id=request.auth.user_id, session_id=request.auth.session_id,
+                            client=_client(request))
+    return Status(204, None)
+
+
+@router.get("/auth/profile", response=ProfileOut, auth=bearer)
+def profile(request):
+    return _profile(_me(request))
+
+
+@router.put("/auth/profile", response=ProfileOut, auth=bearer)
+def profile_update(request, body: ProfileIn):
+    changes = body.dict(exclude_unset=True)
+    user = services.profile_update(user_id=request.auth.user_id, changes=changes, client=_client(request))
+    return _profile(user)
+
+
+@router.post("/auth/verification/request", response={202: Accepted}, auth=bearer,
+             summary="Send a one-time code to the account's email or phone")
+def verification_request(request, body: VerificationRequestIn):
+    services.verification_request(user_id=request.auth.user_id, channel=body.channel, client=_client(request))
+    return Status(202, {})
+
+
+@router.post("/auth/verification/confirm", response={204: None}, auth=bearer)
+def verification_confirm(request, body: VerificationConfirmIn):
+    services.verification_confirm(user_id=request.auth.user_id, channel=body.channel, code=body.code,
+                                  client=_client(request))
+    return Status(204, None)
+
+
+@router.post("/auth/password/reset", response={202: Accepted},
+             summary="Send a reset code (the answer is the same whether the account exists or not)")
+def password_reset(request, body: ResetRequestIn):
+    services.password_reset_request(identifier=body.identifier, client=_client(request))
+    return Status(202, {})
+
+
+@router.post("/auth/password/reset/confirm", response={204: None})
+def password_reset_confirm(request, body: ResetConfirmIn):
+    services.password_reset_confirm(identifier=body.identifier, code=body.code,
+                                    new_password=body.new_password, client=_client(request))
+    return Status(204, None)
+
+
+@router.post("/auth/password/change", response={204: None}, auth=bearer)
+def password_change(request, body: PasswordChangeIn):
+    services.password_change(user_id=request.auth.user_id, session_id=request.auth.session_id,
+                             current_password=body.current_password, new_password=body.new_password,
+                             client=_client(request))
+    return Status(204, None)
+
+
+@router.post("/auth/delete", response={202: DeletionOut}, auth=bearer,
+             summary="Close the account; personal data is erased after the grace period")
+def delete(request, body: DeleteIn):
+    erase_after = services.account_delete_request(user_id=request.auth.user_id, password=body.password,
+                                                  client=_client(request))
+    return Status(202, {"erase_after": erase_after.isoformat()})
+
+
+@router.get("/auth/user/{user_id}/permissions", response=PermissionsOut, auth=bearer,
+            summary="Roles and effective permissions of a user (the user themself or an admin)")
+def user_permissions(request, user_id: UUID):
+    if str(user_id) != str(request.auth.user_id) and "*" not in request.auth.permissions:
+        raise PermissionDenied()
+    user = selectors.user_get(user_id=user_id)
+    if user is None:
+        raise NotFound("user_not_found", _("No user has this id."))
+    return {"user_id": user.id, "roles": sorted(selectors.roles_for_user(user=user)),
+            "permissions": sorted(selectors.permissions_for_user(user=user))}
+
+
+def _require_admin(request) -> None:
+    if "*" not in request.auth.permissions:
+        raise PermissionDenied("admin_only", _("Only staff can do this."))
+
+
+@router.post("/auth/users/{user_id}/roles", response={204: None}, auth=bearer, summary="Grant a role (staff)")
+def role_grant(request, user_id: UUID, body: RoleIn):
+    _require_admin(request)
+    services.role_grant(user_id=str(user_id), role=body.role, by_user_id=request.auth.user_id,
+                        client=_client(request))
+    return Status(204, None)
+
+
+@router.delete("/auth/users/{user_id}/roles/{role}", response={204: None}, auth=bearer,
+               summary="Revoke a role (staff)")
+def role_revoke(request, user_id: UUID, role: str):
+    _require_admin(request)
+    services.role_revoke(user_id=str(user_id), role=role, by_user_id=request.auth.user_id,
+                         client=_client(request))
+    return Status(204, None)
+
+
+@router.post("/auth/social/google", response=TokensOut, summary="Log in or sign up with a Google ID token")
+def social_google(request, body: GoogleIn):
+    identity = social.google_identity_verify(id_token=body.id_token)
+    return _tokens(services.social_login(identity=identity, client=_client(request)))
+
+
+@router.post("/auth/social/facebook", response=TokensOut, summary="Log in or sign up with Facebook")
+def social_facebook(request, body: FacebookIn):
+    identity = social.facebook_identity_verify(access_token=body.access_token)
+    return _tokens(services.social_login(identity=identity, client=_client(request)))

@@ -62,7 +62,7 @@ def test_staff_see_dead_letters_and_replay_them_from_the_admin(client, redis_cli
                   "occurred_at": "2026-11-28T00:00:00+00:00", "producer": "catalog",
                   "aggregate_id": "a", "payload": {"seq": 1}, "trace_id": "t"},
     )
-    staff = get_user_model().objects.create_superuser("ops", "ops@example.org", "a-long-passphrase")
+    staff = get_user_model().objects.create_superuser("ops@example.org", "a-long-passphrase")
     client.force_login(staff)
 
     listing = client.get("/admin/analytics/deadletter/")

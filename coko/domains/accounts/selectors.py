@@ -1,0 +1,66 @@
+"""Accounts reads."""
+
+from __future__ import annotations
+
+import phonenumbers
+from django.contrib.auth.models import Permission
+
+from coko.platform.crypto import keyed_hash
+
+from .contracts import ROLE_PERMISSIONS
+from .models import User
+
+DB = "accounts"
+
+
+def user_get(*, user_id) -> User | None:
+    return User.objects.using(DB).filter(id=user_id).first()
+
+
+def user_by_identifier(*, identifier: str) -> User | None:
+    """The account whose email or mobile number (any usual notation) this is."""
+    value = identifier.strip()
+    if "@" in value:
+        return User.objects.using(DB).filter(email=value.lower()).first()
+    try:
+        number = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return User.objects.using(DB).filter(phone_hash=keyed_hash(e164, purpose="accounts.phone")).first()
+
+
+def roles_for_user(*, user: User) -> set[str]:
+    roles = set(user.groups.using(DB).values_list("name", flat=True)) if user.pk else set()
+    if user.is_superuser:
+        roles.add("admin")
+    return roles & set(ROLE_PERMISSIONS)
+
+
+def permissions_for_user(*, user: User) -> set[str]:
+    """The brief's RBAC: the union of the roles' permissions (``*`` for admin), plus
+    any permission staff granted the user directly in the admin console."""
+    permissions: set[str] = set()
+    for role in roles_for_user(user=user):
+        permissions |= ROLE_PERMISSIONS[role]
+    direct = (Permission.objects.using(DB).filter(user=user, content_type__app_label="accounts")
+              .values_list("codename", flat=True)) if user.pk else []
+    return permissions | set(direct)
+
+
+def object_permission_held(*, user: User, permission: str, kind: str, object_id: str) -> bool:
+    """Whether ``user`` was granted ``permission`` on object ``object_id`` of ``kind``
+    (``"<app_label>.<model>"``), through django-guardian's table."""
+    from django.contrib.contenttypes.models import ContentType
+    from guardian.models import UserObjectPermission
+
+    app_label, _, model = kind.partition(".")
+    content_type = ContentType.objects.db_manager(DB).filter(app_label=app_label, model=model).first()
+    if content_type is None:
+        return False
+    return UserObjectPermission.objects.using(DB).filter(
+        user=user, content_type=content_type, object_pk=str(object_id),
+        permission__codename=permission, permission__content_type=content_type,
+    ).exists()

@@ -1,0 +1,144 @@
+"""Registration, login, profile: an email address or a mobile number is enough."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from django.apps import apps
+from django.db import connections
+
+from .conftest import Api, outbox
+
+pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
+User = apps.get_model("accounts", "User")
+
+
+def test_register_with_an_email_creates_a_reader_and_opens_a_session(api):
+    response = api.register(email="Awa@Example.SN", preferred_language="wo", country="sn")
+    assert response.status_code == 201
+    user = response.data["user"]
+    assert user["email"] == "awa@example.sn"
+    assert (user["preferred_language"], user["country"]) == ("wo", "SN")
+    assert user["roles"] == ["user"]
+    assert user["permissions"] == ["read_books", "write_reviews"]
+    tokens = response.data["tokens"]
+    assert tokens["token_type"] == "Bearer" and tokens["refresh_token"] and tokens["expires_in"] > 0
+    [registered] = outbox("user.registered")
+    assert registered["user_id"] == user["id"] and registered["via"] == "password"
+    assert "email" not in registered  # no personal data in clear in the event
+    assert len(outbox("user.login")) == 1
+
+
+def test_register_with_only_a_phone_number_in_any_usual_notation(api):
+    response = api.register(phone="+221 77 123 45 67")
+    assert response.status_code == 201
+    assert response.data["user"]["phone"] == "+221771234567"
+    assert response.data["user"]["email"] is None
+    login = Api().post("/auth/login", {"identifier": "+221771234567", "password": "a river in Saint-Louis"})
+    assert login.status_code == 200
+
+
+def test_the_phone_number_is_encrypted_at_rest_and_found_by_its_keyed_hash(api):
+    api.register(phone="+221771234567")
+    with connections["accounts"].cursor() as cursor:
+        cursor.execute("SELECT phone, phone_hash FROM accounts_user")
+        stored, digest = cursor.fetchone()
+    assert "771234567" not in stored and len(digest) == 64
+    assert User.objects.get(phone_hash=digest).phone == "+221771234567"
+
+
+@pytest.mark.parametrize("first, second, field", [
+    ({"email": "awa@example.sn"}, {"email": "AWA@example.sn"}, "email"),
+    ({"phone": "+221771234567"}, {"phone": "+221 77 123 45 67"}, "phone"),
+])
+def test_a_taken_email_or_phone_is_a_409(api, first, second, field):
+    assert api.register(**first).status_code == 201
+    response = Api().register(**second)
+    assert response.status_code == 409
+    assert response.data["error"]["code"] == "account_exists"
+    assert response.data["error"]["details"]["fields"] == [field]
+    assert User.objects.count() == 1
+
+
+@pytest.mark.parametrize("fields, code", [
+    ({"email": "not-an-email"}, "invalid_email"),
+    ({"phone": "771234567"}, "invalid_phone"),  # no country code
+    ({"phone": "+221 12"}, "invalid_phone"),
+    ({"email": "x@example.sn", "preferred_language": "xx"}, "invalid_language"),
+    ({"email": "x@example.sn", "password": "password123"}, "weak_password"),
+    ({"email": "x@example.sn", "password": "short"}, "weak_password"),
+])
+def test_malformed_input_is_a_422_and_creates_nothing(api, fields, code):
+    response = api.register(**fields)
+    assert response.status_code == 422
+    assert response.data["error"]["code"] == code
+    assert User.objects.count() == 0
+
+
+def test_a_weak_password_says_why_in_the_client_s_language(api):
+    response = api.post("/auth/register", {"email": "x@example.sn", "password": "123456"},
+                        HTTP_ACCEPT_LANGUAGE="fr")
+    reasons = " ".join(response.data["error"]["details"]["reasons"])
+    assert "trop court" in reasons or "trop courant" in reasons
+
+
+def test_register_needs_an_email_or_a_phone(api):
+    response = api.post("/auth/register", {"password": "a river in Saint-Louis"})
+    assert response.status_code == 422
+    assert response.data["error"]["code"] == "login_required"
+
+
+def test_schema_violations_are_422_envelopes(api):
+    response = api.post("/auth/register", {"email": 42})
+    assert response.status_code == 422
+    assert response.data["error"]["code"] == "validation_error"
+
+
+def test_passwords_are_hashed_with_argon2(api):
+    api.register()
+    assert User.objects.get().password.startswith("argon2")
+
+
+def test_login_by_email_returns_tokens_and_publishes_user_login(api):
+    api.register()
+    response = Api().post("/auth/login", {"identifier": "AWA@example.sn", "password": "a river in Saint-Louis"})
+    assert response.status_code == 200
+    assert response.data["access_token"] and response.data["refresh_token"]
+    assert len(outbox("user.login")) == 2
+
+
+def test_a_wrong_password_and_an_unknown_account_get_the_same_answer_in_about_the_same_time(api):
+    api.register()
+    other = Api(ip="41.82.1.10")
+    timings = {}
+    answers = {}
+    for name, identifier in [("known", "awa@example.sn"), ("unknown", "nobody@example.sn")]:
+        started = time.perf_counter()
+        for _ in range(3):
+            response = other.post("/auth/login", {"identifier": identifier, "password": "wrong password!"})
+        timings[name] = (time.perf_counter() - started) / 3
+        answers[name] = (response.status_code, response.data)
+    assert answers["known"][0] == answers["unknown"][0] == 401
+    assert answers["known"][1]["error"] == answers["unknown"][1]["error"]
+    assert answers["known"][1]["error"]["code"] == "invalid_credentials"
+    ratio = timings["known"] / timings["unknown"]
+    assert 0.5 < ratio < 2, timings
+
+
+def test_profile_read_and_update(api):
+    api.register()
+    assert api.get("/auth/profile").data["display_name"] == "Awa"
+    response = api.put("/auth/profile", {"display_name": "Awa Diop", "preferred_language": "en",
+                                         "marketing_consent": True})
+    assert response.status_code == 200
+    assert (response.data["display_name"], response.data["preferred_language"]) == ("Awa Diop", "en")
+    [updated] = outbox("user.profile.updated")
+    assert sorted(updated["changed"]) == ["display_name", "marketing_consent", "preferred_language"]
+    assert api.put("/auth/profile", {"preferred_language": "klingon"}).status_code == 422
+
+
+def test_profile_needs_a_token(api):
+    response = api.get("/auth/profile")
+    assert response.status_code == 401
+    assert response.data["error"]["code"] in {"unauthorized", "invalid_token", "missing_token"}
