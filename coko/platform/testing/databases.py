@@ -58,7 +58,8 @@ def _template_prefix() -> str:
 def _migrations_hash() -> str:
     digest = hashlib.sha256()
     root = Path(settings.BASE_DIR)
-    files = sorted((root / "migrations").rglob("*.py"))
+    # Settings and post-migrate handlers shape the migrated state too.
+    files = sorted((root / "migrations").rglob("*.py")) + [root / "config" / "settings.py"]
     for path in files:
         digest.update(str(path.relative_to(root)).encode())
         digest.update(path.read_bytes())

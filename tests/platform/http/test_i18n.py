@@ -1,4 +1,9 @@
-"""Messages follow Accept-Language (English, French); the committed .mo matches the .po."""
+"""Messages follow Accept-Language (English, French); the committed .mo matches the .po.
+
+Every catalogue is checked the same way: the platform's (``coko/platform/locale``) and each
+domain's that has a ``locale/`` directory (``coko/domains/<d>/locale``, found by Django because
+the domain is an installed app). The helpers here are reused by the domains' i18n tests.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +14,12 @@ from pathlib import Path
 import pytest
 from django.utils import translation
 
+import coko
 from coko.platform import errors
 
-LC_MESSAGES = Path(errors.__file__).parent / "locale" / "fr" / "LC_MESSAGES"
+COKO = Path(coko.__file__).parent
+PLATFORM = COKO / "platform"
+LC_MESSAGES = PLATFORM / "locale" / "fr" / "LC_MESSAGES"
 
 
 def message(response) -> str:
@@ -90,12 +98,143 @@ def parse_po(text: str) -> dict[str, str]:
     return catalog
 
 
-def test_the_compiled_catalogue_is_not_stale():
-    """Recompile (``msgfmt -o django.mo django.po``) when this fails."""
-    source = parse_po((LC_MESSAGES / "django.po").read_text(encoding="utf-8"))
-    with open(LC_MESSAGES / "django.mo", "rb") as handle:
+# --- what the code asks to translate ---------------------------------------------------------------
+TRANSLATION_MODULE = "django.utils.translation"
+SINGULAR = {"gettext", "gettext_lazy", "gettext_noop", "ugettext", "ugettext_lazy", "ugettext_noop"}
+UNSUPPORTED = {"ngettext", "ngettext_lazy", "pgettext", "pgettext_lazy", "npgettext", "npgettext_lazy"}
+
+
+def translatable_strings(source: str, filename: str = "<source>") -> set[str]:
+    """The literal msgids a module passes to Django's gettext functions, whatever their alias
+    (``_``, ``gettext_lazy``, ``translation.gettext``). Docstrings and comments don't count."""
+    tree = ast.parse(source, filename)
+    functions: dict[str, str] = {}  # local name -> gettext function
+    modules: set[str] = set()       # local names of django.utils.translation
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module == TRANSLATION_MODULE:
+            functions.update({alias.asname or alias.name: alias.name for alias in node.names})
+        elif isinstance(node, ast.ImportFrom) and node.module == "django.utils":
+            modules.update(alias.asname or alias.name for alias in node.names if alias.name == "translation")
+        elif isinstance(node, ast.Import):
+            modules.update(alias.asname for alias in node.names if alias.name == TRANSLATION_MODULE and alias.asname)
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        if isinstance(node.func, ast.Name):
+            function = functions.get(node.func.id)
+        elif isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name) \
+                and node.func.value.id in modules:
+            function = node.func.attr
+        else:
+            function = None
+        where = f"{filename}:{node.lineno}"
+        if function in UNSUPPORTED:
+            raise AssertionError(f"{where}: {function} needs plural/context support in parse_po: extend it")
+        if function not in SINGULAR:
+            continue
+        if not (node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+            raise AssertionError(f"{where}: {function}() of a non-literal cannot be extracted into a catalogue")
+        found.add(node.args[0].value)
+    return found
+
+
+def package_strings(package: Path) -> dict[str, list[str]]:
+    """msgid -> the files (relative to ``coko/``) that use it, for every module under ``package``."""
+    found: dict[str, list[str]] = {}
+    for path in sorted(package.rglob("*.py")):
+        name = path.relative_to(COKO.parent).as_posix()
+        for msgid in translatable_strings(path.read_text(encoding="utf-8"), name):
+            found.setdefault(msgid, []).append(name)
+    return found
+
+
+def catalogue_packages() -> list[Path]:
+    """The packages that own a French catalogue: the platform, and each domain with ``locale/``."""
+    domains = sorted(d for d in (COKO / "domains").iterdir() if (d / "locale").is_dir())
+    return [PLATFORM, *domains]
+
+
+def po_of(package: Path) -> Path:
+    return package / "locale" / "fr" / "LC_MESSAGES" / "django.po"
+
+
+def untranslated(package: Path) -> dict[str, list[str]]:
+    """The package's messages its own French catalogue lacks (msgid -> where it is used)."""
+    catalog = parse_po(po_of(package).read_text(encoding="utf-8"))
+    return {msgid: where for msgid, where in package_strings(package).items() if msgid not in catalog}
+
+
+def unused(package: Path) -> list[str]:
+    """Catalogue entries no module of the package asks for any more (delete them)."""
+    catalog = parse_po(po_of(package).read_text(encoding="utf-8"))
+    return sorted(set(catalog) - set(package_strings(package)) - {""})
+
+
+def not_served(package: Path) -> dict[str, tuple[str, str]]:
+    """Entries Django does not answer with at run time (catalogue not found, or shadowed by
+    another one): msgid -> (expected, what ``gettext`` gives in French)."""
+    catalog = parse_po(po_of(package).read_text(encoding="utf-8"))
+    with translation.override("fr"):
+        served = {msgid: translation.gettext(msgid) for msgid in catalog if msgid}
+    return {msgid: (catalog[msgid], served[msgid]) for msgid in served if served[msgid] != catalog[msgid]}
+
+
+def compiled_and_source(package: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """The committed .mo's catalogue and what msgfmt would compile from the .po."""
+    source = parse_po(po_of(package).read_text(encoding="utf-8"))
+    with open(po_of(package).with_suffix(".mo"), "rb") as handle:
         compiled = gettext.GNUTranslations(handle)._catalog
+    return compiled, source
+
+
+CATALOGUES = pytest.mark.parametrize(
+    "package", catalogue_packages(), ids=lambda p: p.relative_to(COKO).as_posix())
+
+
+@CATALOGUES
+def test_every_message_has_a_french_translation(package):
+    """Add the missing msgids to the package's django.po (then recompile) when this fails."""
+    assert untranslated(package) == {}
+
+
+@CATALOGUES
+def test_the_catalogue_has_no_leftover_entries(package):
+    assert unused(package) == []
+
+
+@CATALOGUES
+def test_django_serves_the_catalogue_s_translations(package):
+    assert not_served(package) == {}
+
+
+@CATALOGUES
+def test_the_compiled_catalogue_is_not_stale(package):
+    """Recompile (``msgfmt -o django.mo django.po`` in LC_MESSAGES) when this fails."""
+    compiled, source = compiled_and_source(package)
     assert compiled == source
+
+
+def test_the_platform_and_the_accounts_domain_have_catalogues():
+    assert {PLATFORM, COKO / "domains" / "accounts"} <= set(catalogue_packages())
+
+
+def test_translatable_strings_finds_every_alias_and_only_calls():
+    source = "\n".join([
+        '"""Not this: _("In a docstring.")"""',
+        "from django.utils.translation import gettext_lazy as _, gettext",
+        "from django.utils import translation",
+        'A = _("Lazy " "joined.")',
+        'B = gettext("Eager.")',
+        'C = translation.gettext_lazy("Through the module.")',
+        'D = print("Not a translation.")',
+        '# E = _("In a comment.")',
+    ])
+    assert translatable_strings(source) == {"Lazy joined.", "Eager.", "Through the module."}
+    with pytest.raises(AssertionError, match="non-literal"):
+        translatable_strings("from django.utils.translation import gettext as _\n_(name)")
+    with pytest.raises(AssertionError, match="plural"):
+        translatable_strings("from django.utils.translation import ngettext\nngettext('a', 'b', 2)")
 
 
 def test_parse_po_reads_what_msgfmt_reads():

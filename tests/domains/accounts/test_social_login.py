@@ -1,0 +1,67 @@
+"""Social login end to end: a verified Google or Facebook identity creates or links an account."""
+
+from __future__ import annotations
+
+import pytest
+from django.apps import apps
+
+from .conftest import Api, outbox
+from .test_social import APP_ID, FakeGoogle, FakeGraph, FakeServer  # noqa: F401 - the fakes, reused
+from .test_social import graph, keys  # noqa: F401 - fixtures
+
+pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
+User = apps.get_model("accounts", "User")
+SocialAccount = apps.get_model("accounts", "SocialAccount")
+
+
+@pytest.fixture
+def google(keys, settings):  # noqa: F811 - one certificate form is enough here
+    from .test_social import ANDROID, IOS, WEB
+
+    server = FakeServer()
+    fake = FakeGoogle(server, keys["google"], "jwks")
+    settings.GOOGLE_CERTS_URL = fake.certs_url
+    settings.GOOGLE_CLIENT_IDS = [WEB, ANDROID, IOS]
+    yield fake
+    server.close()
+
+
+def test_a_first_google_login_creates_an_account_with_the_verified_email(google):
+    response = Api().post("/auth/social/google", {"id_token": google.token()})
+    assert response.status_code == 200 and response.data["access_token"]
+    user = User.objects.get()
+    assert (user.email, user.display_name) == ("ada@example.com", "Ada Lovelace")
+    assert user.email_verified_at is not None and not user.has_usable_password()
+    assert [e["via"] for e in outbox("user.registered")] == ["google"]
+    again = Api().post("/auth/social/google", {"id_token": google.token()})
+    assert again.status_code == 200 and User.objects.count() == 1 and SocialAccount.objects.count() == 1
+
+
+def test_google_links_to_an_existing_account_with_the_same_verified_email(google):
+    Api().register(email="ada@example.com")
+    response = Api().post("/auth/social/google", {"id_token": google.token()})
+    assert response.status_code == 200
+    assert User.objects.count() == 1
+    assert SocialAccount.objects.get().user == User.objects.get()
+
+
+def test_an_unverified_google_email_never_links_to_an_existing_account(google):
+    Api().register(email="ada@example.com")
+    Api().post("/auth/social/google", {"id_token": google.token(email_verified=False)})
+    assert User.objects.count() == 2
+
+
+def test_a_refused_google_token_is_a_401_envelope_and_creates_nothing(google):
+    response = Api().post("/auth/social/google", {"id_token": google.token(aud="someone-else")})
+    assert response.status_code == 401
+    assert response.data["error"]["code"] == "social_token_invalid"
+    assert User.objects.count() == 0
+
+
+def test_facebook_login_creates_an_account_without_trusting_its_email(graph):  # noqa: F811
+    token = graph.issue("EAAG-token-1")
+    response = Api().post("/auth/social/facebook", {"access_token": token})
+    assert response.status_code == 200
+    user = User.objects.get()
+    assert user.email is None  # Facebook does not say the address was verified
+    assert SocialAccount.objects.get().provider == "facebook"
