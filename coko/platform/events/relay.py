@@ -233,7 +233,7 @@ class Relay:
                 backoff = 0.0
             except Exception as exc:  # a database or broker outage: back off, keep going
                 FAILURES.labels("*", type(exc).__name__).inc()
-                backoff = min(30.0, max(0.5, backoff * 2))
+                backoff = min(5.0, max(0.5, backoff * 2))  # recover within seconds of the outage
                 log.warning("relay cycle failed; retrying", error=str(exc), retry_in=backoff)
                 self._close_all()
                 self._stop.wait(backoff)
