@@ -149,11 +149,10 @@ COKO_JWT = {
     "LEEWAY_S": env.int("COKO_JWT_LEEWAY_S", 10, minimum=0, maximum=300),
     "VERIFY_CACHE_SIZE": env.int("COKO_JWT_VERIFY_CACHE_SIZE", 4096, minimum=0, maximum=1_000_000),
 }
-# Production without any key is, for now, refused at first use (KeyConfigurationError), not
-# here: pass production=PRODUCTION once every production fixture of the suite sets keys.
+# Production refuses to start without signing keys (or, verify-only, a JWKS URL).
 if _token_keys_read and (_token_problem := _token_keys.configuration_problem(
         keys=_TOKEN_KEYS, active_kid=COKO_JWT["ACTIVE_KID"],
-        public_keys_url=COKO_JWT["PUBLIC_KEYS_URL"], production=False)):
+        public_keys_url=COKO_JWT["PUBLIC_KEYS_URL"], production=PRODUCTION)):
     env.errors.append(_token_problem)
 # --- end tokens --------------------------------------------------------------------------
 

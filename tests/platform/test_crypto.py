@@ -300,8 +300,11 @@ def test_production_refuses_to_start_without_its_keys():
                     DATABASE_URL="postgresql://u@db/coko", REDIS_URL="redis://cache:6379/0")
     assert result.returncode == 78
     lines = result.stderr.strip().splitlines()
-    assert lines == ["coko: configuration error: COKO_FIELD_KEYS: is required but not set",
-                     "coko: configuration error: COKO_HASH_KEY: is required but not set"]
+    assert len(lines) == 3
+    assert "coko: configuration error: COKO_FIELD_KEYS: is required but not set" in lines
+    assert "coko: configuration error: COKO_HASH_KEY: is required but not set" in lines
+    assert any(line.startswith("coko: configuration error: COKO_JWT_PRIVATE_KEYS: is required in production")
+               for line in lines)
 
 
 SHOW_KEYS = ("import django, os, json; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'config.settings');"
@@ -330,6 +333,7 @@ def test_development_derives_stable_keys_from_the_secret_key_and_uses_given_keys
     new, old, hash_key = new_key(), new_key(), os.urandom(32)
     given = configured_keys(COKO_ENV="production", SECRET_KEY="s" * 60,
                             DATABASE_URL="postgresql://u@db/coko", REDIS_URL="redis://cache:6379/0",
+                            COKO_JWT_PUBLIC_KEYS_URL="https://coko.example.org/.well-known/jwks.json",
                             COKO_FIELD_KEYS=f"{new}, {old}",
                             COKO_HASH_KEY=base64.urlsafe_b64encode(hash_key).decode().rstrip("="))
     assert given == [[new, old], hash_key.hex()]
