@@ -184,3 +184,39 @@ def test_object_permissions_through_the_facade(api):
     assert accounts_api.has_permission(user_id=user_id, permission="change_user", obj=manuscript)
     other = ("accounts.user", "7d3c56c4-0000-4000-8000-000000000000")
     assert not accounts_api.has_permission(user_id=user_id, permission="change_user", obj=other)
+
+
+def test_closing_an_account_needs_its_password(api):
+    api.register()
+    response = api.post("/auth/delete", {"password": "not mine"})
+    assert response.status_code == 401
+    assert User.objects.get().is_active and not outbox("user.deleted")
+
+
+def test_logout_needs_a_token():
+    response = Api().post("/auth/logout")
+    assert response.status_code == 401
+    assert response.data["error"]["code"] == "unauthorized"
+    assert response["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_staff_grant_a_role_in_the_admin_console_and_it_is_audited(api, client):
+    from django.contrib.auth.models import Group
+
+    api.register()
+    reader = User.objects.get()
+    staff = User.objects.create_superuser("staff@coko.africa", "a long staff passphrase")
+    client.force_login(staff)
+    premium = Group.objects.get_or_create(name="premium")[0]
+    user_group = Group.objects.get(name="user")
+    form = client.get(f"/admin/accounts/user/{reader.id}/change/")
+    assert form.status_code == 200
+    response = client.post(f"/admin/accounts/user/{reader.id}/change/", {
+        "email": reader.email, "display_name": reader.display_name, "preferred_language": "fr",
+        "country": "", "is_active": "on", "groups": [user_group.id, premium.id],
+        "date_joined_0": "2026-11-28", "date_joined_1": "06:00:00",
+    })
+    assert response.status_code == 302, response.content[:2000]
+    assert accounts_api.has_permission(user_id=str(reader.id), permission="download_books")
+    granted = AuditEvent.objects.get(action="role.granted", user_id=reader.id)
+    assert granted.details["role"] == "premium" and granted.details["via"] == "admin"
