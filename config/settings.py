@@ -343,6 +343,53 @@ if bool(FACEBOOK_APP_ID) != bool(FACEBOOK_APP_SECRET):
 SOCIAL_LOGIN_TIMEOUT_S = env.float("SOCIAL_LOGIN_TIMEOUT_S", 5.0, minimum=0.1)
 # --- end social login ---
 
+# --- notifications ---
+# Email: Django's SMTP backend by default (``make run`` and the tests point it at a local
+# aiosmtpd server); any other backend (django-anymail for SendGrid …) by EMAIL_BACKEND.
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env.str("EMAIL_HOST", "127.0.0.1")
+EMAIL_PORT = env.int("EMAIL_PORT", 1025, minimum=1, maximum=65535)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", 10.0, minimum=0.1)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", "Coko <no-reply@coko.africa>")
+# SMS and push providers (read by the adapters in coko/domains/notifications/channels);
+# only what the environment sets is defined, the adapters default the rest.
+for _name in ["ORANGE_SMS_BASE_URL", "ORANGE_SMS_CLIENT_ID", "ORANGE_SMS_CLIENT_SECRET",
+              "ORANGE_SMS_SENDER", "ORANGE_SMS_SENDER_NAME", "TWILIO_BASE_URL", "TWILIO_ACCOUNT_SID",
+              "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER", "TWILIO_MESSAGING_SERVICE_SID", "FCM_BASE_URL",
+              "FCM_PROJECT_ID", "FCM_SERVICE_ACCOUNT_FILE", "WEBPUSH_VAPID_PRIVATE_KEY",
+              "WEBPUSH_VAPID_SUBJECT"]:
+    if env.str(_name):
+        globals()[_name] = env.str(_name)
+for _name in ["ORANGE_SMS_TIMEOUT", "TWILIO_TIMEOUT", "FCM_TIMEOUT", "WEBPUSH_TIMEOUT"]:
+    if env.str(_name):
+        globals()[_name] = env.float(_name, 10.0, minimum=0.1)
+if env.str("WEBPUSH_TTL"):
+    WEBPUSH_TTL = env.int("WEBPUSH_TTL", 86400, minimum=0)
+COKO_NOTIFICATIONS = {
+    # channel → adapter class (dotted path); an empty path means the channel is not configured
+    "ADAPTERS": {
+        "email": env.str("COKO_NOTIFY_EMAIL_ADAPTER",
+                         "coko.domains.notifications.channels.email.EmailAdapter"),
+        "inapp": env.str("COKO_NOTIFY_INAPP_ADAPTER",
+                         "coko.domains.notifications.channels.inapp.InAppAdapter"),
+        "sms": env.str("COKO_NOTIFY_SMS_ADAPTER", ""),
+        "push": env.str("COKO_NOTIFY_PUSH_ADAPTER", ""),
+        "webpush": env.str("COKO_NOTIFY_WEBPUSH_ADAPTER", ""),
+    },
+    "MAX_ATTEMPTS": {
+        "default": env.int("COKO_NOTIFY_MAX_ATTEMPTS", 6, minimum=1, maximum=50),
+        "inapp": 3,
+    },
+    "MIN_BACKOFF_MS": env.int("COKO_NOTIFY_MIN_BACKOFF_MS", 2000, minimum=1),
+    "MAX_BACKOFF_MS": env.int("COKO_NOTIFY_MAX_BACKOFF_MS", 30 * 60 * 1000, minimum=1),
+    "MESSAGE_ID_DOMAIN": env.str("COKO_NOTIFY_MESSAGE_ID_DOMAIN", "coko.africa"),
+}
+# --- end notifications ---
+
 # --- observability ---------------------------------------------------------------------
 PROMETHEUS_METRIC_NAMESPACE = ""
 from coko.platform.observability import logging_config, sentry_init  # noqa: E402

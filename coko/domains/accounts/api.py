@@ -59,3 +59,15 @@ def object_permission_revoke(*, user_id: str, permission: str, kind: str, object
     from . import services
 
     services.object_permission_revoke(user_id=user_id, permission=permission, kind=kind, object_id=object_id)
+
+
+def contact_for(*, user_id: str) -> contracts.Contact | None:
+    """The addresses and language of a user, or None if there is no such account."""
+    user = selectors.user_get(user_id=user_id)
+    if user is None:
+        return None
+    return contracts.Contact(
+        user_id=str(user.id), email=user.email or None, phone=user.phone or None,
+        preferred_language=user.preferred_language, display_name=user.display_name,
+        is_active=user.is_active,
+    )

@@ -95,3 +95,15 @@ class CodeRequested:
     code_encrypted: str
     expires_at: datetime
     language: str
+
+
+@dataclass(frozen=True)
+class Contact:
+    """How to reach a user (``accounts.api.contact_for``): for the notifications domain only."""
+
+    user_id: str
+    email: str | None
+    phone: str | None  # E.164
+    preferred_language: str
+    display_name: str
+    is_active: bool

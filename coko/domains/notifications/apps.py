@@ -5,3 +5,7 @@ class NotificationsConfig(AppConfig):
     name = "coko.domains.notifications"
     label = "notifications"
     verbose_name = "Notifications"
+
+    def ready(self) -> None:
+        # The delivery actor, declared on the broker the platform installed (its app is first).
+        from . import tasks  # noqa: F401

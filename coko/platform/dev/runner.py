@@ -103,6 +103,12 @@ def run() -> int:
             "worker": [PYTHON, "manage.py", "run_worker"],
             "relay": [PYTHON, "manage.py", "relay_outbox"],
         }
+        if not os.environ.get("EMAIL_HOST"):
+            # A real SMTP server for development: every email lands in var/mail (a Maildir).
+            mail_dir = services.VAR / "mail"
+            commands["smtp"] = [PYTHON, "-m", "aiosmtpd", "-n", "-l", "127.0.0.1:1025",
+                                "-c", "aiosmtpd.handlers.Mailbox", str(mail_dir)]
+            _say(f"emails are delivered to a local SMTP server on 127.0.0.1:1025 and kept in {mail_dir}/new")
         for name, command in commands.items():
             children.append(subprocess.Popen(command, cwd=ROOT, env=env,
                                              start_new_session=True))
