@@ -76,7 +76,7 @@ class DeliveryAttempt(models.Model):
     id = models.BigAutoField(primary_key=True)
     delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempt_log")
     number = models.PositiveIntegerField()
-    outcome = models.CharField(max_length=16)  # sent | temporary | permanent | invalid_recipient
+    outcome = models.CharField(max_length=16)  # sent | temporary | permanent | invalid
     provider = models.CharField(max_length=32, blank=True)
     provider_id = models.CharField(max_length=255, blank=True)
     error = models.TextField(blank=True)

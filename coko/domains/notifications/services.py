@@ -242,7 +242,8 @@ def delivery_attempt(*, delivery_id: int, now: datetime | None = None) -> Attemp
                 delivery.status = Delivery.FAILED
         except ch.PermanentFailure as exc:
             delivery.error = str(exc) or exc.__class__.__name__
-            outcome = "invalid_recipient" if isinstance(exc, ch.InvalidRecipient) else "permanent"
+            # "invalid" (not "invalid_recipient": the outcome column holds 16 characters)
+            outcome = "invalid" if isinstance(exc, ch.InvalidRecipient) else "permanent"
             _record(delivery, outcome=outcome, error=delivery.error)
             delivery.status = Delivery.FAILED
         else:
@@ -297,13 +298,31 @@ def preferences_update(*, user_id, preferences: list[dict], time_zone: str | Non
             cfg.save(using=DB)
 
 
+def _device_token_valid(kind: str, token: str | dict) -> bool:
+    """An FCM token is one opaque word; a web-push subscription is ``{"endpoint": http(s) URL,
+    "keys": {"p256dh", "auth"}}`` (as ``PushSubscription.toJSON()``, or that JSON as a string)."""
+    if kind == "fcm":
+        return isinstance(token, str) and bool(token.strip()) and not any(c.isspace() for c in token)
+    if isinstance(token, str):
+        try:
+            token = json.loads(token)
+        except ValueError:
+            return False
+    if not isinstance(token, dict):
+        return False
+    endpoint, keys = token.get("endpoint"), token.get("keys")
+    return (isinstance(endpoint, str) and endpoint.startswith(("https://", "http://")) and isinstance(keys, dict)
+            and all(isinstance(keys.get(k), str) and keys.get(k) for k in ("p256dh", "auth")))
+
+
 def device_subscribe(*, user_id, kind: str, token: str | dict) -> DeviceToken:
     if kind not in DEVICE_KINDS:
         raise Unprocessable("invalid_device_kind", _("This device kind does not exist."),
                             details={"kind": kind, "allowed": list(DEVICE_KINDS)})
     value = token if isinstance(token, str) else json.dumps(token, sort_keys=True, separators=(",", ":"))
-    if not value or len(value) > 4096:
-        raise Unprocessable("invalid_device_token", _("This device token is not valid."))
+    if not value or len(value) > 4096 or not _device_token_valid(kind, token):
+        raise Unprocessable("invalid_device_token", _("This device token is not valid."),
+                            details={"kind": kind})
     with transaction.atomic(using=DB, durable=True):
         device, _created = DeviceToken.objects.using(DB).update_or_create(
             token=value, defaults={"user_id": user_id, "kind": kind})
