@@ -346,7 +346,13 @@ SOCIAL_LOGIN_TIMEOUT_S = env.float("SOCIAL_LOGIN_TIMEOUT_S", 5.0, minimum=0.1)
 # --- notifications ---
 # Email: Django's SMTP backend by default (``make run`` and the tests point it at a local
 # aiosmtpd server); any other backend (django-anymail for SendGrid …) by EMAIL_BACKEND.
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+SENDGRID_API_KEY = env.str("SENDGRID_API_KEY")
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", "anymail.backends.sendgrid.EmailBackend" if SENDGRID_API_KEY
+                        else "django.core.mail.backends.smtp.EmailBackend")
+ANYMAIL = {
+    "SENDGRID_API_KEY": SENDGRID_API_KEY or "",
+    "SENDGRID_API_URL": env.str("SENDGRID_API_URL", "https://api.sendgrid.com/v3/"),
+}
 EMAIL_HOST = env.str("EMAIL_HOST", "127.0.0.1")
 EMAIL_PORT = env.int("EMAIL_PORT", 1025, minimum=1, maximum=65535)
 EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", "")

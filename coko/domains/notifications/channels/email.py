@@ -1,10 +1,12 @@
-"""Email through Django's email backend (SMTP by default; any backend, e.g. anymail, by setting)."""
+"""Email through Django's email backend: SMTP by default, SendGrid through django-anymail
+when ``SENDGRID_API_KEY`` is set (or any backend named by ``EMAIL_BACKEND``)."""
 
 from __future__ import annotations
 
 import smtplib
 import socket
 
+from anymail.exceptions import AnymailAPIError, AnymailRecipientsRefused
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.message import make_msgid
@@ -34,9 +36,19 @@ class EmailAdapter:
             if 400 <= exc.smtp_code < 500:
                 raise TemporaryFailure(f"SMTP {exc.smtp_code}: {exc.smtp_error!r}") from exc
             raise PermanentFailure(f"SMTP {exc.smtp_code}: {exc.smtp_error!r}") from exc
+        except AnymailRecipientsRefused as exc:
+            raise InvalidRecipient(f"recipient refused by the provider: {exc}") from exc
+        except AnymailAPIError as exc:
+            status = exc.status_code or 0
+            if status == 429 or status >= 500 or status == 0:
+                raise TemporaryFailure(f"email provider answered {status or 'nothing'}: {exc}") from exc
+            raise PermanentFailure(f"email provider refused the message ({status}): {exc}") from exc
         except (smtplib.SMTPException, OSError, socket.timeout) as exc:
             raise TemporaryFailure(f"SMTP unavailable: {exc}") from exc
         if not sent:
             raise TemporaryFailure("the email backend sent nothing")
+        status = getattr(email, "anymail_status", None)
+        if status is not None and status.message_id:
+            return Sent(provider=settings.EMAIL_BACKEND.split(".")[2], provider_id=str(status.message_id))
         return Sent(provider="smtp" if "smtp" in settings.EMAIL_BACKEND else settings.EMAIL_BACKEND.rsplit(".", 1)[-1],
                     provider_id=msgid)
