@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from django.db import connections
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 
@@ -22,7 +23,10 @@ def serve_ops(*, port: int, ready: Callable[[], dict[str, str]],
             if path == "/health":
                 self._send(200, "application/json", b'{"status": "ok"}')
             elif path == "/ready":
-                checks = ready()
+                try:
+                    checks = ready()
+                finally:
+                    connections.close_all()  # this probe's thread is gone after the answer
                 ok = all(value == "ok" for value in checks.values())
                 body = {"status": "ready", "checks": checks} if ok else {
                     "error": {"code": "not_ready", "message": "a dependency is unavailable",
@@ -48,27 +52,3 @@ def serve_ops(*, port: int, ready: Callable[[], dict[str, str]],
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, name="ops-http", daemon=True).start()
     return server
-
-
-def dependency_checks(aliases: list[str]) -> dict[str, str]:
-    """Ping every database alias and the broker's Redis; 'ok' or the error."""
-    import dramatiq
-    from django.db import connections
-
-    checks: dict[str, str] = {}
-    for alias in aliases:
-        try:
-            with connections[alias].cursor() as cursor:
-                cursor.execute("SELECT 1")
-            checks[f"database:{alias}"] = "ok"
-        except Exception as exc:  # noqa: BLE001
-            checks[f"database:{alias}"] = f"error: {type(exc).__name__}"
-            connections[alias].close()
-        finally:
-            connections[alias].close_if_unusable_or_obsolete()
-    try:
-        dramatiq.get_broker().client.ping()
-        checks["broker"] = "ok"
-    except Exception as exc:  # noqa: BLE001
-        checks["broker"] = f"error: {type(exc).__name__}"
-    return checks

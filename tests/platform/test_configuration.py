@@ -7,14 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from coko.platform.testing.manage import manage
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
-    environ = {k: v for k, v in os.environ.items() if k not in env}
-    environ.update(env)
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=environ,
-                          capture_output=True, text=True, timeout=60)
 
 
 @pytest.mark.parametrize(

@@ -28,6 +28,7 @@ from coko.platform.crypto import (
     keyed_hash_matches,
     rotate_encrypted_fields,
 )
+from coko.platform.testing.manage import manage as run_manage
 
 ROOT = Path(__file__).resolve().parents[2]
 A_VALID_KEY = "x1pXT9Wvq3hJ8N0lBqkKjzY6b2s1mF6TqZkz3c1Ll2Q="  # fixed: xdist workers collect the same ids
@@ -258,12 +259,9 @@ def test_rotate_encrypted_fields_refuses_plain_columns(secret_model):
 
 
 # --- settings ----------------------------------------------------------------------------------
-def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
-    environ = {k: v for k, v in os.environ.items()
-               if k not in env and k not in {"COKO_FIELD_KEYS", "COKO_HASH_KEY"}}
-    environ.update(env)
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=environ,
-                          capture_output=True, text=True, timeout=60)
+def manage(*args: str, **env: str):
+    """manage.py without this shell's field keys, so the defaults and errors show."""
+    return run_manage(*args, unset={"COKO_FIELD_KEYS", "COKO_HASH_KEY"}, **env)
 
 
 @pytest.mark.parametrize(

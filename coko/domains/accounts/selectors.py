@@ -17,19 +17,31 @@ def user_get(*, user_id) -> User | None:
     return User.objects.using(DB).filter(id=user_id).first()
 
 
+def phone_e164(raw: str) -> str | None:
+    """``raw`` in E.164 (``+221771234567``), or None if it is not a valid number with its country code."""
+    try:
+        number = phonenumbers.parse(raw.strip(), None)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def phone_hash(e164: str) -> str:
+    """The keyed hash that finds an account by its (encrypted) phone number."""
+    return keyed_hash(e164, purpose="accounts.phone")
+
+
 def user_by_identifier(*, identifier: str) -> User | None:
     """The account whose email or mobile number (any usual notation) this is."""
     value = identifier.strip()
     if "@" in value:
         return User.objects.using(DB).filter(email=value.lower()).first()
-    try:
-        number = phonenumbers.parse(value, None)
-    except phonenumbers.NumberParseException:
+    e164 = phone_e164(value)
+    if e164 is None:
         return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    return User.objects.using(DB).filter(phone_hash=keyed_hash(e164, purpose="accounts.phone")).first()
+    return User.objects.using(DB).filter(phone_hash=phone_hash(e164)).first()
 
 
 def roles_for_user(*, user: User) -> set[str]:

@@ -8,7 +8,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import phonenumbers
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.contrib.auth.models import Group
@@ -27,7 +26,7 @@ from coko.platform.ratelimit import failure_record, failures_clear, lockout_chec
 
 from . import contracts
 from .models import AuditEvent, OneTimeCode, RefreshToken, SocialAccount, User
-from .selectors import permissions_for_user, roles_for_user, user_by_identifier
+from .selectors import permissions_for_user, phone_e164, phone_hash, roles_for_user, user_by_identifier
 
 DB = "accounts"
 REFRESH_TTL = timedelta(days=30)
@@ -72,14 +71,11 @@ def _role_group(role: str) -> Group:
 
 def phone_normalize(raw: str) -> str:
     """E.164, or ``Unprocessable``. Numbers without a country code are refused."""
-    try:
-        number = phonenumbers.parse(raw, None)
-    except phonenumbers.NumberParseException:
-        number = None
-    if number is None or not phonenumbers.is_valid_number(number):
+    e164 = phone_e164(raw)
+    if e164 is None:
         raise Unprocessable("invalid_phone", _("Enter a valid mobile number with its country code, like +221 77 123 45 67."),
                             details={"field": "phone"})
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return e164
 
 
 def email_normalize(raw: str) -> str:
@@ -90,10 +86,6 @@ def email_normalize(raw: str) -> str:
         raise Unprocessable("invalid_email", _("Enter a valid email address."),
                             details={"field": "email"}) from None
     return email
-
-
-def phone_hash(e164: str) -> str:
-    return keyed_hash(e164, purpose="accounts.phone")
 
 
 def _identifier_key(identifier: str) -> str:
@@ -134,13 +126,15 @@ def _tokens_issue(user: User, *, family: uuid.UUID, client: Client) -> TokenPair
                      session_id=str(family), user_id=str(user.id))
 
 
-def _family_revoke(family_id, *, reason: str) -> None:
+def _sessions_end(family_ids) -> None:
+    """Revoke these sessions' refresh tokens and, once committed, their access tokens."""
+    family_ids = [str(family) for family in family_ids]
+    if not family_ids:
+        return
     now = timezone.now()
-    RefreshToken.objects.using(DB).filter(family_id=family_id, revoked_at__isnull=True).update(revoked_at=now)
-    transaction.on_commit(
-        lambda: denylist.session_revoke(str(family_id), until=now + timedelta(seconds=settings.COKO_JWT["ACCESS_TOKEN_TTL_S"])),
-        using=DB,
-    )
+    RefreshToken.objects.using(DB).filter(family_id__in=family_ids, revoked_at__isnull=True).update(revoked_at=now)
+    until = now + timedelta(seconds=settings.COKO_JWT["ACCESS_TOKEN_TTL_S"])
+    transaction.on_commit(lambda: denylist.sessions_revoke(family_ids, until=until), using=DB)
 
 
 # --- registration and login -------------------------------------------------------------------------
@@ -230,7 +224,7 @@ def session_refresh(*, refresh_token: str, client: Client) -> TokenPair:
                 return _tokens_issue(user, family=token.family_id, client=client)
         elif token is not None and token.revoked_at is None:
             # Spent already: someone replays a stolen token, or the owner is. End the session.
-            _family_revoke(token.family_id, reason="reuse")
+            _sessions_end([token.family_id])
             _audit("token.reuse", user_id=token.user_id, client=client, session_id=str(token.family_id))
     # Refused outside the transaction, so that a revocation above is committed.
     raise Unauthorized("invalid_refresh_token", _("This session has ended. Log in again."))
@@ -239,7 +233,7 @@ def session_refresh(*, refresh_token: str, client: Client) -> TokenPair:
 def session_logout(*, user_id: str, session_id: str, client: Client) -> None:
     """End one session: its refresh family and, through the deny-list, its access tokens."""
     with transaction.atomic(using=DB, durable=True):
-        _family_revoke(session_id, reason="logout")
+        _sessions_end([session_id])
         _audit("logout", user_id=user_id, client=client, session_id=session_id)
 
 
@@ -357,8 +351,7 @@ def password_reset_confirm(*, identifier: str, code: str, new_password: str, cli
             consumed = True
             user.set_password(new_password)
             user.save(using=DB, update_fields=["password"])
-            for family in _live_families(user.id):
-                _family_revoke(family, reason="password_reset")
+            _sessions_end(_live_families(user.id))
             _audit("password.reset", user_id=user.id, client=client)
     if not consumed:
         raise invalid
@@ -383,8 +376,7 @@ def password_change(*, user_id: str, session_id: str, current_password: str, new
             _password_check_policy(new_password, user)
             user.set_password(new_password)
             user.save(using=DB, update_fields=["password"])
-            for family in _live_families(user.id) - {uuid.UUID(session_id)}:
-                _family_revoke(family, reason="password_change")
+            _sessions_end(_live_families(user.id) - {uuid.UUID(session_id)})
             _audit("password.changed", user_id=user.id, client=client)
     if wrong:
         raise Unauthorized("invalid_credentials", _("The current password is not right."))
@@ -404,8 +396,7 @@ def account_delete_request(*, user_id: str, password: str, client: Client) -> da
             user.deletion_requested_at = now
             user.is_active = False
             user.save(using=DB, update_fields=["deletion_requested_at", "is_active"])
-            for family in _live_families(user.id):
-                _family_revoke(family, reason="deletion")
+            _sessions_end(_live_families(user.id))
             erase_after = now + DELETION_GRACE
             publish(producer=DB, type="user.deleted", aggregate_id=user.id,
                     payload=contracts.UserDeleted(user_id=str(user.id), erase_after=erase_after))

@@ -50,7 +50,7 @@ def health(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 def ready(request: HttpRequest) -> HttpResponse:
-    checks = {**database_checks(), "redis": redis_check(), "broker": broker_check()}
+    checks = readiness_checks()
     if all(result == "ok" for result in checks.values()):
         return JsonResponse({"status": "ready", "checks": checks})
     failed = sorted(name for name, result in checks.items() if result != "ok")
@@ -76,11 +76,19 @@ def _failure(exc: BaseException) -> str:
     return f"error: {type(exc).__name__}: {first_line}".rstrip(": ")
 
 
-def database_checks() -> dict[str, str]:
-    """``{"database:<alias>": "ok" | "error: ..."}`` for every alias in DATABASES."""
+def readiness_checks(aliases: list[str] | None = None) -> dict[str, str]:
+    """Every dependency of a process: its database aliases (all by default), Redis, the broker.
+
+    The web's ``/ready`` and the worker's and relay's (``coko.platform.ops_server``) use it.
+    """
+    return {**database_checks(aliases), "redis": redis_check(), "broker": broker_check()}
+
+
+def database_checks(aliases: list[str] | None = None) -> dict[str, str]:
+    """``{"database:<alias>": "ok" | "error: ..."}`` for ``aliases`` (every alias in DATABASES)."""
     results: dict[str, str] = {}
     failed: dict[tuple, str] = {}
-    for alias in settings.DATABASES:
+    for alias in aliases if aliases is not None else settings.DATABASES:
         key = database_key(alias)
         if key in failed:
             results[f"database:{alias}"] = failed[key]

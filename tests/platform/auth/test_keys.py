@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -26,6 +23,7 @@ from coko.platform.auth.keys import (
     parse_keys_json,
 )
 from coko.platform.auth.tokens import access_token_issue, access_token_verify
+from coko.platform.testing.manage import manage
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -132,10 +130,7 @@ def test_production_needs_keys_or_a_jwks_url():
 
 # --- at start-up --------------------------------------------------------------------------------
 def manage_check(**env):
-    environ = {k: v for k, v in os.environ.items() if k not in env}
-    environ.update(env)
-    return subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=environ,
-                          capture_output=True, text=True, timeout=60)
+    return manage("check", **env)
 
 
 @pytest.mark.parametrize("variable, value, says", [

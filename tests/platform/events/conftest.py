@@ -159,3 +159,27 @@ def effects(*, where: str = "TRUE", params=()) -> list[tuple]:
             f" WHERE {where} ORDER BY id", params,
         )
         return cursor.fetchall()
+
+
+PRODUCER = "catalog"
+
+
+def publish_committed(type_: str = "test.recorded", *, aggregate: str = "agg", **payload):
+    """Publish one event from the catalog domain in a transaction of its own; returns it."""
+    from django.db import transaction
+
+    from coko.platform.events import publish
+
+    with transaction.atomic(using=PRODUCER):
+        return publish(producer=PRODUCER, type=type_, aggregate_id=aggregate, payload=payload)
+
+
+def effect_ids() -> list[str]:
+    return [row[0] for row in effects()]
+
+
+def queues_drained(redis_client) -> bool:
+    """No message of the event queues waiting, delayed or being processed."""
+    sizes = {b"list": redis_client.llen, b"zset": redis_client.zcard, b"hash": redis_client.hlen}
+    keys = redis_client.keys(f"{settings.REDIS_NAMESPACE}:dramatiq:events.*")
+    return all(sizes.get(redis_client.type(key), lambda _: 0)(key) == 0 for key in keys)

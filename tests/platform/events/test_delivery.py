@@ -8,44 +8,29 @@ import time
 import uuid
 
 import pytest
-from django.db.models import Count
 from django.apps import apps
 from django.db import connections, transaction
+from django.db.models import Count
 
 from coko.platform.events import PublishOutsideTransaction, publish
 from coko.platform.events.delivery import dead_letter_replay
 from coko.platform.events.models import InboxStatus, OutboxState
 
-from .conftest import effects, wait_for
+from .conftest import (
+    PRODUCER,
+    effect_ids,
+    effects,
+    publish_committed,
+    queues_drained,
+    wait_for,
+)
 from .handlers import CONSUMER, HEAL_KEY
 
 pytestmark = [pytest.mark.django_db(transaction=True, databases="__all__"), pytest.mark.live]
 
-PRODUCER = "catalog"
 Outbox = apps.get_model(PRODUCER, "OutboxEvent")
 Inbox = apps.get_model(CONSUMER, "InboxEntry")
 DeadLetter = apps.get_model(CONSUMER, "DeadLetter")
-
-
-def publish_committed(type_: str = "test.recorded", *, aggregate: str = "agg", **payload):
-    with transaction.atomic(using=PRODUCER):
-        return publish(producer=PRODUCER, type=type_, aggregate_id=aggregate, payload=payload)
-
-
-def effect_ids() -> list[str]:
-    return [row[0] for row in effects()]
-
-
-def queues_drained(redis_client) -> bool:
-    """No message of the event queues waiting, delayed or being processed."""
-    from django.conf import settings
-
-    prefix = f"{settings.REDIS_NAMESPACE}:dramatiq:"
-    keys = redis_client.keys(f"{prefix}events.*")
-    return all(redis_client.llen(k) == 0 if redis_client.type(k) == b"list"
-               else redis_client.zcard(k) == 0 if redis_client.type(k) == b"zset"
-               else redis_client.hlen(k) == 0 if redis_client.type(k) == b"hash"
-               else True for k in keys)
 
 
 def test_publish_refuses_to_run_outside_a_transaction():

@@ -13,46 +13,33 @@ import time
 
 import pytest
 from django.apps import apps
-from django.conf import settings
-from django.db import transaction
 
-from coko.platform.events import publish
 from coko.platform.events.models import OutboxState
-from tests.platform.events.conftest import child_env, effects, wait_for
+from tests.platform.events.conftest import (
+    PRODUCER,
+    child_env,
+    effect_ids,
+    effects,
+    publish_committed,
+    queues_drained,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.django_db(transaction=True, databases="__all__"), pytest.mark.live]
 
-PRODUCER = "catalog"
 Outbox = apps.get_model(PRODUCER, "OutboxEvent")
 OUTAGE_EVENTS = 50
 OUTAGE_S = 1.5
 
 
-def publish_committed(*, aggregate: str, seq: int) -> str:
-    with transaction.atomic(using=PRODUCER):
-        return str(publish(producer=PRODUCER, type="test.recorded", aggregate_id=aggregate,
-                           payload={"seq": seq}).id)
-
-
-def effect_ids() -> list[str]:
-    return [row[0] for row in effects()]
-
-
-def queues_drained(redis_client) -> bool:
-    """No message of the event queues waiting, delayed or being processed."""
-    sizes = {b"list": redis_client.llen, b"zset": redis_client.zcard, b"hash": redis_client.hlen}
-    keys = redis_client.keys(f"{settings.REDIS_NAMESPACE}:dramatiq:events.*")
-    return all(sizes.get(redis_client.type(key), lambda _: 0)(key) == 0 for key in keys)
-
-
 def survive_and_catch_up(proxy, relay, processes, redis_client) -> None:
     """Warm up through the proxy, cut it, commit events, check they wait, restore, check all land."""
-    warm_up = publish_committed(aggregate="warm-up", seq=0)
+    warm_up = str(publish_committed(aggregate="warm-up", seq=0).id)
     wait_for(lambda: effect_ids() == [warm_up], message=processes.logs)
     assert proxy.live_connections > 0  # the relay talks to the server through the proxy
 
     proxy.cut()
-    events = [publish_committed(aggregate=f"outage-{n % 5}", seq=n // 5)
+    events = [str(publish_committed(aggregate=f"outage-{n % 5}", seq=n // 5).id)
               for n in range(OUTAGE_EVENTS)]
     time.sleep(OUTAGE_S)
     assert relay.poll() is None, processes.logs()  # still running

@@ -6,7 +6,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from coko.platform.events.relay import Relay
-from coko.platform.ops_server import dependency_checks, serve_ops
+from coko.platform.http.ops import readiness_checks
+from coko.platform.ops_server import serve_ops
 
 
 class Command(BaseCommand):
@@ -31,7 +32,7 @@ class Command(BaseCommand):
             count = relay.run_once()
             self.stdout.write(f"relayed {count} event(s)")
             return
-        serve_ops(port=http_port, ready=lambda: dependency_checks(relay.domains))
+        serve_ops(port=http_port, ready=lambda: readiness_checks(relay.domains))
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: relay.stop())
         self.stdout.write(f"relay running for {', '.join(relay.domains)}")

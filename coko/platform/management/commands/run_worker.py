@@ -8,7 +8,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from dramatiq import Worker
 
-from coko.platform.ops_server import dependency_checks, serve_ops
+from coko.platform.http.ops import readiness_checks
+from coko.platform.ops_server import serve_ops
 
 
 class Command(BaseCommand):
@@ -29,7 +30,7 @@ class Command(BaseCommand):
         stopping = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stopping.set())
-        serve_ops(port=http_port, ready=lambda: dependency_checks(list(settings.COKO_DOMAINS)))
+        serve_ops(port=http_port, ready=lambda: readiness_checks(list(settings.COKO_DOMAINS)))
         worker.start()
         self.stdout.write(f"worker running: {threads} threads, queues "
                           f"{', '.join(sorted(worker.consumers)) or 'all'}")
