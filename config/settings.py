@@ -108,6 +108,16 @@ CACHES = {
     }
 }
 
+# --- catalog and search ----------------------------------------------------------------
+COKO_CATALOG = {
+    "CACHE_S": env.int("COKO_CATALOG_CACHE_S", 300, minimum=0, maximum=86400),  # hot reads in Redis
+    "USD_XOF": env.float("COKO_CATALOG_USD_XOF", 600.0, minimum=1.0),  # for price filters (EUR is pegged)
+    "PAGE_MAX": 100,
+}
+# Search backend: OpenSearch when set, else PostgreSQL full-text search (the embedded default).
+OPENSEARCH_URL = env.str("OPENSEARCH_URL", pattern=r"https?://\S+") or ""
+OPENSEARCH_INDEX = env.str("OPENSEARCH_INDEX", "coko-books", pattern=r"[a-z0-9_.-]+")
+
 # --- events (outbox → relay → dramatiq → inbox) ------------------------------------
 COKO_EVENTS = {
     "MAX_RETRIES": env.int("COKO_EVENT_MAX_RETRIES", 8, minimum=0, maximum=50),

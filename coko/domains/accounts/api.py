@@ -6,7 +6,18 @@ models and querysets never cross this boundary.
 
 from __future__ import annotations
 
-from . import contracts, selectors
+from django.core.cache import cache
+from django.utils.translation import gettext_lazy as _
+
+from coko.platform.crypto import keyed_hash
+from coko.platform.errors import Unauthorized
+
+from . import contracts, selectors, services
+
+#: How long a verified HTTP Basic credential is remembered (Argon2 costs ~50 ms per check;
+#: e-reader apps send the credentials with every request of a catalogue walk).
+CREDENTIALS_CACHE_S = 300
+
 
 def user_summary(*, user_id: str) -> contracts.UserSummary | None:
     """Public facts about a user, or None if there is no such (active or closed) account."""
@@ -71,3 +82,26 @@ def contact_for(*, user_id: str) -> contracts.Contact | None:
         preferred_language=user.preferred_language, display_name=user.display_name,
         is_active=user.is_active,
     )
+
+
+def credentials_check(*, identifier: str, password: str, ip: str | None = None) -> contracts.UserPermissions:
+    """The user (roles and permissions) that an identifier and password open, for clients
+    that can only send HTTP Basic credentials (OPDS readers' apps).
+
+    Raises ``Unauthorized`` (no enumeration: same answer for an unknown account) and
+    ``RateLimited`` under the login limits and lockout. A success is remembered for a few
+    minutes under a keyed hash of the pair, so a catalogue walk pays one Argon2 check;
+    a password change or a closed account is seen within that time.
+    """
+    cache_key = "accounts:basic:" + keyed_hash(f"{identifier}\x00{password}", purpose="basic-auth")
+    user_id = cache.get(cache_key)
+    if user_id is None:
+        user = services.credentials_verify(identifier=identifier, password=password,
+                                           client=services.Client(ip=ip, user_agent="basic-auth"))
+        user_id = str(user.id)
+        cache.set(cache_key, user_id, CREDENTIALS_CACHE_S)
+    found = permissions_for(user_id=user_id)
+    if found is None:
+        cache.delete(cache_key)
+        raise Unauthorized("invalid_credentials", _("These credentials are not valid."))
+    return found

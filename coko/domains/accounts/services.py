@@ -184,6 +184,18 @@ def user_register(*, password: str, email: str | None = None, phone: str | None 
 
 def user_login(*, identifier: str, password: str, client: Client) -> TokenPair:
     """Password login. Failures look and take the same whether the account exists or not."""
+    user = credentials_verify(identifier=identifier, password=password, client=client)
+    with transaction.atomic(using=DB, durable=True):
+        User.objects.using(DB).filter(id=user.id).update(last_login=timezone.now())
+        return _session_start(user, client=client, method="password")
+
+
+def credentials_verify(*, identifier: str, password: str, client: Client) -> User:
+    """The account these credentials open, under the login rate limits and lockout.
+
+    Raises ``Unauthorized`` (the same answer, in the same time, whether the account exists
+    or not) and ``RateLimited``. Used by password login and by HTTP Basic clients (OPDS).
+    """
     key = _identifier_key(identifier)
     _limit("login_ip", client.ip)
     lockout = settings.ACCOUNTS_LOGIN_LOCKOUT
@@ -202,9 +214,7 @@ def user_login(*, identifier: str, password: str, client: Client) -> TokenPair:
                    identifier_key=key)
         raise Unauthorized("invalid_credentials", _("These credentials are not valid."))
     failures_clear(key=f"login:{key}")
-    with transaction.atomic(using=DB, durable=True):
-        User.objects.using(DB).filter(id=user.id).update(last_login=timezone.now())
-        return _session_start(user, client=client, method="password")
+    return user
 
 
 def session_refresh(*, refresh_token: str, client: Client) -> TokenPair:

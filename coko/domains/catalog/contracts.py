@@ -2,3 +2,108 @@
 
 No Django imports here: contracts must be importable by an extracted service.
 """
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# --- vocabularies ---------------------------------------------------------------------------------
+BOOK_STATUSES = ("draft", "published", "withdrawn")
+ACCESS_MODELS = ("free", "subscription", "sale")
+FORMAT_KINDS = ("epub", "pdf", "audio")
+CURRENCIES = ("XOF", "EUR", "USD")
+#: ISO 4217 minor-unit exponent: XOF has no minor unit, EUR and USD have cents.
+CURRENCY_EXPONENT = {"XOF": 0, "EUR": 2, "USD": 2}
+SORTS = ("popularity", "newest", "rating", "title")
+
+# --- events the catalog publishes (payload version 1) -------------------------------------------
+BOOK_PUBLISHED = "book.published"
+BOOK_UPDATED = "book.updated"
+BOOK_WITHDRAWN = "book.withdrawn"
+
+
+@dataclass(frozen=True)
+class BookChanged:
+    """Payload of ``book.published`` / ``book.updated`` / ``book.withdrawn``.
+
+    Enough for a consumer to index or drop the book without calling back; ``version``
+    grows with every change so a consumer can ignore a stale copy.
+    """
+
+    book_id: str
+    version: int
+    status: str
+    title: str
+    language: str
+    access_model: str
+    author_ids: tuple[str, ...] = ()
+    category_ids: tuple[str, ...] = ()
+    owner_id: str | None = None
+
+
+# --- ingestion (the files domain reads an EPUB and hands its metadata over) ----------------------
+@dataclass(frozen=True)
+class IngestedMetadata:
+    """What a book file says about itself (an EPUB's OPF), used to pre-fill a draft."""
+
+    title: str
+    authors: tuple[str, ...] = ()
+    language: str | None = None  # as written in the file ("fr", "fr-SN", "fre" …); the catalog normalises
+    identifiers: tuple[tuple[str, str], ...] = ()  # (scheme, value): ("isbn", "978…"), ("uuid", "…")
+    description: str | None = None
+    publisher: str | None = None
+    published: str | None = None  # an ISO date or year as written in the file
+    subjects: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FormatFile:
+    """One stored file of a book, as the files domain describes it."""
+
+    kind: str  # one of FORMAT_KINDS
+    file_id: str
+    media_type: str
+    size: int
+    sha256: str
+    koreader_md5: str | None = None  # KOReader's partial MD5 (reading sync matches documents by it)
+
+
+@dataclass(frozen=True)
+class Cover:
+    """A book's cover as stored by the files domain: the original and its thumbnails by name."""
+
+    file_id: str
+    urls: dict[str, str] = field(default_factory=dict)  # {"original": url, "small": url, …}
+
+
+@dataclass(frozen=True)
+class BookRef:
+    id: str
+    title: str
+    status: str
+
+
+@dataclass(frozen=True)
+class BookFiles:
+    """What another domain needs to decide whether, and what, a reader may download."""
+
+    book_id: str
+    status: str
+    access_model: str
+    price_amount: int | None
+    price_currency: str | None
+    owner_id: str | None
+    formats: tuple[FormatFile, ...] = ()
+    cover_file_id: str | None = None
+
+
+@dataclass(frozen=True)
+class BookSummary:
+    """A published book in a few fields (for other domains' lists: reading, clubs …)."""
+
+    id: str
+    title: str
+    language: str
+    access_model: str
+    authors: tuple[str, ...] = ()
+    cover_url: str | None = None

@@ -1,5 +1,366 @@
-"""HTTP edge of the catalog domain, mounted by the platform at /api/v1."""
+"""HTTP edge of the catalog domain: the brief's routes under /api/v1 (books, authors, categories).
 
-from ninja import Router
+Thin: parse, call a service or selector, shape the answer. Reads readers make all the time
+(lists, a book, search, authors, categories) are served as cached JSON bytes (see
+``catalog.cache``), with ``ETag`` (304 on ``If-None-Match``) and gzip from the platform.
+``fields=id,title,cover`` trims list items for slow networks.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+from uuid import UUID
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+from ninja import Field, Query, Router, Schema, Status
+
+from coko.platform.auth.ninja import BearerAuth, OptionalBearerAuth, require_permission
+from coko.platform.errors import NotFound, Unprocessable
+
+from . import cache, selectors, services
 
 router = Router(tags=["catalog"])
+anyone = OptionalBearerAuth()
+publisher = require_permission("publish_books")
+
+Sort = Literal["popularity", "newest", "rating", "title"]
+Access = Literal["free", "subscription", "sale"]
+CARD_FIELDS = ("id", "title", "authors", "language", "access_model", "price", "rating", "popularity",
+               "cover", "publication_year", "published_at")
+
+
+# --- schemas ------------------------------------------------------------------------------------
+class BookListQuery(Schema):
+    category: str | None = Field(None, max_length=120, description="category slug (descendants included)")
+    author: UUID | None = None
+    language: str | None = Field(None, min_length=2, max_length=3, pattern=r"^[a-z]{2,3}$")
+    access_model: Access | None = None
+    price_min: int | None = Field(None, ge=0, description="in XOF (EUR and USD prices are converted)")
+    price_max: int | None = Field(None, ge=0, description="in XOF")
+    sort: Sort = "popularity"
+    cursor: str | None = Field(None, max_length=400)
+    limit: int = Field(20, ge=1, le=100)
+    fields: str | None = Field(None, max_length=200, description="comma-separated item fields (sparse)")
+
+
+class SearchQuery(BookListQuery):
+    q: str = Field(..., min_length=1, max_length=200)
+    offset: int = Field(0, ge=0, le=10000)
+
+
+class AuthorQuery(Schema):
+    q: str | None = Field(None, max_length=100)
+    cursor: str | None = Field(None, max_length=400)
+    limit: int = Field(20, ge=1, le=100)
+
+
+class Credit(Schema):
+    id: UUID | None = None
+    name: str | None = Field(None, max_length=200)
+    role: Literal["author", "translator", "illustrator", "editor", "narrator"] = "author"
+
+
+class Texts(Schema):
+    title: str | None = Field(None, max_length=300)
+    subtitle: str | None = Field(None, max_length=300)
+    description: str | None = Field(None, max_length=20000)
+
+
+class BookIn(Schema):
+    title: str = Field(..., min_length=1, max_length=300)
+    subtitle: str = Field("", max_length=300)
+    description: str = Field("", max_length=20000)
+    translations: dict[str, Texts] = Field(default_factory=dict)
+    language: str = Field("en", min_length=2, max_length=10)
+    access_model: Access = "free"
+    price_amount: int | None = Field(None, gt=0, description="integer minor units (XOF has none)")
+    price_currency: Literal["XOF", "EUR", "USD"] | None = None
+    publication_date: date | None = None
+    publication_year: int | None = Field(None, ge=-3000, le=2100)
+    publisher: str | None = Field(None, max_length=200)
+    series: str | None = Field(None, max_length=200)
+    series_position: float | None = Field(None, ge=0, le=9999)
+    authors: list[Credit | str] = Field(default_factory=list, max_length=50)
+    categories: list[str] = Field(default_factory=list, max_length=20)
+    isbn: str | None = Field(None, max_length=20)
+    owner_id: UUID | None = Field(None, description="staff only: the author who manages the book")
+
+
+class BookPatch(Schema):
+    title: str | None = Field(None, min_length=1, max_length=300)
+    subtitle: str | None = Field(None, max_length=300)
+    description: str | None = Field(None, max_length=20000)
+    translations: dict[str, Texts] | None = None
+    language: str | None = Field(None, min_length=2, max_length=10)
+    access_model: Access | None = None
+    price_amount: int | None = Field(None, gt=0)
+    price_currency: Literal["XOF", "EUR", "USD"] | None = None
+    publication_date: date | None = None
+    publication_year: int | None = Field(None, ge=-3000, le=2100)
+    publisher: str | None = Field(None, max_length=200)
+    series: str | None = Field(None, max_length=200)
+    series_position: float | None = Field(None, ge=0, le=9999)
+    authors: list[Credit | str] | None = Field(None, max_length=50)
+    categories: list[str] | None = Field(None, max_length=20)
+    isbn: str | None = Field(None, max_length=20)
+
+
+class WithdrawIn(Schema):
+    reason: str = Field("", max_length=500)
+
+
+class CategoryIn(Schema):
+    name: str = Field(..., min_length=1, max_length=120)
+    slug: str | None = Field(None, max_length=120, pattern=r"^[a-z0-9-]+$")
+    parent: str | None = Field(None, max_length=120)
+    translations: dict[str, str] = Field(default_factory=dict)
+
+
+class PriceOut(Schema):
+    amount: int
+    currency: str
+
+
+class CreditOut(Schema):
+    id: UUID
+    name: str
+    role: str
+
+
+class RatingOut(Schema):
+    average: float
+    count: int
+
+
+class BookCardOut(Schema):
+    id: UUID
+    title: str
+    authors: list[CreditOut]
+    language: str
+    access_model: str
+    price: PriceOut | None
+    rating: RatingOut
+    popularity: int
+    cover: dict[str, str] | None
+    publication_year: int | None
+    published_at: str | None
+
+
+class BookPageOut(Schema):
+    items: list[BookCardOut]
+    next_cursor: str | None
+    limit: int
+    sort: str
+
+
+class SearchOut(BookPageOut):
+    total: int
+    facets: dict[str, dict[str, int]]
+
+
+class BookOut(BookCardOut):
+    subtitle: str
+    description: str
+    translations: list[str]
+    categories: list[dict[str, Any]]
+    publisher: str | None
+    series: dict[str, Any] | None
+    publication_date: str | None
+    editions: list[dict[str, Any]]
+    formats: list[str]
+    status: str
+    version: int
+    updated_at: str | None
+
+
+class AuthorOut(Schema):
+    id: UUID
+    name: str
+    book_count: int
+
+
+class AuthorPageOut(Schema):
+    items: list[AuthorOut]
+    next_cursor: str | None
+
+
+class AuthorDetailOut(AuthorOut):
+    bio: str
+    books: list[BookCardOut]
+    next_cursor: str | None
+
+
+class CategoryOut(Schema):
+    id: UUID
+    slug: str
+    name: str
+    path: str
+    book_count: int
+    children: list["CategoryOut"]
+
+
+# --- helpers ------------------------------------------------------------------------------------
+def _lang() -> str:
+    lang = (get_language() or settings.LANGUAGE_CODE).split("-")[0]
+    return lang if lang in dict(settings.LANGUAGES) else "en"
+
+
+def _json(body: bytes, *, status: int = 200, public: bool = True) -> HttpResponse:
+    response = HttpResponse(body, status=status, content_type="application/json")
+    response["Cache-Control"] = "public, max-age=30" if public else "private, no-store"
+    response["Vary"] = "Accept-Language, Accept-Encoding"
+    return response
+
+
+def _fields(raw: str | None) -> tuple[str, ...] | None:
+    if not raw:
+        return None
+    wanted = tuple(dict.fromkeys(f.strip() for f in raw.split(",") if f.strip()))
+    unknown = [f for f in wanted if f not in CARD_FIELDS]
+    if unknown:
+        raise Unprocessable("unknown_fields", _("Unknown fields."), details={"fields": unknown,
+                                                                           "allowed": list(CARD_FIELDS)})
+    return tuple(sorted(set(wanted) | {"id"}))
+
+
+def _trim(items: list[dict], fields: tuple[str, ...] | None) -> list[dict]:
+    if not fields:
+        return items
+    return [{k: item[k] for k in fields} for item in items]
+
+
+def _filters(query: BookListQuery) -> selectors.BookFilters:
+    return selectors.BookFilters(
+        category=query.category, author_id=str(query.author) if query.author else None,
+        language=query.language, access_model=query.access_model,
+        price_min_xof=query.price_min, price_max_xof=query.price_max)
+
+
+def _actor(request: HttpRequest) -> services.Actor:
+    principal = request.auth
+    return services.Actor(user_id=str(principal.user_id), is_staff=principal.is_admin,
+                          can_publish=principal.has_permission("publish_books"))
+
+
+def _data(payload: Schema, *, partial: bool) -> dict:
+    data = payload.model_dump(exclude_unset=partial)
+    if "translations" in data and data["translations"] is not None:
+        data["translations"] = {k: {f: v for f, v in (t or {}).items() if v} for k, t in data["translations"].items()}
+    if "authors" in data and data["authors"] is not None:
+        data["authors"] = [a if isinstance(a, str) else {k: v for k, v in a.items() if v is not None}
+                           for a in data["authors"]]
+    if "owner_id" in data and data["owner_id"] is not None:
+        data["owner_id"] = str(data["owner_id"])
+    if not partial:
+        data = {k: v for k, v in data.items() if v is not None and v != [] and v != {}}
+    return data
+
+
+# --- books --------------------------------------------------------------------------------------
+@router.get("/books", response=BookPageOut, auth=anyone, summary="Published books, filtered and sorted")
+def books_list(request: HttpRequest, query: Query[BookListQuery]):
+    fields = _fields(query.fields)
+    lang = _lang()
+
+    def build():
+        page = selectors.book_page(filters=_filters(query), sort=query.sort, cursor=query.cursor,
+                                   limit=query.limit, lang=lang)
+        return {"items": _trim(page.items, fields), "next_cursor": page.next_cursor, "limit": page.limit,
+                "sort": page.sort}
+
+    return _json(cache.cached_json("list", build, q=query.model_dump(), lang=lang))
+
+
+@router.get("/books/search", response=SearchOut, auth=anyone, summary="Full-text search with facets")
+def books_search(request: HttpRequest, query: Query[SearchQuery]):
+    fields = _fields(query.fields)
+    lang = _lang()
+
+    def build():
+        page = selectors.book_search(query=query.q, filters=_filters(query), limit=query.limit,
+                                     offset=query.offset, lang=lang)
+        return {"items": _trim(page.items, fields), "next_cursor": page.next_cursor, "limit": page.limit,
+                "sort": page.sort, "total": page.total, "facets": page.facets}
+
+    return _json(cache.cached_json("search", build, q=query.model_dump(), lang=lang))
+
+
+@router.get("/books/mine", response=list[BookOut], auth=publisher, summary="The books I manage (any status)")
+def books_mine(request: HttpRequest):
+    return selectors.books_owned(owner_id=request.auth.user_id, lang=_lang())
+
+
+@router.get("/books/{book_id}", response=BookOut, auth=anyone, summary="One book")
+def book_get(request: HttpRequest, book_id: UUID):
+    lang = _lang()
+    body = cache.cached_json("book", lambda: selectors.book_detail(book_id=book_id, lang=lang),
+                             id=str(book_id), lang=lang)
+    if body != b"null":
+        return _json(body)
+    if request.principal is not None and _actor(request).may_edit(owner_id=selectors.book_owner(book_id=book_id)):
+        book = selectors.book_for_editor(book_id=book_id, lang=lang)
+        if book is not None:
+            return _json(cache.dumps(book), public=False)
+    raise NotFound("book_not_found", _("There is no such book."))
+
+
+@router.post("/books", response={201: BookOut}, auth=publisher, summary="Create a draft book")
+def book_create(request: HttpRequest, payload: BookIn):
+    book = services.book_create(actor=_actor(request), data=_data(payload, partial=False))
+    return Status(201, selectors.book_for_editor(book_id=book.id, lang=_lang()))
+
+
+@router.patch("/books/{book_id}", response=BookOut, auth=publisher, summary="Change a book")
+def book_update(request: HttpRequest, book_id: UUID, payload: BookPatch):
+    book = services.book_update(actor=_actor(request), book_id=book_id, data=_data(payload, partial=True))
+    return selectors.book_for_editor(book_id=book.id, lang=_lang())
+
+
+@router.post("/books/{book_id}/publish", response=BookOut, auth=publisher, summary="Publish a book")
+def book_publish(request: HttpRequest, book_id: UUID):
+    book = services.book_publish(actor=_actor(request), book_id=book_id)
+    return selectors.book_for_editor(book_id=book.id, lang=_lang())
+
+
+@router.post("/books/{book_id}/withdraw", response=BookOut, auth=publisher, summary="Withdraw a book")
+def book_withdraw(request: HttpRequest, book_id: UUID, payload: WithdrawIn):
+    book = services.book_withdraw(actor=_actor(request), book_id=book_id, reason=payload.reason)
+    return selectors.book_for_editor(book_id=book.id, lang=_lang())
+
+
+# --- authors and categories ---------------------------------------------------------------------
+@router.get("/authors", response=AuthorPageOut, auth=anyone, summary="Authors of published books")
+def authors_list(request: HttpRequest, query: Query[AuthorQuery]):
+    def build():
+        items, next_cursor = selectors.author_page(query=query.q, cursor=query.cursor, limit=query.limit)
+        return {"items": items, "next_cursor": next_cursor}
+
+    return _json(cache.cached_json("authors", build, q=query.model_dump()))
+
+
+@router.get("/authors/{author_id}", response=AuthorDetailOut, auth=anyone, summary="An author and their books")
+def author_get(request: HttpRequest, author_id: UUID):
+    lang = _lang()
+    body = cache.cached_json("author", lambda: selectors.author_detail(author_id=author_id, lang=lang),
+                             id=str(author_id), lang=lang)
+    if body == b"null":
+        raise NotFound("author_not_found", _("There is no such author."))
+    return _json(body)
+
+
+@router.get("/categories", response=list[CategoryOut], auth=anyone, summary="The category tree, with counts")
+def categories_tree(request: HttpRequest):
+    lang = _lang()
+    return _json(cache.cached_json("categories", lambda: selectors.category_tree(lang=lang), lang=lang))
+
+
+@router.post("/categories", response={201: dict}, auth=BearerAuth(roles=("admin",)), summary="Add a category")
+def category_create(request: HttpRequest, payload: CategoryIn):
+    category = services.category_create(actor=_actor(request), slug=payload.slug, name=payload.name,
+                                        parent_slug=payload.parent, translations=payload.translations)
+    return Status(201, {"id": str(category.id), "slug": category.slug, "path": category.path})
+

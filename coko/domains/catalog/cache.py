@@ -1,0 +1,59 @@
+"""Hot catalog reads cached in Redis as ready-to-send JSON.
+
+Every key carries the catalog *generation*, a counter bumped after each committed change
+(right after the commit, and again by the handler of the change's event, which is the
+durable path should the process die in between). A reader that raced a change can only
+have written under the old generation, which nobody reads any more: no stale page
+outlives the change. Entries also expire on their own (``COKO_CATALOG['CACHE_S']``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.serializers.json import DjangoJSONEncoder
+
+GENERATION_KEY = "catalog:generation"
+
+
+def generation() -> int:
+    value = cache.get(GENERATION_KEY)
+    if value is None:
+        cache.add(GENERATION_KEY, 1, timeout=None)
+        value = cache.get(GENERATION_KEY) or 1
+    return int(value)
+
+
+def catalog_changed() -> None:
+    """Invalidate every cached catalog read (idempotent in effect: a bump is never harmful)."""
+    try:
+        cache.incr(GENERATION_KEY)
+    except ValueError:  # the key expired or was never set
+        cache.add(GENERATION_KEY, 2, timeout=None)
+
+
+def book_changed(*, book_id: str) -> None:
+    catalog_changed()
+
+
+def key_for(kind: str, **params) -> str:
+    raw = json.dumps(params, sort_keys=True, default=str, separators=(",", ":"))
+    return f"catalog:{kind}:{generation()}:{hashlib.blake2b(raw.encode(), digest_size=12).hexdigest()}"
+
+
+def dumps(value) -> bytes:
+    return json.dumps(value, cls=DjangoJSONEncoder, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def cached_json(kind: str, build: Callable[[], object], **params) -> bytes:
+    """The JSON bytes of ``build()``, from the cache when this generation already built them."""
+    key = key_for(kind, **params)
+    body = cache.get(key)
+    if body is None:
+        body = dumps(build())
+        cache.set(key, body, settings.COKO_CATALOG["CACHE_S"])
+    return body

@@ -1,0 +1,51 @@
+"""Book search: one interface, two backends.
+
+PostgreSQL full-text search is the embedded default; OpenSearch is used when
+``OPENSEARCH_URL`` is set. The catalog's services and selectors call only the functions
+below; the backend is chosen once per process.
+
+    documents_refresh(book_ids=[...])   inside the catalog transaction that changed the books
+    book_index_sync(book_id=...)         from the catalog event handlers (OpenSearch upsert/delete)
+    books_search(query=..., filters=..., limit=..., offset=..., lang=...) -> SearchResult
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from django.conf import settings
+
+from .base import SearchBackend, SearchFilters, SearchHit, SearchResult
+
+__all__ = ["SearchFilters", "SearchHit", "SearchResult", "backend", "documents_refresh", "book_index_sync",
+           "books_search"]
+
+
+@lru_cache(maxsize=1)
+def backend() -> SearchBackend:
+    """The configured backend: OpenSearch when ``OPENSEARCH_URL`` is set, else PostgreSQL."""
+    if settings.OPENSEARCH_URL:
+        from .opensearch import OpenSearchBackend
+
+        return OpenSearchBackend(url=settings.OPENSEARCH_URL)
+    from .pg import PostgresBackend
+
+    return PostgresBackend()
+
+
+def documents_refresh(*, book_ids) -> None:
+    """Recompute the PostgreSQL search documents of these books (always: it is the fallback)."""
+    from . import pg
+
+    pg.documents_refresh(book_ids=book_ids)
+
+
+def book_index_sync(*, book_id: str) -> None:
+    """Bring the external index (if any) up to date with one book; idempotent."""
+    backend().book_sync(book_id=book_id)
+
+
+def books_search(*, query: str, filters: SearchFilters, limit: int = 20, offset: int = 0,
+                 lang: str = "en") -> SearchResult:
+    """Published books matching ``query``: ranked by relevance then popularity, with facet counts."""
+    return backend().search(query=query, filters=filters, limit=limit, offset=offset, lang=lang)

@@ -1,0 +1,38 @@
+"""The search backend interface and its result types."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    category: str | None = None  # a category slug: the category and its descendants
+    author_id: str | None = None
+    language: str | None = None
+    access_model: str | None = None
+    price_min_xof: int | None = None
+    price_max_xof: int | None = None
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    book_id: str
+    score: float
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    hits: list[SearchHit]
+    total: int
+    facets: dict[str, dict[str, int]] = field(default_factory=dict)  # {"language": {"fr": 12}, …}
+
+
+class SearchBackend:
+    name = "base"
+
+    def search(self, *, query: str, filters: SearchFilters, limit: int, offset: int, lang: str) -> SearchResult:
+        raise NotImplementedError
+
+    def book_sync(self, *, book_id: str) -> None:
+        """Index or drop one book in the external index; nothing to do for PostgreSQL."""
