@@ -490,8 +490,9 @@ def book_stats_set(*, book_id, rating_average=None, rating_count=None, popularit
 
 def book_admin_saved(*, book_id) -> None:
     """After a staff edit in the admin console: bump the version, refresh the search
-    document and announce the change if the book is published."""
-    with transaction.atomic(using=DB, durable=True):
+    document and announce the change if the book is published — in the console's own
+    transaction, so the edit and its event commit together."""
+    with transaction.atomic(using=DB):
         book = Book.objects.using(DB).select_for_update().get(id=book_id)
         if book.access_model == "sale" and book.price_amount and book.price_currency:
             Book.objects.using(DB).filter(id=book.id).update(
