@@ -113,6 +113,7 @@ COKO_CATALOG = {
     "CACHE_S": env.int("COKO_CATALOG_CACHE_S", 300, minimum=0, maximum=86400),  # hot reads in Redis
     "USD_XOF": env.float("COKO_CATALOG_USD_XOF", 600.0, minimum=1.0),  # for price filters (EUR is pegged)
     "PAGE_MAX": 100,
+    "SEARCH_PER_MIN": env.int("COKO_CATALOG_SEARCH_PER_MIN", 600, minimum=1),  # per client address
 }
 # Search backend: OpenSearch when set, else PostgreSQL full-text search (the embedded default).
 OPENSEARCH_URL = env.str("OPENSEARCH_URL", pattern=r"https?://\S+") or ""

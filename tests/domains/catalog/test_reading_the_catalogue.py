@@ -147,3 +147,9 @@ def test_reads_are_gzipped_on_request(anonymous, shelf):
     assert json.loads(gzip.decompress(response.content))["items"]
     plain = anonymous.client.get("/api/v1/books", HTTP_ACCEPT_ENCODING="identity")
     assert not plain.has_header("Content-Encoding")
+
+
+def test_search_is_rate_limited_per_address(anonymous, shelf, settings):
+    settings.COKO_CATALOG = {**settings.COKO_CATALOG, "SEARCH_PER_MIN": 3}
+    answers = [anonymous.get(f"/books/search?q=lettre{n}").status_code for n in range(4)]
+    assert answers == [200, 200, 200, 429]
