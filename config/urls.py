@@ -7,7 +7,7 @@ without that middleware.
 """
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from coko.platform.auth.jwks import jwks_view
 from coko.platform.http import ops
@@ -16,6 +16,7 @@ from coko.platform.http.api import api
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    path("opds/", include("coko.domains.catalog.opds.urls")),  # OPDS 1.2 and 2.0 catalogue feeds
     path("health", ops.health, name="health"),
     path("ready", ops.ready, name="ready"),
     path("metrics", ops.metrics, name="metrics"),

@@ -76,3 +76,74 @@ def published(client: Api, **fields) -> dict:
     done = client.post(f"/books/{created.data['id']}/publish")
     assert done.status_code == 200, done.data
     return done.data
+
+
+# --- OPDS feeds (tests/domains/catalog/test_opds*.py) --------------------------------------------
+LONG_DESCRIPTION = ("Ramatoulaye, veuve depuis peu, écrit à son amie Aïssatou pendant sa réclusion. "
+                    "Elle revient sur trente ans de mariage, sur la polygamie, sur l'école et sur "
+                    "l'amitié qui a tenu bon. ") * 4
+
+
+def book_file(author: Api, book_id: str, kind: str = "epub") -> None:
+    """Attach a stored file to a book, as the files domain does after an upload."""
+    import hashlib
+    import uuid
+
+    from coko.domains.catalog import api, contracts
+
+    media_types = {"epub": "application/epub+zip", "pdf": "application/pdf", "audio": "audio/mpeg"}
+    file_id = str(uuid.uuid4())
+    api.book_format_attach(actor_id=author.user_id, book_id=book_id, file=contracts.FormatFile(
+        kind=kind, file_id=file_id, media_type=media_types[kind], size=250_000,
+        sha256=hashlib.sha256(file_id.encode()).hexdigest()))
+
+
+def book_cover(author: Api, book_id: str) -> dict:
+    """Give a book a cover, with the files domain's URLs (paths on this host)."""
+    import uuid
+
+    from coko.domains.catalog import api, contracts
+
+    file_id = str(uuid.uuid4())
+    urls = {"original": f"/api/v1/files/covers/{file_id}/original",
+            **{size: f"/api/v1/files/covers/{file_id}/{size}.webp" for size in ("small", "medium", "large")}}
+    api.book_cover_set(actor_id=author.user_id, book_id=book_id, cover=contracts.Cover(file_id=file_id, urls=urls))
+    return urls
+
+
+@pytest.fixture
+def opds_library(author, staff) -> dict:
+    """A small catalogue for the OPDS feeds: free, subscription and sale books (XOF, EUR, USD),
+    covers or none, several authors and roles, a category tree (one branch empty), and one
+    published book without any file (not an OPDS catalog entry)."""
+    from coko.domains.catalog import cache, services
+
+    staff.post("/categories", {"name": "Fiction", "slug": "fiction", "translations": {"fr": "Fiction"}})
+    staff.post("/categories", {"name": "Novels", "slug": "novels", "parent": "fiction", "translations": {"fr": "Romans"}})
+    staff.post("/categories", {"name": "Poetry", "slug": "poetry", "translations": {"fr": "Poésie"}})
+    staff.post("/categories", {"name": "Essays", "slug": "essays"})
+    books = {
+        "lettre": published(author, categories=["novels"], description=LONG_DESCRIPTION,
+                            publication_date="1979-01-01", isbn="9782842612818", publisher="NEA"),
+        "aventure": published(author, title="L'Aventure ambiguë", authors=["Cheikh Hamidou Kane"],
+                              access_model="sale", price_amount=3000, price_currency="XOF", publication_year=1961),
+        "things": published(author, title="Things Fall Apart", language="en", authors=["Chinua Achebe"],
+                            access_model="subscription", categories=["fiction"],
+                            description="Okonkwo, a great wrestler of Umuofia."),
+        "chants": published(author, title="Chants d'ombre", categories=["poetry"], access_model="sale",
+                            price_amount=1000, price_currency="EUR",
+                            authors=["Léopold Sédar Senghor", {"name": "Ellen Conroy Kennedy", "role": "translator"}]),
+        "anthologie": published(author, title="Anthologie de la poésie", categories=["poetry"],
+                                authors=["Birago Diop", "Léopold Sédar Senghor"],
+                                access_model="sale", price_amount=500, price_currency="USD"),
+        "sans_fichier": published(author, title="Un livre sans fichier", authors=["Aminata Sow Fall"]),
+    }
+    for key in ("lettre", "aventure", "things", "chants", "anthologie"):
+        book_file(author, books[key]["id"], "epub")
+    book_file(author, books["lettre"]["id"], "pdf")
+    covers = {key: book_cover(author, books[key]["id"]) for key in ("lettre", "things", "chants")}
+    for popularity, key in enumerate(["lettre", "aventure", "things", "chants", "anthologie", "sans_fichier"]):
+        services.book_stats_set(book_id=books[key]["id"], popularity=(popularity + 1) * 100)
+    cache.catalog_changed()
+    return {"books": books, "covers": covers,
+            "downloadable": [books[k]["id"] for k in ("lettre", "aventure", "things", "chants", "anthologie")]}
