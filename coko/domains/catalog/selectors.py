@@ -43,6 +43,7 @@ class BookFilters:
     access_model: str | None = None
     price_min_xof: int | None = None
     price_max_xof: int | None = None
+    has_files: bool = False  # only books with at least one format (OPDS entries need one)
 
 
 @dataclass
@@ -205,6 +206,8 @@ def _filtered(filters: BookFilters):
         books = books.filter(price_xof__gte=filters.price_min_xof)
     if filters.price_max_xof is not None:
         books = books.filter(Q(price_xof__lte=filters.price_max_xof) | Q(price_xof__isnull=True))
+    if filters.has_files:
+        books = books.filter(id__in=Format.objects.using(DB).values("edition__book_id"))
     return books
 
 
@@ -285,7 +288,8 @@ def books_by_ids(*, book_ids, lang: str = "en") -> list[dict]:
 def book_search(*, query: str, filters: BookFilters, limit: int = 20, offset: int = 0,
                 lang: str = "en") -> BookPage:
     """Published books matching ``query``, best first, with facet counts."""
-    result = search.books_search(query=query, filters=search.SearchFilters(**filters.__dict__),
+    wanted = {k: v for k, v in filters.__dict__.items() if k != "has_files"}  # search results: all books
+    result = search.books_search(query=query, filters=search.SearchFilters(**wanted),
                                  limit=limit, offset=offset, lang=lang)
     items = books_by_ids(book_ids=[h.book_id for h in result.hits], lang=lang)
     more = offset + limit < result.total

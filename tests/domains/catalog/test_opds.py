@@ -157,7 +157,7 @@ def test_search_results_with_totals_pages_and_facet_counts(client, opds_library,
 
     monkeypatch.setattr(selectors, "book_search", book_search)
     feed = fetch(client, "/opds/search?q=senghor&limit=2&offset=2&access=sale")
-    assert seen == {"query": "senghor", "filters": selectors.BookFilters(access_model="sale"), "limit": 2,
+    assert seen == {"query": "senghor", "filters": selectors.BookFilters(access_model="sale", has_files=True), "limit": 2,
                     "offset": 2}
     assert feed.findtext("atom:title", namespaces=NS) == "Search: senghor"
     assert feed.findtext("opensearch:totalResults", namespaces=NS) == "7"

@@ -347,7 +347,8 @@ class Params:
         return cls(q=q, language=language, access=access, limit=limit, cursor=cursor, back=back, offset=offset)
 
     def filters(self, **fixed) -> selectors.BookFilters:
-        return selectors.BookFilters(language=self.language, access_model=self.access, **fixed)
+        # an OPDS catalog entry needs something to acquire: books without a file are left out
+        return selectors.BookFilters(language=self.language, access_model=self.access, has_files=True, **fixed)
 
     def facet_query(self, **changes) -> dict:
         """The query that selects this feed's subset (no position): facets and page size."""
