@@ -413,6 +413,68 @@ from coko.platform.observability import logging_config, sentry_init  # noqa: E40
 
 LOGGING = logging_config(level=LOG_LEVEL, json=not env.bool("COKO_LOG_CONSOLE", False))
 
+# --- files (uploads, object storage) ---
+# Limits on uploads (bytes unless said otherwise), checked on the content, not the name.
+_MiB = 1024 * 1024
+COKO_FILES = {
+    "MAX_BYTES": {
+        "epub": env.int("COKO_FILES_MAX_EPUB_BYTES", 100 * _MiB, minimum=1),
+        "pdf": env.int("COKO_FILES_MAX_PDF_BYTES", 200 * _MiB, minimum=1),
+        "image": env.int("COKO_FILES_MAX_IMAGE_BYTES", 20 * _MiB, minimum=1),
+        "audio": env.int("COKO_FILES_MAX_AUDIO_BYTES", 1024 * _MiB, minimum=1),
+    },
+    # EPUB zip guards: entries, total uncompressed size, compression ratio of a large entry
+    "EPUB_MAX_ENTRIES": env.int("COKO_FILES_EPUB_MAX_ENTRIES", 10000, minimum=1),
+    "EPUB_MAX_UNCOMPRESSED_BYTES": env.int("COKO_FILES_EPUB_MAX_UNCOMPRESSED_BYTES", 512 * _MiB, minimum=1),
+    "EPUB_MAX_RATIO": env.int("COKO_FILES_EPUB_MAX_RATIO", 100, minimum=2),
+    # images: more pixels than this is refused (decompression bomb)
+    "IMAGE_MAX_PIXELS": env.int("COKO_FILES_IMAGE_MAX_PIXELS", 50_000_000, minimum=1),
+    # uploads per user: (hits, window in seconds)
+    "UPLOAD_RATE": (env.int("COKO_FILES_UPLOADS_PER_HOUR", 120, minimum=1), 3600),
+    # signed download links (local token or S3 presigned URL) live this long
+    "DOWNLOAD_TTL_S": env.int("COKO_FILES_DOWNLOAD_TTL_S", 300, minimum=10, maximum=7 * 86400),
+    # prefix of the cover URLs handed to other domains ("" = paths on this host)
+    "PUBLIC_BASE_URL": env.str("COKO_FILES_PUBLIC_BASE_URL", "", pattern=r"https?://\S+"),
+}
+# Blobs: the local disk (development, tests) or an S3-compatible bucket (MinIO, AWS) when
+# COKO_S3_BUCKET is set. Keys come from the environment (or the instance's IAM role when
+# unset), never from the repository.
+COKO_FILES_MEDIA_ROOT = env.str("COKO_FILES_MEDIA_ROOT", str(BASE_DIR / "var" / "media"))
+COKO_S3_BUCKET = env.str("COKO_S3_BUCKET", "", pattern=r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+if COKO_S3_BUCKET:
+    _s3_key, _s3_secret = env.str("COKO_S3_ACCESS_KEY_ID"), env.str("COKO_S3_SECRET_ACCESS_KEY")
+    if bool(_s3_key) != bool(_s3_secret):
+        env.errors.append("COKO_S3_ACCESS_KEY_ID, COKO_S3_SECRET_ACCESS_KEY: set both or neither")
+    STORAGES["coko_files"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": COKO_S3_BUCKET,
+            "endpoint_url": env.str("COKO_S3_ENDPOINT_URL", pattern=r"https?://\S+"),
+            "region_name": env.str("COKO_S3_REGION"),
+            "access_key": _s3_key,
+            "secret_key": _s3_secret,
+            "location": env.str("COKO_S3_PREFIX", "", pattern=r"[A-Za-z0-9._/-]*"),
+            "addressing_style": env.str("COKO_S3_ADDRESSING_STYLE", pattern=r"auto|path|virtual"),
+            "signature_version": "s3v4",
+            "file_overwrite": True,  # keys are content addresses
+            "default_acl": None,  # private bucket: downloads go through presigned URLs
+            "querystring_auth": True,
+            "querystring_expire": COKO_FILES["DOWNLOAD_TTL_S"],
+        },
+    }
+else:
+    STORAGES["coko_files"] = {
+        "BACKEND": "coko.domains.files.storage.ObjectFileSystemStorage",
+        "OPTIONS": {"location": COKO_FILES_MEDIA_ROOT},
+    }
+# --- end files ---
+
+# --- benchmarks ---
+# make bench-catalog serves a bare Django view (/bench/bare, coko.platform.bench.bare) next
+# to the API, as its baseline. Off everywhere else.
+COKO_BENCH_VIEWS = env.bool("COKO_BENCH_VIEWS", False)
+# --- end benchmarks ---
+
 env.check()  # stop here, with one line per bad variable, before anything connects
 
 if SENTRY_DSN:

@@ -1,0 +1,340 @@
+"""Files use cases: store uploads once per content, ingest EPUBs into the catalogue, attach
+formats and covers to books, and hand out short-lived download links.
+
+Every file is inspected in full (``inspection.file_inspect``) and its derivatives made in
+memory *before* anything is written: a bad file leaves no row and no blob. Each use case
+that writes runs one durable transaction on the ``files`` alias holding the rows and their
+``file.stored`` outbox events; the blobs are written inside it, under a transaction-scoped
+advisory lock on the content's SHA-256 (two identical uploads at once store one blob and
+one row), and deleted again if the transaction fails before committing. A crash between
+the blob write and the commit can leave an orphan blob with no row: harmless, since its key
+is its content, and the next upload of those bytes rewrites it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import BinaryIO
+
+from django.conf import settings
+from django.core import signing
+from django.db import IntegrityError, connections, transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from coko.domains.catalog import api as catalog_api
+from coko.domains.catalog.contracts import BookFiles, BookRef, Cover, FormatFile
+from coko.platform.errors import DomainError, NotFound, PermissionDenied, Unprocessable
+from coko.platform.events import publish
+from coko.platform.observability import get_logger
+from coko.platform.ratelimit import rate_limit_check
+
+from . import selectors
+from .contracts import BOOK_FORMAT_KINDS, COVER_SIZES, FILE_KINDS, FILE_STORED, FileStored
+from .epub import epub_read
+from .images import Thumbnail, cover_thumbnails_make
+from .inspection import Inspected, file_inspect, file_invalid, file_too_large
+from .models import Derivative, StoredObject, Upload
+from .storage import blob_delete, blob_exists, blob_write, derivative_key, object_key, presigned_url
+
+DB = "files"
+DOWNLOAD_SALT = "coko.files.download"
+MULTIPART_OVERHEAD = 64 * 1024  # the form's boundaries and headers around the file
+log = get_logger("coko.files")
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A stored object, whether this call created it, and its derivatives by name."""
+
+    object: StoredObject
+    created: bool
+    derivatives: dict[str, Derivative] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Ingested:
+    book: BookRef
+    file: Stored
+    cover: Stored | None
+
+
+@dataclass(frozen=True)
+class DownloadLink:
+    url: str  # absolute (object store) or a path on this API (signed token route)
+    expires_at: datetime
+
+
+# --- admission (before the request body is read) -----------------------------------------------
+def upload_admit(*, user_id: str, content_length: str | int | None, kinds: tuple[str, ...] = FILE_KINDS) -> None:
+    """Refuse a body too large for any accepted kind (413) and count the user's upload (429)."""
+    cfg = settings.COKO_FILES
+    limit = max(cfg["MAX_BYTES"][kind] for kind in kinds) + MULTIPART_OVERHEAD
+    try:
+        length = int(content_length or 0)
+    except (TypeError, ValueError):
+        length = 0
+    if length > limit:
+        raise file_too_large(size=length, limit=limit)
+    hits, window_s = cfg["UPLOAD_RATE"]
+    rate_limit_check(key=f"files:upload:{user_id}", limit=hits, window_s=window_s)
+
+
+# --- storing --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Prepared:
+    """An inspected file and its derivatives, ready to store (nothing written yet)."""
+
+    fp: BinaryIO
+    inspected: Inspected
+    thumbnails: tuple[Thumbnail, ...] = ()
+
+
+def _prepare(*, fp: BinaryIO, kinds: tuple[str, ...]) -> _Prepared:
+    inspected = file_inspect(fp=fp, kinds=kinds)
+    thumbnails = tuple(cover_thumbnails_make(fp=fp)) if inspected.kind == "image" else ()
+    return _Prepared(fp=fp, inspected=inspected, thumbnails=thumbnails)
+
+
+@contextlib.contextmanager
+def _use_case() -> Iterator[list[str]]:
+    """One durable transaction on ``files``; yields the list of blob keys written meanwhile,
+    which are deleted (under the content locks, before the rollback) if it fails."""
+    written: list[str] = []
+    with transaction.atomic(using=DB, durable=True):
+        try:
+            yield written
+        except BaseException:
+            for key in written:
+                try:
+                    blob_delete(key=key)
+                except Exception:  # noqa: BLE001 - the original error matters more
+                    log.warning("orphan blob left", key=key)
+            raise
+
+
+def _content_lock(sha256: str) -> None:
+    with connections[DB].cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"files:object:{sha256}"])
+
+
+def _clean_filename(name: str | None) -> str:
+    name = os.path.basename((name or "").replace("\\", "/")).strip()
+    return "".join(ch for ch in name if ch.isprintable())[:255]
+
+
+def _put(prepared: _Prepared, *, user_id: str | None, filename: str, written: list[str]) -> Stored:
+    """Get or create the object of ``prepared`` (inside ``_use_case``)."""
+    info = prepared.inspected
+    _content_lock(info.sha256)
+    obj = StoredObject.objects.using(DB).filter(sha256=info.sha256).first()
+    created = obj is None
+    if obj is None:
+        key = object_key(info.sha256)
+        blob_write(key=key, fp=prepared.fp)
+        written.append(key)
+        try:
+            with transaction.atomic(using=DB):
+                obj = StoredObject.objects.using(DB).create(
+                    sha256=info.sha256, koreader_md5=info.koreader_md5, kind=info.kind, media_type=info.media_type,
+                    extension=info.extension, size=info.size, key=key, width=info.width, height=info.height,
+                    created_by=user_id)
+        except IntegrityError:  # the content lock makes this unreachable; the constraint is the backstop
+            written.remove(key)
+            obj = StoredObject.objects.using(DB).get(sha256=info.sha256)
+            created = False
+        else:
+            publish(producer=DB, type=FILE_STORED, aggregate_id=obj.id, payload=FileStored(
+                file_id=str(obj.id), kind=obj.kind, media_type=obj.media_type, size=obj.size, sha256=obj.sha256,
+                koreader_md5=obj.koreader_md5, uploaded_by=str(user_id) if user_id else None))
+    elif not blob_exists(key=obj.key):  # heal a blob lost from the store
+        blob_write(key=obj.key, fp=prepared.fp)
+        log.warning("missing blob rewritten", object_id=str(obj.id))
+    derivatives = selectors.derivatives_of(object_id=obj.id)
+    for thumb in prepared.thumbnails:
+        if thumb.name in derivatives:
+            continue
+        key = derivative_key(info.sha256, thumb.name)
+        blob_write(key=key, data=thumb.data)
+        written.append(key)
+        derivatives[thumb.name] = Derivative.objects.using(DB).create(
+            source=obj, name=thumb.name, media_type=thumb.media_type, width=thumb.width, height=thumb.height,
+            size=len(thumb.data), sha256=thumb.sha256, key=key)
+    if user_id:
+        Upload.objects.using(DB).get_or_create(object=obj, user_id=user_id, defaults={"filename": filename})
+    return Stored(object=obj, created=created, derivatives=derivatives)
+
+
+def object_store(*, fp: BinaryIO, user_id: str, filename: str = "", kinds: tuple[str, ...] = FILE_KINDS) -> Stored:
+    """Store an upload once per content (images get their WebP thumbnails)."""
+    prepared = _prepare(fp=fp, kinds=kinds)
+    with _use_case() as written:
+        stored = _put(prepared, user_id=user_id, filename=_clean_filename(filename), written=written)
+    log.info("file stored", object_id=str(stored.object.id), kind=stored.object.kind, created=stored.created)
+    return stored
+
+
+# --- describing -----------------------------------------------------------------------------------
+def _public(path: str) -> str:
+    return f"{settings.COKO_FILES['PUBLIC_BASE_URL'].rstrip('/')}{path}"
+
+
+def cover_urls(*, object_id) -> dict[str, str]:
+    """``original`` and one URL per thumbnail size of an image object."""
+    urls = {"original": _public(reverse("api-v1:files_cover_original", kwargs={"file_id": str(object_id)}))}
+    for name in COVER_SIZES:
+        urls[name] = _public(reverse("api-v1:files_cover", kwargs={"file_id": str(object_id), "size": name}))
+    return urls
+
+
+def format_file(obj: StoredObject) -> FormatFile:
+    return FormatFile(kind=obj.kind, file_id=str(obj.id), media_type=obj.media_type, size=obj.size,
+                      sha256=obj.sha256, koreader_md5=obj.koreader_md5)
+
+
+def cover_of(obj: StoredObject) -> Cover:
+    return Cover(file_id=str(obj.id), urls=cover_urls(object_id=obj.id))
+
+
+# --- ingesting an EPUB ----------------------------------------------------------------------------
+def epub_ingest(*, fp: BinaryIO, actor_id: str, filename: str = "") -> Ingested:
+    """Store an EPUB (and its cover, with thumbnails) and create a draft book from its OPF."""
+    book_file = _prepare(fp=fp, kinds=("epub",))
+    content = epub_read(fp)
+    cover_file = None
+    if content.cover:
+        try:
+            cover_file = _prepare(fp=io.BytesIO(content.cover), kinds=("image",))
+        except DomainError as exc:
+            raise file_invalid("epub_cover_invalid", _("This EPUB's cover image is not a valid image."),
+                               entry=content.cover_name, cover=exc.details) from None
+    with _use_case() as written:
+        stored = _put(book_file, user_id=actor_id, filename=_clean_filename(filename), written=written)
+        cover = None
+        if cover_file is not None:
+            cover = _put(cover_file, user_id=actor_id, filename=_clean_filename(content.cover_name), written=written)
+    book = catalog_api.book_draft_from_metadata(
+        actor_id=str(actor_id), metadata=content.metadata, file=format_file(stored.object),
+        cover=cover_of(cover.object) if cover else None)
+    log.info("epub ingested", object_id=str(stored.object.id), book_id=book.id)
+    return Ingested(book=book, file=stored, cover=cover)
+
+
+# --- books: formats and covers --------------------------------------------------------------------
+def _book_editable_check(*, book_id: str, actor_id: str) -> None:
+    if catalog_api.book_editable_by(book_id=str(book_id), user_id=str(actor_id)):
+        return
+    if catalog_api.book_files(book_id=str(book_id)) is None:
+        raise NotFound("book_not_found", _("No book has this id."), details={"book_id": str(book_id)})
+    raise PermissionDenied("book_not_editable", _("Only the book's owner or staff may change its files."),
+                           details={"book_id": str(book_id)})
+
+
+def _existing(*, file_id, actor_id: str, is_staff: bool, kinds: tuple[str, ...]) -> Stored:
+    """An object the actor uploaded (staff: any object), of one of ``kinds``."""
+    obj = selectors.object_get(object_id=file_id)
+    if obj is None or not (is_staff or selectors.object_uploaded_by(object_id=obj.id, user_id=actor_id)):
+        raise NotFound("file_not_found", _("No file of yours has this id."), details={"file_id": str(file_id)})
+    if obj.kind not in kinds:
+        raise Unprocessable("file_kind_not_allowed", _("This kind of file cannot be used here."),
+                            details={"kind": obj.kind, "media_type": obj.media_type, "allowed": list(kinds)})
+    return Stored(object=obj, created=False, derivatives=selectors.derivatives_of(object_id=obj.id))
+
+
+def _given(*, fp: BinaryIO | None, file_id, actor_id: str, filename: str, is_staff: bool,
+           kinds: tuple[str, ...]) -> Stored:
+    if (fp is None) == (file_id is None):
+        raise Unprocessable("file_required", _("Send either a file or the id of a file you uploaded."))
+    if fp is not None:
+        return object_store(fp=fp, user_id=actor_id, filename=filename, kinds=kinds)
+    return _existing(file_id=file_id, actor_id=actor_id, is_staff=is_staff, kinds=kinds)
+
+
+def book_format_attach(*, actor_id: str, book_id: str, fp: BinaryIO | None = None, file_id=None,
+                       filename: str = "", is_staff: bool = False) -> Stored:
+    """Attach an EPUB, PDF or audio file (sent now, or uploaded before) to a book."""
+    _book_editable_check(book_id=book_id, actor_id=actor_id)
+    stored = _given(fp=fp, file_id=file_id, actor_id=actor_id, filename=filename, is_staff=is_staff,
+                    kinds=BOOK_FORMAT_KINDS)
+    catalog_api.book_format_attach(actor_id=str(actor_id), book_id=str(book_id), file=format_file(stored.object))
+    return stored
+
+
+def book_cover_set(*, actor_id: str, book_id: str, fp: BinaryIO | None = None, file_id=None,
+                   filename: str = "", is_staff: bool = False) -> Stored:
+    """Make an image (sent now, or uploaded before) a book's cover, with its thumbnails."""
+    _book_editable_check(book_id=book_id, actor_id=actor_id)
+    stored = _given(fp=fp, file_id=file_id, actor_id=actor_id, filename=filename, is_staff=is_staff,
+                    kinds=("image",))
+    catalog_api.book_cover_set(actor_id=str(actor_id), book_id=str(book_id), cover=cover_of(stored.object))
+    return stored
+
+
+# --- downloads ------------------------------------------------------------------------------------
+def download_allowed(*, user_id: str, book: BookFiles, is_staff: bool = False) -> bool:
+    """Whether ``user_id`` may download ``book``'s files: THE seam for entitlements.
+
+    Today: the book's owner and staff always; anyone a published, free book. Purchases and
+    subscriptions (payments' entitlements) will widen this one function, through the
+    payments facade, without any caller changing.
+    """
+    if is_staff or (book.owner_id and str(book.owner_id) == str(user_id)):
+        return True
+    return book.status == "published" and book.access_model == "free"
+
+
+def download_token_make(*, object_id, user_id: str, book_id: str, filename: str,
+                        now: datetime | None = None) -> tuple[str, datetime]:
+    """A signed token for the local download route, and when it expires."""
+    now = now or timezone.now()
+    expires_at = now + timedelta(seconds=settings.COKO_FILES["DOWNLOAD_TTL_S"])
+    token = signing.dumps({"o": str(object_id), "u": str(user_id), "b": str(book_id), "n": filename,
+                           "exp": int(expires_at.timestamp())}, salt=DOWNLOAD_SALT)
+    return token, expires_at
+
+
+def download_token_read(*, token: str, now: datetime | None = None) -> tuple[StoredObject, str]:
+    """The object and file name a download token grants; 403 if forged, 410 once expired."""
+    try:
+        claims = signing.loads(token, salt=DOWNLOAD_SALT)
+    except signing.BadSignature:
+        raise PermissionDenied("download_token_invalid", _("This download link is not valid.")) from None
+    now = now or timezone.now()
+    if int(claims.get("exp", 0)) < now.timestamp():
+        raise DomainError("download_expired", _("This download link has expired: ask for a new one."), status=410)
+    obj = selectors.object_get(object_id=claims.get("o"))
+    if obj is None:
+        raise DomainError("gone", _("This file no longer exists."), status=410)
+    log.info("download served", object_id=str(obj.id), user_id=claims.get("u"), book_id=claims.get("b"))
+    return obj, claims.get("n") or f"{obj.id}.{obj.extension}"
+
+
+def book_download_link(*, user_id: str, book_id: str, kind: str, is_staff: bool = False,
+                       now: datetime | None = None) -> DownloadLink:
+    """A short-lived URL to one of a book's files, if the user may download it."""
+    book = catalog_api.book_files(book_id=str(book_id))
+    if book is None:
+        raise NotFound("book_not_found", _("No book has this id."), details={"book_id": str(book_id)})
+    if not download_allowed(user_id=str(user_id), book=book, is_staff=is_staff):
+        raise PermissionDenied("download_not_allowed", _("You may not download this book."),
+                               details={"book_id": str(book_id), "access_model": book.access_model})
+    chosen = next((f for f in book.formats if f.kind == kind), None)
+    obj = selectors.object_get(object_id=chosen.file_id) if chosen else None
+    if obj is None:
+        raise NotFound("format_not_found", _("This book has no file in this format."),
+                       details={"format": kind, "available": sorted({f.kind for f in book.formats})})
+    now = now or timezone.now()
+    ttl = settings.COKO_FILES["DOWNLOAD_TTL_S"]
+    filename = f"{book_id}.{obj.extension}"
+    url = presigned_url(key=obj.key, expires_s=ttl, filename=filename, media_type=obj.media_type)
+    if url is not None:
+        return DownloadLink(url=url, expires_at=now + timedelta(seconds=ttl))
+    token, expires_at = download_token_make(object_id=obj.id, user_id=user_id, book_id=book_id, filename=filename,
+                                            now=now)
+    return DownloadLink(url=reverse("api-v1:files_download", kwargs={"token": token}), expires_at=expires_at)

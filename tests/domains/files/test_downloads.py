@@ -1,0 +1,125 @@
+"""Downloads go through short-lived signed links, handed out only to those who may read the
+book: anyone for a published free book; its owner and staff always; nobody else (yet: the
+payments domain's entitlements will widen ``services.download_allowed``)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+import pytest
+from django.utils import timezone
+
+from coko.domains.files import services
+
+from .conftest import epub_bytes, pdf_bytes, send
+
+pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
+
+
+def published_book(author, data: bytes, *, publish: bool = True, **fields) -> str:
+    body = send(author, "/files/ingest", data, name="book.epub").data
+    book_id = body["book"]["id"]
+    if fields:
+        assert author.call("patch", f"/books/{book_id}", fields).status_code == 200
+    if publish:
+        response = author.post(f"/books/{book_id}/publish")
+        assert response.status_code == 200, response.data
+    return book_id
+
+
+def link(api, book_id: str, fmt: str = "epub"):
+    return api.get(f"/files/books/{book_id}/download?format={fmt}")
+
+
+def follow(api, url: str):
+    parts = urlsplit(url)
+    assert parts.netloc == "testserver", url
+    return api.client.get(parts.path)
+
+
+def test_a_reader_downloads_a_free_published_book(author, reader):
+    data = epub_bytes()
+    book_id = published_book(author, data)
+    response = link(reader, book_id)
+    assert response.status_code == 200, response.data
+    assert response.data["url"].startswith("http://testserver/api/v1/files/download/")
+    expires_at = timezone.datetime.fromisoformat(response.data["expires_at"])
+    assert timedelta(minutes=4) < expires_at - timezone.now() <= timedelta(minutes=5)
+    file = follow(reader, response.data["url"])
+    assert file.status_code == 200
+    assert b"".join(file.streaming_content) == data
+    assert file["Content-Type"] == "application/epub+zip"
+    assert file["Content-Disposition"] == f'attachment; filename="{book_id}.epub"'
+    assert file["Content-Length"] == str(len(data))
+    assert "no-store" in file["Cache-Control"]
+
+
+def test_a_book_for_sale_is_refused_to_a_reader(author, reader):
+    book_id = published_book(author, epub_bytes(), access_model="sale", price_amount=2500, price_currency="XOF")
+    response = link(reader, book_id)
+    assert response.status_code == 403
+    assert response.data["error"]["code"] == "download_not_allowed"
+    assert response.data["error"]["details"]["access_model"] == "sale"
+
+
+def test_the_owner_and_staff_always_download(author, staff):
+    data = epub_bytes()
+    book_id = published_book(author, data, access_model="sale", price_amount=2500, price_currency="XOF")
+    for api in (author, staff):
+        response = link(api, book_id)
+        assert response.status_code == 200, response.data
+        assert b"".join(follow(api, response.data["url"]).streaming_content) == data
+
+
+def test_a_draft_is_not_downloadable_by_readers(author, reader):
+    book_id = published_book(author, epub_bytes(), publish=False)
+    assert link(reader, book_id).status_code == 403
+    assert link(author, book_id).status_code == 200
+
+
+def test_a_missing_format_or_book(author, reader):
+    book_id = published_book(author, epub_bytes())
+    response = link(reader, book_id, "pdf")
+    assert response.status_code == 404
+    assert response.data["error"]["details"] == {"format": "pdf", "available": ["epub"]}
+    assert link(reader, "00000000-0000-4000-8000-000000000000").status_code == 404
+    assert link(type(reader)(), book_id).status_code == 401
+
+
+def test_the_link_points_at_the_requested_format(author, reader):
+    book_id = published_book(author, epub_bytes())
+    pdf = pdf_bytes()
+    assert send(author, f"/files/books/{book_id}/formats", pdf, name="book.pdf").status_code == 201
+    response = link(reader, book_id, "pdf")
+    file = follow(reader, response.data["url"])
+    assert b"".join(file.streaming_content) == pdf and file["Content-Type"] == "application/pdf"
+
+
+def test_a_tampered_token_is_refused(author, reader):
+    book_id = published_book(author, epub_bytes())
+    url = link(reader, book_id).data["url"]
+    token = urlsplit(url).path.rsplit("/", 1)[1]
+    forged = token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")
+    response = reader.client.get(f"/api/v1/files/download/{forged}")
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "download_token_invalid"
+    _payload, _, signature = token.partition(":")
+    other = services.download_token_make(object_id="00000000-0000-4000-8000-000000000000", user_id=reader.user_id,
+                                         book_id=book_id, filename="x.epub")[0]
+    spliced = other.split(":", 1)[0] + ":" + signature  # another grant under this link's signature
+    assert reader.client.get(f"/api/v1/files/download/{spliced}").status_code == 403
+
+
+def test_an_expired_token_is_gone(author, reader):
+    book_id = published_book(author, epub_bytes())
+    file_id = send(author, "/files/uploads", epub_bytes(), name="b.epub").data["id"]
+    token, expires_at = services.download_token_make(object_id=file_id, user_id=reader.user_id, book_id=book_id,
+                                                     filename="b.epub", now=timezone.now() - timedelta(minutes=6))
+    assert expires_at < timezone.now()
+    response = reader.client.get(f"/api/v1/files/download/{token}")
+    assert response.status_code == 410
+    assert response.json()["error"]["code"] == "download_expired"
+    fresh, _ = services.download_token_make(object_id=file_id, user_id=reader.user_id, book_id=book_id,
+                                            filename="b.epub")
+    assert reader.client.get(f"/api/v1/files/download/{fresh}").status_code == 200
