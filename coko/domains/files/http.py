@@ -7,6 +7,8 @@ every path here carries its ``/files`` prefix.)
 
 from __future__ import annotations
 
+import base64
+
 from datetime import datetime
 from typing import Literal
 from uuid import UUID
@@ -16,8 +18,9 @@ from django.utils.translation import gettext_lazy as _
 from ninja import File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
+from coko.domains.accounts import api as accounts_api
 from coko.platform.auth.ninja import BearerAuth
-from coko.platform.errors import NotFound
+from coko.platform.errors import NotFound, Unauthorized
 
 from . import selectors, services
 from .contracts import BOOK_FORMAT_KINDS, COVER_SIZES, FILE_KINDS
@@ -191,10 +194,67 @@ def download_link(request, book_id: UUID, query: Query[DownloadQuery]):
     return {"url": url, "expires_at": link.expires_at}
 
 
+class ReaderAppAuth:
+    """Who a readers' app is: a Bearer token, or HTTP Basic credentials (email or phone and
+    password, under the login limits), or nobody. A wrong credential is a 401 asking for
+    Basic, so OPDS apps prompt for the password."""
+
+    def __call__(self, request: HttpRequest):
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        scheme, _space, value = header.partition(" ")
+        if scheme.lower() == "bearer":
+            request.reader = bearer(request)
+        elif scheme.lower() == "basic":
+            request.reader = _basic(request, value.strip())
+        else:
+            request.reader = None
+        return True
+
+
+class BasicUnauthorized(Unauthorized):
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": 'Basic realm="Coko", charset="UTF-8"'}
+
+
+def _basic(request: HttpRequest, value: str):
+    try:
+        identifier, _colon, password = base64.b64decode(value, validate=True).decode("utf-8").partition(":")
+    except (ValueError, UnicodeDecodeError):
+        raise BasicUnauthorized("invalid_credentials", _("These credentials are not valid.")) from None
+    try:
+        return accounts_api.credentials_check(identifier=identifier, password=password,
+                                              ip=request.META.get("REMOTE_ADDR"))
+    except Unauthorized:
+        raise BasicUnauthorized("invalid_credentials", _("These credentials are not valid.")) from None
+
+
+@router.get("/files/books/{book_id}/file/{format}", auth=ReaderAppAuth(), response={302: None},
+            summary="A book's file for readers' apps (OPDS acquisition links): a redirect to a "
+                    "short-lived signed link, after the same right check; Bearer or HTTP Basic")
+def acquisition(request, book_id: UUID, format: Literal["epub", "pdf", "audio"]):
+    reader = request.reader
+    if reader is None:
+        book = services.book_for_download(book_id=str(book_id))
+        if not services.download_allowed(user_id="", book=book):
+            raise BasicUnauthorized("unauthorized", _("Sign in to download this book."))
+        user_id, staff = "", False
+    else:
+        user_id = str(reader.user_id)
+        staff = getattr(reader, "is_admin", False) or "admin" in getattr(reader, "roles", ())
+    link = services.book_download_link(user_id=user_id, book_id=str(book_id), kind=format, is_staff=staff)
+    response = HttpResponse(status=302)
+    response["Location"] = link.url if "://" in link.url else request.build_absolute_uri(link.url)
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
 @router.get("/files/download/{token}", auth=None, url_name="files_download", response={200: None},
             summary="The file a signed download link grants (403 forged, 410 expired)")
 def download(request, token: str):
     obj, filename = services.download_token_read(token=token)
+    # book files are already compressed (zip, PDF streams, audio): never gzip them again
+    request.META.pop("HTTP_ACCEPT_ENCODING", None)
     response = FileResponse(blob_open(key=obj.key), as_attachment=True, filename=filename,
                             content_type=obj.media_type)
     response["Content-Length"], response["Cache-Control"] = str(obj.size), "private, no-store"

@@ -315,12 +315,18 @@ def download_token_read(*, token: str, now: datetime | None = None) -> tuple[Sto
     return obj, claims.get("n") or f"{obj.id}.{obj.extension}"
 
 
-def book_download_link(*, user_id: str, book_id: str, kind: str, is_staff: bool = False,
-                       now: datetime | None = None) -> DownloadLink:
-    """A short-lived URL to one of a book's files, if the user may download it."""
+def book_for_download(*, book_id: str) -> BookFiles:
+    """The book's access and files, or 404."""
     book = catalog_api.book_files(book_id=str(book_id))
     if book is None:
         raise NotFound("book_not_found", _("No book has this id."), details={"book_id": str(book_id)})
+    return book
+
+
+def book_download_link(*, user_id: str, book_id: str, kind: str, is_staff: bool = False,
+                       now: datetime | None = None) -> DownloadLink:
+    """A short-lived URL to one of a book's files, if the user may download it."""
+    book = book_for_download(book_id=book_id)
     if not download_allowed(user_id=str(user_id), book=book, is_staff=is_staff):
         raise PermissionDenied("download_not_allowed", _("You may not download this book."),
                                details={"book_id": str(book_id), "access_model": book.access_model})

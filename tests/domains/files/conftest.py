@@ -63,7 +63,7 @@ def person(email: str, *roles: str) -> Api:
     for role in roles:
         accounts_services.role_grant(user_id=user_id, role=role, by_user_id=None, client=accounts_services.Client())
     api.token = api.post("/auth/login", {"identifier": email, "password": PASSWORD}).data["access_token"]
-    api.user_id = user_id
+    api.user_id, api.email = user_id, email
     return api
 
 

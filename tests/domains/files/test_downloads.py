@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from coko.domains.files import services
 
-from .conftest import epub_bytes, pdf_bytes, send
+from .conftest import PASSWORD, epub_bytes, pdf_bytes, send
 
 pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
 
@@ -123,3 +123,55 @@ def test_an_expired_token_is_gone(author, reader):
     fresh, _ = services.download_token_make(object_id=file_id, user_id=reader.user_id, book_id=book_id,
                                             filename="b.epub")
     assert reader.client.get(f"/api/v1/files/download/{fresh}").status_code == 200
+
+
+# --- readers' apps (OPDS acquisition links): Bearer, HTTP Basic or nobody --------------------------
+def acquire(client, book_id: str, fmt: str = "epub", **headers):
+    return client.get(f"/api/v1/files/books/{book_id}/file/{fmt}", **headers)
+
+
+def basic(email: str, password: str = PASSWORD) -> dict:
+    import base64
+
+    token = base64.b64encode(f"{email}:{password}".encode()).decode()
+    return {"HTTP_AUTHORIZATION": f"Basic {token}"}
+
+
+def test_an_app_gets_a_free_book_without_signing_in(author, client):
+    data = epub_bytes()
+    book_id = published_book(author, data)
+    response = acquire(client, book_id)
+    assert response.status_code == 302
+    file = client.get(urlsplit(response["Location"]).path)
+    assert b"".join(file.streaming_content) == data
+
+
+def test_an_app_is_asked_for_basic_credentials_for_a_book_it_may_not_have(author, reader, client):
+    book_id = published_book(author, epub_bytes(), access_model="sale", price_amount=2500, price_currency="XOF")
+    anonymous = acquire(client, book_id)
+    assert anonymous.status_code == 401
+    assert anonymous["WWW-Authenticate"].startswith('Basic realm="Coko"')
+    wrong = acquire(client, book_id, **basic(reader.email, "not the password"))
+    assert wrong.status_code == 401 and wrong["WWW-Authenticate"].startswith("Basic")
+    unknown = acquire(client, book_id, **basic("nobody@example.sn", "not the password"))
+    assert unknown.status_code == 401 and unknown.json() == wrong.json()  # no enumeration
+    signed_in = acquire(client, book_id, **basic(reader.email))
+    assert signed_in.status_code == 403  # who they are is known; the right is not there
+    owner = acquire(client, book_id, **basic(author.email))
+    assert owner.status_code == 302
+
+
+def test_an_app_with_a_bearer_token_follows_the_same_rules(author, reader, client):
+    book_id = published_book(author, epub_bytes())
+    response = acquire(client, book_id, HTTP_AUTHORIZATION=f"Bearer {reader.token}")
+    assert response.status_code == 302
+    assert acquire(client, book_id, "pdf", HTTP_AUTHORIZATION=f"Bearer {reader.token}").status_code == 404
+
+
+def test_downloads_are_never_gzipped(author, client):
+    data = epub_bytes()
+    book_id = published_book(author, data)
+    location = acquire(client, book_id)["Location"]
+    file = client.get(urlsplit(location).path, HTTP_ACCEPT_ENCODING="gzip")
+    assert not file.has_header("Content-Encoding")
+    assert b"".join(file.streaming_content) == data
