@@ -355,14 +355,8 @@ def book_publish(*, actor: Actor, book_id) -> Book:
         if missing:
             raise Unprocessable("book_incomplete", _("This book cannot be published yet."),
                                 details={"missing": missing})
-        book.status = "published"
         book.published_at = book.published_at or timezone.now()
-        book.version = F("version") + 1
-        book.save(using=DB)
-        book.refresh_from_db(using=DB)
-        _author_counts_refresh(BookAuthor.objects.using(DB).filter(book=book).values_list("author_id", flat=True))
-        _event(book, contracts.BOOK_PUBLISHED)
-        _after_commit(book.id)
+        _status_set(book, "published", contracts.BOOK_PUBLISHED)
     return book
 
 
@@ -373,14 +367,19 @@ def book_withdraw(*, actor: Actor, book_id, reason: str = "") -> Book:
         if book.status != "published":
             raise Conflict("book_not_published", _("Only a published book can be withdrawn."),
                            details={"status": book.status})
-        book.status = "withdrawn"
-        book.version = F("version") + 1
-        book.save(using=DB)
-        book.refresh_from_db(using=DB)
-        _author_counts_refresh(BookAuthor.objects.using(DB).filter(book=book).values_list("author_id", flat=True))
-        _event(book, contracts.BOOK_WITHDRAWN)
-        _after_commit(book.id)
+        _status_set(book, "withdrawn", contracts.BOOK_WITHDRAWN)
     return book
+
+
+def _status_set(book: Book, status: str, event_type: str) -> None:
+    """Move a book to ``status``: a new version, its authors' counts, the event, the caches."""
+    book.status = status
+    book.version = F("version") + 1
+    book.save(using=DB)
+    book.refresh_from_db(using=DB)
+    _author_counts_refresh(BookAuthor.objects.using(DB).filter(book=book).values_list("author_id", flat=True))
+    _event(book, event_type)
+    _after_commit(book.id)
 
 
 def book_draft_from_metadata(*, actor: Actor, metadata: contracts.IngestedMetadata,
