@@ -4,13 +4,19 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test test-split bench-events bench-auth lint-imports install services-down clean help
+# Development convenience: `make run` and `make bench-catalog` import goodbooks-10k (10,000
+# books; CC BY-SA 4.0, read at run time, never shipped) from the shared data directory when it
+# is there. Set COKO_GOODBOOKS_DIR to use another copy, or to nothing to skip it.
+COKO_GOODBOOKS_DIR ?= $(abspath $(wildcard ../shared/data/recsys/goodbooks-10k))
+
+.PHONY: run test test-split bench-events bench-auth bench-catalog lint-imports install services-down clean help
 
 help:
 	@echo "make run           start Coko with demo data on http://127.0.0.1:8000 (Ctrl-C stops)"
 	@echo "make test          import contracts + the whole test suite (ARGS='-k relay' to filter)"
 	@echo "make test-split    the suite again with every domain in its own database"
 	@echo "make bench-events  end-to-end event throughput and lag (EVENTS=10000)"
+	@echo "make bench-catalog catalogue read routes over HTTP at 10k and 100k books (DURATION=10 CONCURRENCY=8)"
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "coko needs Python 3.11 or newer (found " + sys.version.split()[0] + "); set PYTHON=python3.11")'
@@ -24,7 +30,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: install
-	@$(PY) -m coko.platform.dev.runner run
+	@COKO_GOODBOOKS_DIR='$(COKO_GOODBOOKS_DIR)' $(PY) -m coko.platform.dev.runner run
 
 test: install
 	@$(PY) -m coko.platform.dev.runner test $(ARGS)
@@ -37,6 +43,10 @@ bench-events: install
 
 bench-auth: install
 	@$(PY) -m coko.platform.dev.runner bench-auth
+
+bench-catalog: install
+	@COKO_GOODBOOKS_DIR='$(COKO_GOODBOOKS_DIR)' $(PY) -m coko.platform.dev.runner bench-catalog \
+		--duration $(or $(DURATION),10) --concurrency $(or $(CONCURRENCY),8) $(ARGS)
 
 lint-imports: install
 	@$(VENV)/bin/lint-imports importlinter.ini

@@ -22,3 +22,10 @@ urlpatterns = [
     path("metrics", ops.metrics, name="metrics"),
     path(".well-known/jwks.json", jwks_view, name="jwks"),  # access-token public keys
 ]
+
+from django.conf import settings  # noqa: E402
+
+if settings.COKO_BENCH_VIEWS:  # make bench-catalog only: the bare baseline view
+    from coko.platform.bench.bare import bare  # noqa: E402
+
+    urlpatterns.append(path("bench/bare", bare, name="bench-bare"))

@@ -1,9 +1,10 @@
-"""What ``make run``, ``make test`` and ``make bench-events`` do, after the virtualenv exists.
+"""What ``make run``, ``make test`` and the ``make bench-*`` targets do, after the virtualenv exists.
 
     python -m coko.platform.dev.runner run           # web + worker + relay on :8000
     python -m coko.platform.dev.runner test [ARGS]   # import contracts + the whole suite
     python -m coko.platform.dev.runner bench-events  # end-to-end event throughput and lag
     python -m coko.platform.dev.runner bench-auth    # cost of authenticating one request
+    python -m coko.platform.dev.runner bench-catalog # catalogue read routes over HTTP (10k, 100k books)
 
 Each starts the embedded PostgreSQL and Redis when DATABASE_URL / REDIS_URL are
 unset, and stops on exit whatever it started.
@@ -174,8 +175,18 @@ def bench_auth(args: list[str]) -> int:
         services.stop_services(started)
 
 
+def bench_catalog(args: list[str]) -> int:
+    started = services.ensure_services()
+    env = {**os.environ, **started.env}
+    try:
+        return subprocess.run([PYTHON, "-m", "coko.platform.bench.catalog", *args], cwd=ROOT,
+                              env=env).returncode
+    finally:
+        services.stop_services(started)
+
+
 def main() -> int:
-    if len(sys.argv) < 2 or sys.argv[1] not in {"run", "test", "bench-events", "bench-auth"}:
+    if len(sys.argv) < 2 or sys.argv[1] not in {"run", "test", "bench-events", "bench-auth", "bench-catalog"}:
         print(__doc__)
         return 2
     os.chdir(ROOT)
@@ -186,6 +197,8 @@ def main() -> int:
         return test(rest)
     if command == "bench-auth":
         return bench_auth(rest)
+    if command == "bench-catalog":
+        return bench_catalog(rest)
     return bench_events(rest)
 
 

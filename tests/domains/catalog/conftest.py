@@ -59,7 +59,7 @@ def anonymous() -> Api:
 @pytest.fixture(autouse=True)
 def _fresh_state(redis_client):
     """Rate limits and cached catalog reads are per test."""
-    for pattern in (f"{settings.REDIS_NAMESPACE}:rl:*", "*catalog:*"):
+    for pattern in (f"{settings.REDIS_NAMESPACE}:rl:*", f"{settings.REDIS_NAMESPACE}:*catalog:*"):
         for key in redis_client.scan_iter(pattern):
             redis_client.delete(key)
     yield
