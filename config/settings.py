@@ -100,7 +100,7 @@ REDIS_URL = env.parsed("REDIS_URL", _redis_url, _embedded_redis_url(), required=
 REDIS_NAMESPACE = env.str("COKO_REDIS_NAMESPACE", "coko", pattern=r"[a-z0-9_:-]+")
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "coko.platform.cache.RedisCache",  # one client per pool (Django makes one per call)
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": REDIS_NAMESPACE,
         "TIMEOUT": 300,
