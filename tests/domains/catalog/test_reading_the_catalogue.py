@@ -153,3 +153,24 @@ def test_search_is_rate_limited_per_address(anonymous, shelf, settings):
     settings.COKO_CATALOG = {**settings.COKO_CATALOG, "SEARCH_PER_MIN": 3}
     answers = [anonymous.get(f"/books/search?q=lettre{n}").status_code for n in range(4)]
     assert answers == [200, 200, 200, 429]
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_the_one_statement_detail_is_the_full_book(author, staff, lang):
+    """``book_detail`` (one SQL statement, the hot uncached read) says exactly what the ORM
+    rendering of the book says: credits in order, categories, editions and formats, series,
+    translations."""
+    from coko.domains.catalog import selectors
+    from coko.domains.catalog.models import Book
+
+    from .conftest import book_file
+
+    staff.post("/categories", {"name": "Novels", "slug": "novels", "translations": {"fr": "Romans"}})
+    book = published(author, isbn="2-84261-030-X", categories=["novels"], series="Lettres", series_position=1,
+                     publisher="NEA", publication_date="1979-01-01", access_model="sale", price_amount=1500,
+                     price_currency="XOF", authors=["Mariama Bâ", {"name": "Modupé Bodé-Thomas", "role": "translator"}],
+                     translations={"en": {"title": "So Long a Letter", "description": "A letter."}})
+    book_file(author, book["id"])
+    book_file(author, book["id"], "pdf")
+    expected = selectors.book_full(selectors._with_everything(Book.objects.filter(id=book["id"])).get(), lang=lang)
+    assert selectors.book_detail(book_id=book["id"], lang=lang) == expected
