@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Callable
 
 from django.conf import settings
@@ -20,11 +21,17 @@ from django.core.serializers.json import DjangoJSONEncoder
 GENERATION_KEY = "catalog:generation"
 
 
+def _fresh_generation() -> int:
+    # Should the counter vanish (Redis restarted without persistence, an eviction), it must
+    # not start again at a number whose cached pages may still be there: start at the clock.
+    return time.time_ns() // 1000
+
+
 def generation() -> int:
     value = cache.get(GENERATION_KEY)
     if value is None:
-        cache.add(GENERATION_KEY, 1, timeout=None)
-        value = cache.get(GENERATION_KEY) or 1
+        cache.add(GENERATION_KEY, _fresh_generation(), timeout=None)
+        value = cache.get(GENERATION_KEY) or _fresh_generation()
     return int(value)
 
 
@@ -32,8 +39,8 @@ def catalog_changed() -> None:
     """Invalidate every cached catalog read (idempotent in effect: a bump is never harmful)."""
     try:
         cache.incr(GENERATION_KEY)
-    except ValueError:  # the key expired or was never set
-        cache.add(GENERATION_KEY, 2, timeout=None)
+    except ValueError:  # the key vanished or was never set
+        cache.add(GENERATION_KEY, _fresh_generation(), timeout=None)
 
 
 def book_changed(*, book_id: str) -> None:

@@ -174,3 +174,15 @@ def test_the_one_statement_detail_is_the_full_book(author, staff, lang):
     book_file(author, book["id"], "pdf")
     expected = selectors.book_full(selectors._with_everything(Book.objects.filter(id=book["id"])).get(), lang=lang)
     assert selectors.book_detail(book_id=book["id"], lang=lang) == expected
+
+
+def test_a_lost_generation_counter_never_revives_old_pages(anonymous, shelf, redis_client, settings):
+    """Redis restarted without persistence, or evicted the counter: the next generation is
+    new, so pages cached under an old number are not served again."""
+    from coko.domains.catalog import cache
+
+    anonymous.get("/books")
+    old = cache.generation()
+    redis_client.delete(f"{settings.REDIS_NAMESPACE}:1:{cache.GENERATION_KEY}")
+    cache.catalog_changed()
+    assert cache.generation() > old

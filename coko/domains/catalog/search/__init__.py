@@ -2,9 +2,11 @@
 
 PostgreSQL full-text search is the embedded default; OpenSearch is used when
 ``OPENSEARCH_URL`` is set. The catalog's services and selectors call only the functions
-below; the backend is chosen once per process.
+below; the backend follows the settings (one instance per configuration).
 
     documents_refresh(book_ids=[...])   inside the catalog transaction that changed the books
+    documents_refresh_all()              after a bulk load (set-based, every book)
+    reindex()                            manage.py search_reindex: rebuild the configured index
     book_index_sync(book_id=...)         from the catalog event handlers (OpenSearch upsert/delete)
     books_search(query=..., filters=..., limit=..., offset=..., lang=...) -> SearchResult
 """
@@ -17,17 +19,22 @@ from django.conf import settings
 
 from .base import SearchBackend, SearchFilters, SearchHit, SearchResult
 
-__all__ = ["SearchFilters", "SearchHit", "SearchResult", "backend", "documents_refresh", "book_index_sync",
-           "books_search"]
+__all__ = ["SearchFilters", "SearchHit", "SearchResult", "backend", "documents_refresh", "documents_refresh_all",
+           "reindex", "book_index_sync", "books_search"]
 
 
-@lru_cache(maxsize=1)
 def backend() -> SearchBackend:
-    """The configured backend: OpenSearch when ``OPENSEARCH_URL`` is set, else PostgreSQL."""
-    if settings.OPENSEARCH_URL:
+    """The configured backend: OpenSearch when ``OPENSEARCH_URL`` is set, else PostgreSQL
+    (one instance per configuration, so a changed setting takes effect)."""
+    return _backend(settings.OPENSEARCH_URL, settings.OPENSEARCH_INDEX)
+
+
+@lru_cache(maxsize=4)
+def _backend(url: str, alias: str) -> SearchBackend:
+    if url:
         from .opensearch import OpenSearchBackend
 
-        return OpenSearchBackend(url=settings.OPENSEARCH_URL)
+        return OpenSearchBackend(url=url, alias=alias)
     from .pg import PostgresBackend
 
     return PostgresBackend()
@@ -38,6 +45,22 @@ def documents_refresh(*, book_ids) -> None:
     from . import pg
 
     pg.documents_refresh(book_ids=book_ids)
+
+
+def documents_refresh_all() -> int:
+    """Recompute every book's PostgreSQL search document (bulk loads); returns how many changed."""
+    from . import pg
+
+    return pg.documents_refresh_all()
+
+
+def reindex() -> dict:
+    """Rebuild the configured backend's index: the OpenSearch index (new index, bulk load,
+    atomic alias swap), or the PostgreSQL documents."""
+    current = backend()
+    if hasattr(current, "reindex"):
+        return current.reindex()
+    return {"documents": documents_refresh_all()}
 
 
 def book_index_sync(*, book_id: str) -> None:
