@@ -156,3 +156,10 @@ def test_authors_list_and_page(author, anonymous):
     page = anonymous.get(f"/authors/{authors[1]['id']}").data
     assert [b["title"] for b in page["books"]] == ["L'Aventure ambiguë"]
     assert anonymous.get("/authors/00000000-0000-0000-0000-000000000000").status_code == 404
+
+
+def test_errors_speak_the_reader_s_language(author):
+    refused = author.post("/books", book_body(isbn="12345"), HTTP_ACCEPT_LANGUAGE="fr")
+    assert refused.data["error"]["message"] == "Un ISBN a 10 ou 13 chiffres (978/979…)."
+    missing = author.get("/books/00000000-0000-0000-0000-000000000000", HTTP_ACCEPT_LANGUAGE="fr")
+    assert missing.data["error"]["message"] == "Ce livre n'existe pas."
