@@ -9,6 +9,7 @@ outlives the change. Entries also expire on their own (``COKO_CATALOG['CACHE_S']
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import time
@@ -64,3 +65,26 @@ def cached_json(kind: str, build: Callable[[], object], **params) -> bytes:
         body = dumps(build())
         cache.set(key, body, settings.COKO_CATALOG["CACHE_S"])
     return body
+
+
+def cached_response(kind: str, build: Callable[[], object], *, gzip_ok: bool, **params) -> tuple[bytes, str, bool]:
+    """``(body, etag, gzipped)`` of ``build()`` for this generation: the JSON bytes, or their
+    gzip when the client accepts it — compressed once and cached too, so a hit costs two
+    Redis GETs and no compression, hashing or serialising. The ETag derives from the key
+    (generation and parameters), so it changes exactly when the content may have.
+    """
+    key = key_for(kind, **params)
+    etag = '"' + key.rsplit(":", 2)[-2] + "-" + key.rsplit(":", 1)[-1] + '"'
+    if gzip_ok:
+        body = cache.get(key + ":gz")
+        if body is not None:
+            return body, etag, True
+    body = cache.get(key)
+    if body is None:
+        body = dumps(build())
+        cache.set(key, body, settings.COKO_CATALOG["CACHE_S"])
+    if not gzip_ok:
+        return body, etag, False
+    packed = gzip.compress(body, compresslevel=6, mtime=0)
+    cache.set(key + ":gz", packed, settings.COKO_CATALOG["CACHE_S"])
+    return packed, etag, True

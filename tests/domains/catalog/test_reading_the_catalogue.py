@@ -186,3 +186,14 @@ def test_a_lost_generation_counter_never_revives_old_pages(anonymous, shelf, red
     redis_client.delete(f"{settings.REDIS_NAMESPACE}:1:{cache.GENERATION_KEY}")
     cache.catalog_changed()
     assert cache.generation() > old
+
+
+def test_gzipped_and_plain_reads_say_the_same_and_both_answer_304(anonymous, shelf):
+    client = anonymous.client
+    packed = client.get("/api/v1/books?sort=title", HTTP_ACCEPT_ENCODING="gzip, deflate")
+    plain = client.get("/api/v1/books?sort=title")
+    assert packed["Content-Encoding"] == "gzip" and "Accept-Encoding" in packed["Vary"]
+    assert json.loads(gzip.decompress(packed.content)) == json.loads(plain.content)
+    assert client.get("/api/v1/books?sort=title", HTTP_ACCEPT_ENCODING="gzip",
+                      HTTP_IF_NONE_MATCH=packed["ETag"]).status_code == 304
+    assert client.get("/api/v1/books?sort=title", HTTP_IF_NONE_MATCH=plain["ETag"]).status_code == 304
