@@ -64,3 +64,14 @@ def book_changed_apply(*, book_id: str) -> None:
     """Bring caches and the external search index in step with one book (event handlers)."""
     cache.book_changed(book_id=book_id)
     search.book_index_sync(book_id=book_id)
+
+
+def starter_books_without_files() -> list[contracts.BookSummary]:
+    """Demo data: the starter catalogue's books that have no file yet."""
+    return selectors.starter_books_without_files()
+
+
+def book_format_attach_trusted(*, book_id: str, file: contracts.FormatFile) -> None:
+    """Attach a file to a book with no actor check — for trusted jobs (demo data) only,
+    never on behalf of a request."""
+    services.book_format_attach_trusted(book_id=book_id, file=file)

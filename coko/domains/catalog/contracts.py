@@ -107,3 +107,4 @@ class BookSummary:
     access_model: str
     authors: tuple[str, ...] = ()
     cover_url: str | None = None
+    description: str = ""

@@ -342,6 +342,15 @@ def book_files(*, book_id) -> contracts.BookFiles | None:
     )
 
 
+def starter_books_without_files() -> list[contracts.BookSummary]:
+    """The demo (starter catalogue) books that have no file yet, for the demo files."""
+    books = _with_cards(Book.objects.using(DB).filter(external_ids__has_key="coko-starter")
+                        .exclude(id__in=Format.objects.using(DB).values("edition__book_id")).order_by("title"))
+    return [contracts.BookSummary(id=str(b.id), title=b.title, language=b.language, access_model=b.access_model,
+                                  authors=tuple(c.author.name for c in b.credits.all()), description=b.description)
+            for b in books]
+
+
 def books_owned(*, owner_id, lang: str = "en", limit: int = 100) -> list[dict]:
     """Every book (any status) an author manages, newest first."""
     books = _with_everything(Book.objects.using(DB).filter(owner_id=owner_id).order_by("-created_at", "id"))

@@ -171,7 +171,7 @@ def _put(prepared: _Prepared, *, user_id: str | None, filename: str, written: li
     return Stored(object=obj, created=created, derivatives=derivatives)
 
 
-def object_store(*, fp: BinaryIO, user_id: str, filename: str = "", kinds: tuple[str, ...] = FILE_KINDS) -> Stored:
+def object_store(*, fp: BinaryIO, user_id: str | None, filename: str = "", kinds: tuple[str, ...] = FILE_KINDS) -> Stored:
     """Store an upload once per content (images get their WebP thumbnails)."""
     prepared = _prepare(fp=fp, kinds=kinds)
     with _use_case() as written:
