@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.core.cache import cache
 from django.utils.translation import gettext_lazy as _
 
+from coko.platform.auth.basic import BasicRefused, basic_credentials
 from coko.platform.crypto import keyed_hash
 from coko.platform.errors import Unauthorized
 
@@ -105,3 +106,13 @@ def credentials_check(*, identifier: str, password: str, ip: str | None = None) 
         cache.delete(cache_key)
         raise Unauthorized("invalid_credentials", _("These credentials are not valid."))
     return found
+
+
+def basic_credentials_check(*, value: str, ip: str | None = None) -> contracts.UserPermissions:
+    """``credentials_check`` for an ``Authorization: Basic <value>`` header; any refusal is a
+    ``BasicRefused`` (401 with a Basic challenge), ``RateLimited`` passes through."""
+    identifier, password = basic_credentials(value)
+    try:
+        return credentials_check(identifier=identifier, password=password, ip=ip)
+    except Unauthorized as exc:
+        raise BasicRefused() from exc

@@ -44,10 +44,6 @@ def catalog_changed() -> None:
         cache.add(GENERATION_KEY, _fresh_generation(), timeout=None)
 
 
-def book_changed(*, book_id: str) -> None:
-    catalog_changed()
-
-
 def key_for(kind: str, **params) -> str:
     raw = json.dumps(params, sort_keys=True, default=str, separators=(",", ":"))
     return f"catalog:{kind}:{generation()}:{hashlib.blake2b(raw.encode(), digest_size=12).hexdigest()}"

@@ -207,8 +207,8 @@ def _event(book: Book, type_: str) -> None:
     ))
 
 
-def _after_commit(book_id) -> None:
-    transaction.on_commit(lambda: cache.book_changed(book_id=str(book_id)), using=DB)
+def _after_commit() -> None:
+    transaction.on_commit(cache.catalog_changed, using=DB)
 
 
 def _editable(book_id, actor: Actor, *, lock: bool = True) -> Book:
@@ -337,7 +337,7 @@ def book_update(*, actor: Actor, book_id, data: dict) -> Book:
             new_authors = set(BookAuthor.objects.using(DB).filter(book=book).values_list("author_id", flat=True))
             _author_counts_refresh(old_authors | new_authors)
             _event(book, contracts.BOOK_UPDATED)
-        _after_commit(book.id)
+        _after_commit()
     return book
 
 
@@ -379,7 +379,7 @@ def _status_set(book: Book, status: str, event_type: str) -> None:
     book.refresh_from_db(using=DB)
     _author_counts_refresh(BookAuthor.objects.using(DB).filter(book=book).values_list("author_id", flat=True))
     _event(book, event_type)
-    _after_commit(book.id)
+    _after_commit()
 
 
 def book_draft_from_metadata(*, actor: Actor, metadata: contracts.IngestedMetadata,
@@ -459,7 +459,7 @@ def _touched(book: Book) -> None:
     book.refresh_from_db(using=DB)
     if book.status == "published":
         _event(book, contracts.BOOK_UPDATED)
-    _after_commit(book.id)
+    _after_commit()
 
 
 def category_create(*, actor: Actor, slug: str | None, name: str, parent_slug: str | None = None,

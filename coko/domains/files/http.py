@@ -7,7 +7,6 @@ every path here carries its ``/files`` prefix.)
 
 from __future__ import annotations
 
-import base64
 
 from datetime import datetime
 from typing import Literal
@@ -19,8 +18,9 @@ from ninja import File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from coko.domains.accounts import api as accounts_api
+from coko.platform.auth.basic import BasicRefused
 from coko.platform.auth.ninja import BearerAuth
-from coko.platform.errors import NotFound, Unauthorized
+from coko.platform.errors import NotFound
 
 from . import selectors, services
 from .contracts import BOOK_FORMAT_KINDS, COVER_SIZES, FILE_KINDS
@@ -205,28 +205,10 @@ class ReaderAppAuth:
         if scheme.lower() == "bearer":
             request.reader = bearer(request)
         elif scheme.lower() == "basic":
-            request.reader = _basic(request, value.strip())
+            request.reader = accounts_api.basic_credentials_check(value=value, ip=request.META.get("REMOTE_ADDR"))
         else:
             request.reader = None
         return True
-
-
-class BasicUnauthorized(Unauthorized):
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"WWW-Authenticate": 'Basic realm="Coko", charset="UTF-8"'}
-
-
-def _basic(request: HttpRequest, value: str):
-    try:
-        identifier, _colon, password = base64.b64decode(value, validate=True).decode("utf-8").partition(":")
-    except (ValueError, UnicodeDecodeError):
-        raise BasicUnauthorized("invalid_credentials", _("These credentials are not valid.")) from None
-    try:
-        return accounts_api.credentials_check(identifier=identifier, password=password,
-                                              ip=request.META.get("REMOTE_ADDR"))
-    except Unauthorized:
-        raise BasicUnauthorized("invalid_credentials", _("These credentials are not valid.")) from None
 
 
 @router.get("/files/books/{book_id}/file/{format}", auth=ReaderAppAuth(), response={302: None},
@@ -237,7 +219,7 @@ def acquisition(request, book_id: UUID, format: Literal["epub", "pdf", "audio"])
     if reader is None:
         book = services.book_for_download(book_id=str(book_id))
         if not services.download_allowed(user_id="", book=book):
-            raise BasicUnauthorized("unauthorized", _("Sign in to download this book."))
+            raise BasicRefused("unauthorized", _("Sign in to download this book."))
         user_id, staff = "", False
     else:
         user_id = str(reader.user_id)

@@ -12,8 +12,6 @@ middleware.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import io
 import json
 from collections.abc import Callable
@@ -29,23 +27,15 @@ from django.utils.translation import get_language
 from django.views.decorators.http import require_safe
 
 from coko.domains.accounts import api as accounts_api
+from coko.platform.auth.basic import BASIC_CHALLENGE, BasicRefused
 from coko.platform.auth.tokens import access_token_verify
-from coko.platform.errors import ApiError, DomainError, Unauthorized, error_for_exception
+from coko.platform.errors import ApiError, DomainError, error_for_exception
 
 from .. import cache
 from . import atom, feeds, json2
 from .feeds import ACQUISITION, NAVIGATION, Params, Urls
 
-REALM = 'Basic realm="Coko"'
 OPENSEARCH_TYPE = atom.OPENSEARCH_TYPE
-
-
-class CredentialsRefused(DomainError):
-    status, code, message = 401, "invalid_credentials", "These credentials are not valid."
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"WWW-Authenticate": REALM}
 
 
 class SignInRequired(DomainError):
@@ -53,29 +43,14 @@ class SignInRequired(DomainError):
 
     @property
     def headers(self) -> dict[str, str]:
-        return {"WWW-Authenticate": REALM}
+        return {"WWW-Authenticate": BASIC_CHALLENGE}
 
 
 # --- who is asking -----------------------------------------------------------------------------
-def _basic(value: str) -> tuple[str, str]:
-    try:
-        raw = base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise CredentialsRefused() from exc
-    try:
-        decoded = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        decoded = raw.decode("latin-1")  # RFC 7617: clients that predate charset="UTF-8"
-    identifier, colon, password = decoded.partition(":")
-    if not colon or not identifier or not password:
-        raise CredentialsRefused()
-    return identifier, password
-
-
 def user_of(request: HttpRequest) -> str | None:
     """The id of the user whose credentials came with the request, or ``None`` (anonymous).
 
-    Raises ``CredentialsRefused`` (401, Basic challenge), ``RateLimited`` (429) or, for a bad
+    Raises ``BasicRefused`` (401, Basic challenge), ``RateLimited`` (429) or, for a bad
     Bearer token, the token's own 401.
     """
     header = request.META.get("HTTP_AUTHORIZATION", "").strip()
@@ -86,14 +61,8 @@ def user_of(request: HttpRequest) -> str | None:
     if scheme == "bearer" and value:
         return access_token_verify(value).user_id
     if scheme != "basic":
-        raise CredentialsRefused()
-    identifier, password = _basic(value)
-    try:
-        found = accounts_api.credentials_check(identifier=identifier, password=password,
-                                               ip=request.META.get("REMOTE_ADDR"))
-    except Unauthorized as exc:
-        raise CredentialsRefused() from exc
-    return found.user_id
+        raise BasicRefused()
+    return accounts_api.basic_credentials_check(value=value, ip=request.META.get("REMOTE_ADDR")).user_id
 
 
 # --- answers -----------------------------------------------------------------------------------
