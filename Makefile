@@ -30,29 +30,29 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: install
-	@COKO_GOODBOOKS_DIR='$(COKO_GOODBOOKS_DIR)' $(PY) -m coko.platform.dev.runner run
+	@COKO_GOODBOOKS_DIR='$(COKO_GOODBOOKS_DIR)' $(PY) -m coko.devtools.runner run
 
 test: install
-	@$(PY) -m coko.platform.dev.runner test $(ARGS)
+	@$(PY) -m coko.devtools.runner test $(ARGS)
 
 test-split: install
-	@COKO_SPLIT_DATABASES=1 $(PY) -m coko.platform.dev.runner test $(ARGS)
+	@COKO_SPLIT_DATABASES=1 $(PY) -m coko.devtools.runner test $(ARGS)
 
 bench-events: install
-	@$(PY) -m coko.platform.dev.runner bench-events --events $(or $(EVENTS),10000)
+	@$(PY) -m coko.devtools.runner bench-events --events $(or $(EVENTS),10000)
 
 bench-auth: install
-	@$(PY) -m coko.platform.dev.runner bench-auth
+	@$(PY) -m coko.devtools.runner bench-auth
 
 bench-catalog: install
-	@COKO_GOODBOOKS_DIR='$(COKO_GOODBOOKS_DIR)' $(PY) -m coko.platform.dev.runner bench-catalog \
+	@COKO_GOODBOOKS_DIR='$(COKO_GOODBOOKS_DIR)' $(PY) -m coko.devtools.runner bench-catalog \
 		--duration $(or $(DURATION),10) --concurrency $(or $(CONCURRENCY),8) $(ARGS)
 
 lint-imports: install
 	@$(VENV)/bin/lint-imports importlinter.ini
 
 services-down:
-	@$(PY) -m coko.platform.dev.services down
+	@$(PY) -m coko.devtools.services down
 
 clean: services-down
 	rm -rf var staticfiles

@@ -26,6 +26,6 @@ urlpatterns = [
 from django.conf import settings  # noqa: E402
 
 if settings.COKO_BENCH_VIEWS:  # make bench-catalog only: the bare baseline view
-    from coko.platform.bench.bare import bare  # noqa: E402
+    from coko.devtools.bench.bare import bare  # noqa: E402
 
     urlpatterns.append(path("bench/bare", bare, name="bench-bare"))

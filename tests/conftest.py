@@ -10,7 +10,7 @@ import pytest
 @pytest.fixture(scope="session")
 def django_db_setup(django_test_environment, django_db_blocker):
     """Create the test databases once per worker: every alias, its own schema."""
-    from coko.platform.testing.databases import create_test_databases, destroy_test_databases
+    from coko.devtools.testing.databases import create_test_databases, destroy_test_databases
 
     # One name per run (and per xdist worker): two suites on one server never collide.
     run = os.environ.get("PYTEST_XDIST_TESTRUNUID", f"{os.getpid():x}")[:8]

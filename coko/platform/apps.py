@@ -9,9 +9,10 @@ class PlatformConfig(AppConfig):
     verbose_name = "Platform"
 
     def ready(self) -> None:
-        from coko.platform.events import delivery, registry
+        from coko.platform.events import declared, delivery, registry
         from coko.platform.events.broker import install_broker
 
         install_broker()
         delivery.declare_actors()
+        declared.autodiscover()
         registry.autodiscover()

@@ -154,6 +154,54 @@ class ServiceUnavailable(_Retryable):
     status, code, message = 503, "service_unavailable", STATUS_DEFAULTS[503][1]
 
 
+# --- a domain's vocabulary -------------------------------------------------------------------------
+_vocabulary: dict[str, list["ErrorCode"]] = {}  # domain -> its codes, in declaration order
+
+
+@dataclass(frozen=True, eq=False)
+class ErrorCode:
+    """One error a domain can answer: a stable code with one message and one shape of details.
+
+    A domain declares all of its codes in ``<domain>/errors.py`` (Saleor's ``error_codes.py``)::
+
+        BOOK_NOT_FOUND = ErrorCode("catalog", "book_not_found", NotFound, _("There is no such book."),
+                                   details=("book_id",))
+
+    and raises ``BOOK_NOT_FOUND(book_id=str(book_id))``: the call checks that exactly the
+    declared detail keys are given, so the same code never answers two shapes.
+    ``details=None`` means a free-form list or mapping (validation errors); ``()`` none.
+    """
+
+    domain: str
+    code: str
+    kind: type[DomainError]
+    message: Any
+    details: tuple[str, ...] | None = ()
+    status: int | None = None  # only where the kind's status is not the one (410 Gone, 413 …)
+
+    def __post_init__(self) -> None:
+        _vocabulary.setdefault(self.domain, []).append(self)
+
+    def __call__(self, *, retry_after: int | None = None, **details: Any) -> DomainError:
+        """The exception to raise, with these ``details``."""
+        if self.details is not None and set(details) != set(self.details):
+            raise TypeError(f"{self.code} takes the details {sorted(self.details)}, not {sorted(details)}")
+        if self.details is None:
+            payload = details.get("items", details or None)
+        else:
+            payload = {key: details[key] for key in self.details} or None
+        extra = {"retry_after": retry_after} if issubclass(self.kind, _Retryable) else {}
+        return self.kind(self.code, self.message, self.status, payload, **extra)
+
+    def __repr__(self) -> str:
+        return f"<ErrorCode {self.domain}.{self.code}>"
+
+
+def vocabulary() -> dict[str, list[ErrorCode]]:
+    """Every declared code by domain (import each domain's ``errors`` module first)."""
+    return {domain: list(codes) for domain, codes in _vocabulary.items()}
+
+
 # --- the envelope ---------------------------------------------------------------------------------
 @dataclass
 class ApiError:
@@ -239,6 +287,7 @@ __all__ = [
     "ApiError",
     "Conflict",
     "DomainError",
+    "ErrorCode",
     "NotFound",
     "PermissionDenied",
     "RateLimited",
@@ -247,4 +296,5 @@ __all__ = [
     "error_for_exception",
     "response_for_exception",
     "status_defaults",
+    "vocabulary",
 ]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from coko.platform.testing.manage import manage
+from coko.devtools.testing.manage import manage
 
 ROOT = Path(__file__).resolve().parents[2]
 

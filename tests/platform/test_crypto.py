@@ -28,7 +28,7 @@ from coko.platform.crypto import (
     keyed_hash_matches,
     rotate_encrypted_fields,
 )
-from coko.platform.testing.manage import manage as run_manage
+from coko.devtools.testing.manage import manage as run_manage
 
 ROOT = Path(__file__).resolve().parents[2]
 A_VALID_KEY = "x1pXT9Wvq3hJ8N0lBqkKjzY6b2s1mF6TqZkz3c1Ll2Q="  # fixed: xdist workers collect the same ids

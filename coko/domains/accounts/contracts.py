@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from coko.platform.contracts import EventPayload
+
 # --- roles and permissions (the brief's RBAC) ---------------------------------------------
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "user": frozenset({"read_books", "write_reviews"}),
@@ -40,9 +42,17 @@ class UserPermissions:
     permissions: frozenset[str]
 
 
-# --- event payloads (published through the accounts outbox) ----------------------------------
+# --- events the accounts domain publishes -------------------------------------------------------
+USER_REGISTERED = "user.registered"
+USER_LOGIN = "user.login"
+USER_PROFILE_UPDATED = "user.profile.updated"
+USER_DELETED = "user.deleted"
+VERIFICATION_REQUESTED = "verification.requested"
+PASSWORD_RESET_REQUESTED = "password_reset.requested"
+
+
 @dataclass(frozen=True)
-class UserRegistered:
+class UserRegistered(EventPayload):
     """``user.registered``"""
 
     user_id: str
@@ -56,7 +66,7 @@ class UserRegistered:
 
 
 @dataclass(frozen=True)
-class UserLoggedIn:
+class UserLoggedIn(EventPayload):
     """``user.login``"""
 
     user_id: str
@@ -65,7 +75,7 @@ class UserLoggedIn:
 
 
 @dataclass(frozen=True)
-class UserProfileUpdated:
+class UserProfileUpdated(EventPayload):
     """``user.profile.updated``"""
 
     user_id: str
@@ -73,7 +83,7 @@ class UserProfileUpdated:
 
 
 @dataclass(frozen=True)
-class UserDeleted:
+class UserDeleted(EventPayload):
     """``user.deleted``: the account is closed now; personal data is erased after the grace period."""
 
     user_id: str
@@ -81,7 +91,7 @@ class UserDeleted:
 
 
 @dataclass(frozen=True)
-class CodeRequested:
+class CodeRequested(EventPayload):
     """``verification.requested`` and ``password_reset.requested``.
 
     The one-time code travels encrypted (``code_encrypted``: the platform's field
@@ -95,6 +105,16 @@ class CodeRequested:
     code_encrypted: str
     expires_at: datetime
     language: str
+
+
+EVENTS: dict[str, type[EventPayload]] = {
+    USER_REGISTERED: UserRegistered,
+    USER_LOGIN: UserLoggedIn,
+    USER_PROFILE_UPDATED: UserProfileUpdated,
+    USER_DELETED: UserDeleted,
+    VERIFICATION_REQUESTED: CodeRequested,
+    PASSWORD_RESET_REQUESTED: CodeRequested,
+}
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from coko.platform.contracts import EventPayload
+
 # --- vocabularies ---------------------------------------------------------------------------------
 BOOK_STATUSES = ("draft", "published", "withdrawn")
 ACCESS_MODELS = ("free", "subscription", "sale")
@@ -23,7 +25,7 @@ BOOK_WITHDRAWN = "book.withdrawn"
 
 
 @dataclass(frozen=True)
-class BookChanged:
+class BookChanged(EventPayload):
     """Payload of ``book.published`` / ``book.updated`` / ``book.withdrawn``.
 
     Enough for a consumer to index or drop the book without calling back; ``version``
@@ -39,6 +41,13 @@ class BookChanged:
     author_ids: tuple[str, ...] = ()
     category_ids: tuple[str, ...] = ()
     owner_id: str | None = None
+
+
+EVENTS: dict[str, type[EventPayload]] = {
+    BOOK_PUBLISHED: BookChanged,
+    BOOK_UPDATED: BookChanged,
+    BOOK_WITHDRAWN: BookChanged,
+}
 
 
 # --- ingestion (the files domain reads an EPUB and hands its metadata over) ----------------------

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from coko.platform.contracts import EventPayload
+
 # --- vocabularies ---------------------------------------------------------------------------------
 #: What an upload can be, decided from its bytes (never from its name).
 FILE_KINDS = ("epub", "pdf", "image", "audio")
@@ -20,7 +22,7 @@ FILE_STORED = "file.stored"
 
 
 @dataclass(frozen=True)
-class FileStored:
+class FileStored(EventPayload):
     """Payload of ``file.stored``: a new stored object (published once per distinct content)."""
 
     file_id: str
@@ -30,6 +32,9 @@ class FileStored:
     sha256: str
     koreader_md5: str  # KOReader's partial MD5 of the bytes
     uploaded_by: str | None = None  # the accounts user who first uploaded these bytes
+
+
+EVENTS: dict[str, type[EventPayload]] = {FILE_STORED: FileStored}
 
 
 # --- facade results -------------------------------------------------------------------------------

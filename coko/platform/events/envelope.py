@@ -6,7 +6,12 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from coko.platform.contracts import EventPayload
+
+    P = TypeVar("P", bound=EventPayload)
 
 EVENT_TYPE = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+")
 
@@ -23,6 +28,19 @@ class Event:
     id: uuid.UUID = field(default_factory=uuid.uuid4)
     occurred_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     trace_id: str = ""
+
+    def payload_as(self, cls: "type[P]") -> "P":
+        """The payload read as ``cls``, the declared class of this type (older versions upcast).
+
+        Raises ``TypeError`` if ``cls`` is not the class the producer declared for this
+        type, and ``PayloadVersionError`` if the payload is newer than ``cls`` knows.
+        """
+        from .declared import declared, payload_load
+
+        spec = declared(self.type)
+        if spec is not None and spec.payload is not cls:
+            raise TypeError(f"{self.type!r} carries a {spec.payload.__name__}, not a {cls.__name__}")
+        return payload_load(cls, self.payload, version=self.version)
 
     def to_dict(self) -> dict[str, Any]:
         return {

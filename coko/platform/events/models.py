@@ -13,6 +13,8 @@ from __future__ import annotations
 import pgtrigger
 from django.db import models
 
+from .envelope import Event
+
 
 class OutboxState(models.IntegerChoices):
     PENDING = 0, "pending"
@@ -56,6 +58,12 @@ class OutboxEventBase(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} #{self.id}"
+
+    def to_event(self) -> Event:
+        """This row as the envelope a handler receives."""
+        return Event(id=self.event_id, type=self.type, version=self.version, occurred_at=self.occurred_at,
+                     producer=self._meta.app_label, aggregate_id=self.aggregate_id, payload=self.payload,
+                     trace_id=self.trace_id)
 
 
 class InboxStatus(models.IntegerChoices):

@@ -4,31 +4,20 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import asdict, is_dataclass
 from typing import Any
 
 from django.conf import settings
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connections
 
 from coko.platform.context import current_trace_id
+from coko.platform.contracts import EventPayload
 
-from .envelope import EVENT_TYPE, Event
+from .declared import declared_for_publish, payload_dump
+from .envelope import Event
 
 
 class PublishOutsideTransaction(RuntimeError):
     """publish() was called with no transaction open on the producer's alias."""
-
-
-def _payload_dict(payload: Any) -> dict[str, Any]:
-    if hasattr(payload, "model_dump"):  # pydantic contract
-        payload = payload.model_dump(mode="json")
-    elif is_dataclass(payload):
-        payload = asdict(payload)
-    if not isinstance(payload, dict):
-        raise TypeError("an event payload is a dict, a dataclass or a pydantic model")
-    # Round-trip now: a payload that cannot be serialised fails the use case, not the relay.
-    return json.loads(json.dumps(payload, cls=DjangoJSONEncoder))
 
 
 def outbox_table(domain: str) -> str:
@@ -37,8 +26,11 @@ def outbox_table(domain: str) -> str:
     return apps.get_model(domain, "OutboxEvent")._meta.db_table
 
 
-def publish(*, producer: str, type: str, aggregate_id: Any, payload: Any, version: int = 1) -> Event:
+def publish(*, producer: str, type: str, aggregate_id: Any, payload: EventPayload) -> Event:
     """Record ``type`` in ``producer``'s outbox; it is delivered after the transaction commits.
+
+    ``type`` must be declared in the producer's contracts (``EVENTS``) and ``payload``
+    be an instance of its declared class; the envelope carries that class's ``VERSION``.
 
     Must run inside ``transaction.atomic(using=producer)``: the event and the
     state change it announces commit together or not at all. Events of one
@@ -47,8 +39,7 @@ def publish(*, producer: str, type: str, aggregate_id: Any, payload: Any, versio
     """
     if producer not in settings.COKO_DOMAINS:
         raise ValueError(f"unknown producer domain {producer!r}")
-    if not EVENT_TYPE.fullmatch(type):
-        raise ValueError(f"invalid event type {type!r}")
+    spec = declared_for_publish(producer=producer, event_type=type, payload=payload)
     connection = connections[producer]
     if not connection.in_atomic_block:
         raise PublishOutsideTransaction(
@@ -57,10 +48,10 @@ def publish(*, producer: str, type: str, aggregate_id: Any, payload: Any, versio
     event = Event(
         id=uuid.uuid4(),
         type=type,
-        version=version,
+        version=spec.version,
         producer=producer,
         aggregate_id=str(aggregate_id),
-        payload=_payload_dict(payload),
+        payload=payload_dump(payload),
         trace_id=current_trace_id(),
     )
     table = connection.ops.quote_name(outbox_table(producer))

@@ -12,7 +12,7 @@ from django.apps import apps
 from coko.domains.notifications import handlers, services, tasks
 from coko.platform.crypto import field_decrypt
 from coko.platform.events import Event
-from coko.platform.testing.simulators import FcmSimulator, OrangeSmsSimulator, WebPushSimulator
+from coko.devtools.testing.simulators import FcmSimulator, OrangeSmsSimulator, WebPushSimulator
 
 from .conftest import Api, make_admin, model, register
 

@@ -23,7 +23,7 @@ from coko.platform.auth.keys import (
     parse_keys_json,
 )
 from coko.platform.auth.tokens import access_token_issue, access_token_verify
-from coko.platform.testing.manage import manage
+from coko.devtools.testing.manage import manage
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -171,7 +171,7 @@ def publish_committed(type_: str = "test.recorded", *, aggregate: str = "agg", *
     from coko.platform.events import publish
 
     with transaction.atomic(using=PRODUCER):
-        return publish(producer=PRODUCER, type=type_, aggregate_id=aggregate, payload=payload)
+        return publish(producer=PRODUCER, type=type_, aggregate_id=aggregate, payload=handlers.Recorded(**payload))
 
 
 def effect_ids() -> list[str]:

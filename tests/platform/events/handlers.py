@@ -7,32 +7,46 @@ delivery transaction: a duplicate effect would show as a second row.
 
 import random
 import time
+from dataclasses import dataclass
 
 import dramatiq
 from django.conf import settings
 from django.db import connections
 
-from coko.platform.events import Event, subscribe
+from coko.platform.events import Event, EventPayload, declare, subscribe
 
 CONSUMER = "analytics"
+PRODUCER = "catalog"
 EFFECT_TABLE = "test_effect"
 HEAL_KEY = "test-events:healed"
+
+
+@dataclass(frozen=True)
+class Recorded(EventPayload):
+    """``test.recorded``, ``test.poison`` and ``test.unheard`` (nobody subscribes to it)."""
+
+    seq: int = 0
+    jitter_ms: int = 0  # the handler waits up to this long, at random, before its effect
+    sleep_ms: int = 0  # and then this long
+
+
+declare(producer=PRODUCER, events={"test.recorded": Recorded, "test.poison": Recorded, "test.unheard": Recorded})
 
 
 def _record(event: Event, handler: str) -> None:
     with connections[CONSUMER].cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {EFFECT_TABLE} (event_id, handler, aggregate_id, seq) VALUES (%s, %s, %s, %s)",
-            [event.id, handler, event.aggregate_id, event.payload.get("seq", 0)],
+            [event.id, handler, event.aggregate_id, event.payload_as(Recorded).seq],
         )
 
 
 @subscribe("test.recorded", domain=CONSUMER, name="analytics.test_record")
 def record(event: Event) -> None:
-    jitter_ms = event.payload.get("jitter_ms", 0)
-    if jitter_ms:
-        time.sleep(random.uniform(0, jitter_ms) / 1000)
-    time.sleep(event.payload.get("sleep_ms", 0) / 1000)
+    payload = event.payload_as(Recorded)
+    if payload.jitter_ms:
+        time.sleep(random.uniform(0, payload.jitter_ms) / 1000)
+    time.sleep(payload.sleep_ms / 1000)
     _record(event, "analytics.test_record")
 
 

@@ -24,7 +24,7 @@ from .conftest import (
     queues_drained,
     wait_for,
 )
-from .handlers import CONSUMER, HEAL_KEY
+from .handlers import CONSUMER, HEAL_KEY, Recorded
 
 pytestmark = [pytest.mark.django_db(transaction=True, databases="__all__"), pytest.mark.live]
 
@@ -35,7 +35,7 @@ DeadLetter = apps.get_model(CONSUMER, "DeadLetter")
 
 def test_publish_refuses_to_run_outside_a_transaction():
     with pytest.raises(PublishOutsideTransaction):
-        publish(producer=PRODUCER, type="test.recorded", aggregate_id="x", payload={})
+        publish(producer=PRODUCER, type="test.recorded", aggregate_id="x", payload=Recorded())
 
 
 def test_a_committed_event_is_delivered_and_a_rolled_back_one_never_is(start_relay, worker, clean):
@@ -44,7 +44,7 @@ def test_a_committed_event_is_delivered_and_a_rolled_back_one_never_is(start_rel
     with pytest.raises(RuntimeError):
         with transaction.atomic(using=PRODUCER):
             rolled_back_id = str(publish(producer=PRODUCER, type="test.recorded",
-                                         aggregate_id="rb", payload={"seq": 1}).id)
+                                         aggregate_id="rb", payload=Recorded(seq=1)).id)
             raise RuntimeError("the use case fails after publishing")
     committed = str(publish_committed(aggregate="rb", seq=2).id)
 
@@ -195,6 +195,6 @@ def test_an_event_carries_the_full_envelope(worker, clean):
     row = Outbox.objects.get(event_id=event.id)
     assert (row.type, row.version, row.aggregate_id, row.trace_id) == (
         "test.recorded", 1, event.aggregate_id, "trace-abc-123")
-    assert row.payload == {"seq": 3}
+    assert row.payload == {"seq": 3, "jitter_ms": 0, "sleep_ms": 0}
     assert row.occurred_at == event.occurred_at
     assert event.producer == PRODUCER

@@ -1,6 +1,6 @@
 """Fault injection against real components: PostgreSQL and Redis go away and come back.
 
-Nothing is mocked. A ``FaultProxy`` (``coko.platform.testing.proxy``) stands
+Nothing is mocked. A ``FaultProxy`` (``coko.devtools.testing.proxy``) stands
 between a client and the real server; ``cut()`` kills every live connection and
 refuses new ones, like a server that died, and ``restore()`` brings it back.
 
@@ -39,7 +39,7 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.core.servers.basehttp import WSGIRequestHandler, WSGIServer
 from django.db import connections
 
-from coko.platform.testing.proxy import FaultProxy
+from coko.devtools.testing.proxy import FaultProxy
 from tests.platform.events.conftest import (  # noqa: F401 — fixtures reused as they are
     ROOT,
     Processes,

@@ -1,4 +1,4 @@
-"""pytest plugin loaded first (``-p coko.platform.testing.plugin`` in pyproject).
+"""pytest plugin loaded first (``-p coko.devtools.testing.plugin`` in pyproject).
 
 It runs before pytest-django reads the settings, so the test configuration
 comes from the environment like any other: the test profile, fast event retries,

@@ -74,7 +74,7 @@ def _admin_url(url: str) -> tuple[str, str]:
 
 
 def _prepare_environment() -> str:
-    from coko.platform.dev import services
+    from coko.devtools import services
 
     base = os.environ.get("DATABASE_URL") or services.embedded_database_url()
     url = _bench_url(base)

@@ -21,7 +21,7 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 VAR = Path(os.environ.get("COKO_VAR_DIR", ROOT / "var"))
 RUN_DIR = VAR / "run"
 PG_DATA = VAR / "pg"
@@ -221,7 +221,7 @@ def stop_services(started: Started) -> None:
         postgres_stop()
 
 
-if __name__ == "__main__":  # python -m coko.platform.dev.services up|down|status
+if __name__ == "__main__":  # python -m coko.devtools.services up|down|status
     command = sys.argv[1] if len(sys.argv) > 1 else "status"
     if command == "up":
         s = ensure_services()

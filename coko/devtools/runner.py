@@ -1,10 +1,10 @@
 """What ``make run``, ``make test`` and the ``make bench-*`` targets do, after the virtualenv exists.
 
-    python -m coko.platform.dev.runner run           # web + worker + relay on :8000
-    python -m coko.platform.dev.runner test [ARGS]   # import contracts + the whole suite
-    python -m coko.platform.dev.runner bench-events  # end-to-end event throughput and lag
-    python -m coko.platform.dev.runner bench-auth    # cost of authenticating one request
-    python -m coko.platform.dev.runner bench-catalog # catalogue read routes over HTTP (10k, 100k books)
+    python -m coko.devtools.runner run           # web + worker + relay on :8000
+    python -m coko.devtools.runner test [ARGS]   # import contracts + the whole suite
+    python -m coko.devtools.runner bench-events  # end-to-end event throughput and lag
+    python -m coko.devtools.runner bench-auth    # cost of authenticating one request
+    python -m coko.devtools.runner bench-catalog # catalogue read routes over HTTP (10k, 100k books)
 
 Each starts the embedded PostgreSQL and Redis when DATABASE_URL / REDIS_URL are
 unset, and stops on exit whatever it started.
@@ -159,7 +159,7 @@ def bench_events(args: list[str]) -> int:
     started = services.ensure_services()
     env = {**os.environ, **started.env}
     try:
-        return subprocess.run([PYTHON, "-m", "coko.platform.bench.events", *args], cwd=ROOT,
+        return subprocess.run([PYTHON, "-m", "coko.devtools.bench.events", *args], cwd=ROOT,
                               env=env).returncode
     finally:
         services.stop_services(started)
@@ -169,7 +169,7 @@ def bench_auth(args: list[str]) -> int:
     started = services.ensure_services()
     env = {**os.environ, **started.env}
     try:
-        return subprocess.run([PYTHON, "-m", "coko.platform.bench.auth", *args], cwd=ROOT,
+        return subprocess.run([PYTHON, "-m", "coko.devtools.bench.auth", *args], cwd=ROOT,
                               env=env).returncode
     finally:
         services.stop_services(started)
@@ -179,7 +179,7 @@ def bench_catalog(args: list[str]) -> int:
     started = services.ensure_services()
     env = {**os.environ, **started.env}
     try:
-        return subprocess.run([PYTHON, "-m", "coko.platform.bench.catalog", *args], cwd=ROOT,
+        return subprocess.run([PYTHON, "-m", "coko.devtools.bench.catalog", *args], cwd=ROOT,
                               env=env).returncode
     finally:
         services.stop_services(started)

@@ -32,14 +32,14 @@ def _bench_url(url: str) -> str:
 
 
 def _prepare_environment() -> str:
-    from coko.platform.dev import services
+    from coko.devtools import services
 
     base = os.environ.get("DATABASE_URL") or services.embedded_database_url()
     url = _bench_url(base)
     os.environ.update({
         "DATABASE_URL": url,
         "COKO_SPLIT_DATABASES": "0",
-        "COKO_EXTRA_HANDLER_MODULES": "coko.platform.bench.handlers",
+        "COKO_EXTRA_HANDLER_MODULES": "coko.devtools.bench.handlers",
         "COKO_REDIS_NAMESPACE": "cokobench",
         "COKO_LOG_CONSOLE": "1",
         "DEBUG": "0",
@@ -61,6 +61,7 @@ def _publish(total: int, *, aggregates: int, threads: int, per_transaction: int)
     """Publish ``total`` events from ``threads`` threads; returns the seconds it took."""
     from django.db import connections, transaction
 
+    from coko.devtools.bench.handlers import Pinged
     from coko.platform.events import publish
 
     def work(offset: int) -> None:
@@ -68,7 +69,7 @@ def _publish(total: int, *, aggregates: int, threads: int, per_transaction: int)
             with transaction.atomic(using="catalog"):
                 for n in range(start, min(start + per_transaction, total)):
                     publish(producer="catalog", type="bench.pinged", aggregate_id=f"a{n % aggregates}",
-                            payload={"n": n})
+                            payload=Pinged(n=n))
         connections["catalog"].close()
 
     began = time.perf_counter()
