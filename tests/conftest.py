@@ -28,3 +28,17 @@ def redis_client():
     import dramatiq
 
     return dramatiq.get_broker().client
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits(request):
+    """Rate-limit counters are per test: one test's logins don't lock out the next."""
+    if "django_db_setup" not in request.fixturenames and not request.node.get_closest_marker("django_db"):
+        yield
+        return
+    from django.conf import settings
+
+    client = request.getfixturevalue("redis_client")
+    for key in client.scan_iter(f"{settings.REDIS_NAMESPACE}:rl:*"):
+        client.delete(key)
+    yield

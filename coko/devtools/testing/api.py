@@ -1,0 +1,69 @@
+"""A JSON client for ``/api/v1`` as a mobile or web client uses it, for every domain's tests."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+from django.test import Client
+
+PASSWORD = "a river in Saint-Louis"  # what Api.register() and the accounts factories register with
+_addresses = itertools.count(1)
+
+
+def client_address() -> str:
+    """A fresh client address (rate limits key on it: one test's client never slows another's)."""
+    n = next(_addresses)
+    return f"41.82.{(n // 250) % 250}.{n % 250 + 1}"
+
+
+class Api:
+    """A JSON client for /api/v1, with an optional bearer token (``api.token``)."""
+
+    def __init__(self, *, ip: str = "41.82.1.9") -> None:
+        self.client = Client(REMOTE_ADDR=ip)
+        self.token: str | None = None
+        self.user_id: str | None = None
+        self.email: str | None = None
+
+    def _headers(self, token):
+        token = token if token is not None else self.token
+        return {"HTTP_AUTHORIZATION": f"Bearer {token}"} if token else {}
+
+    def call(self, method: str, path: str, body=None, *, token=None, **extra):
+        kwargs = {**self._headers(token), **extra}
+        if body is not None:
+            kwargs.update(data=json.dumps(body), content_type="application/json")
+        response = getattr(self.client, method)(f"/api/v1{path}", **kwargs)
+        response.data = json.loads(response.content) if response.content else None
+        return response
+
+    def get(self, path, **kw):
+        return self.call("get", path, **kw)
+
+    def post(self, path, body=None, **kw):
+        return self.call("post", path, body, **kw)
+
+    def put(self, path, body=None, **kw):
+        return self.call("put", path, body, **kw)
+
+    def patch(self, path, body=None, **kw):
+        return self.call("patch", path, body, **kw)
+
+    def delete(self, path, **kw):
+        return self.call("delete", path, **kw)
+
+    def register(self, **fields):
+        """POST /auth/register (an email is made up unless ``email`` or ``phone`` is given)."""
+        body = {"password": PASSWORD, "display_name": "Awa", **fields}
+        if "email" not in fields and "phone" not in fields:
+            body["email"] = "awa@example.sn"
+        response = self.post("/auth/register", body)
+        if response.status_code == 201:
+            self.token = response.data["tokens"]["access_token"]
+            self.user_id = response.data["user"]["id"]
+            self.email = body.get("email")
+        return response
+
+
+__all__ = ["PASSWORD", "Api", "client_address"]
