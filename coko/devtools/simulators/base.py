@@ -189,8 +189,10 @@ class Simulator:
         """``GET /_messages``: what this simulator accepted since it started, oldest first."""
         with self._lock:
             messages = list(self.messages)
-        return Answer.json(200, {"simulator": self.name, "count": len(messages), "messages": messages,
-                                 "file": str(self.record_to) if self.record_to else None})
+        body = {"simulator": self.name, "count": len(messages), "messages": messages,
+                "file": str(self.record_to) if self.record_to else None}
+        return Answer(200, json.dumps(body, ensure_ascii=False, indent=1).encode(),
+                      {"Content-Type": "application/json; charset=utf-8"})
 
 
 def read_record(path: str | Path) -> list[dict[str, Any]]:
