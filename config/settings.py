@@ -470,7 +470,7 @@ else:
 # --- end files ---
 
 # --- benchmarks ---
-# make bench-catalog serves a bare Django view (/bench/bare, coko.devtools.bench.bare) next
+# make bench-catalog serves a bare Django view (/bench/bare, defined in config/urls.py) next
 # to the API, as its baseline. Off everywhere else.
 COKO_BENCH_VIEWS = env.bool("COKO_BENCH_VIEWS", False)
 # --- end benchmarks ---

@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 from . import services
+from .simulators import local as simulators
 
 ROOT = services.ROOT
 PYTHON = sys.executable
@@ -84,6 +85,7 @@ def run() -> int:
     started = services.ensure_services()
     env = {**os.environ, **started.env, "COKO_LOG_CONSOLE": os.environ.get("COKO_LOG_CONSOLE", "1")}
     children: list[subprocess.Popen] = []
+    started_names: list[str] = []
     stopping = False
 
     def stop(*_):
@@ -110,13 +112,30 @@ def run() -> int:
             commands["smtp"] = [PYTHON, "-m", "aiosmtpd", "-n", "-l", "127.0.0.1:1025",
                                 "-c", "aiosmtpd.handlers.Mailbox", str(mail_dir)]
             _say(f"emails are delivered to a local SMTP server on 127.0.0.1:1025 and kept in {mail_dir}/new")
+        names = simulators.plan(os.environ)
+        if names:
+            # Provider simulators for the SMS and push channels nobody configured: every SMS
+            # and push lands in var/simulators/<name>.jsonl and at http://127.0.0.1:<port>/_messages.
+            sim_dir = services.VAR / "simulators"
+            try:
+                running = simulators.start(names, sim_dir, cwd=ROOT, env=env)
+            except RuntimeError as exc:
+                _say(str(exc))
+                return 1
+            children.append(running.process)
+            started_names.append("simulators")
+            env.update(simulators.settings_env(running.urls, sim_dir))
+            for name, url in running.urls.items():
+                _say(f"{name} messages are received by a local simulator on {url} and kept in "
+                     f"{sim_dir / (name + '.jsonl')} (list them: curl {url}/_messages)")
         for name, command in commands.items():
             children.append(subprocess.Popen(command, cwd=ROOT, env=env,
                                              start_new_session=True))
+            started_names.append(name)
             _say(f"started {name} (pid {children[-1].pid})")
         _say(f"serving http://{host}:{port}/  (API /api/v1/docs, admin /admin/) — Ctrl-C stops everything")
         while not stopping:
-            for proc, name in zip(children, commands):
+            for proc, name in zip(children, started_names):
                 if proc.poll() is not None:
                     _say(f"{name} exited with status {proc.returncode}; stopping")
                     stopping = True

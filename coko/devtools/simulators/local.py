@@ -1,0 +1,101 @@
+"""What ``make run`` starts in place of an unconfigured SMS or push provider, and the
+environment that points the platform's settings at it.
+
+    names = plan(os.environ)                  # e.g. ["orange-sms", "fcm", "webpush"]
+    running = start(names, directory)         # one child process, every simulator in it
+    env.update(settings_env(running.urls, directory))   # for the web and worker processes
+
+A provider counts as configured when its credentials or its ``COKO_NOTIFY_*_ADAPTER`` are in
+the environment; ``COKO_SIMULATORS=0`` starts none. Each simulator appends what it accepted
+to ``<directory>/<name>.jsonl`` and lists it at ``GET <url>/_messages``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import fcm, orange_sms, webpush
+
+CHANNELS = "coko.domains.notifications.channels"
+ORANGE_SENDER = "+2210000"  # Orange's convention: the country code followed by zeros
+
+
+def plan(environ: Mapping[str, str]) -> list[str]:
+    """The simulators to start: one per notification channel whose provider is not configured."""
+    if environ.get("COKO_SIMULATORS", "1").lower() in {"0", "false", "no", "off"}:
+        return []
+    names = []
+    if not (environ.get("COKO_NOTIFY_SMS_ADAPTER") or environ.get("ORANGE_SMS_CLIENT_ID")
+            or environ.get("TWILIO_ACCOUNT_SID")):
+        names.append(orange_sms.OrangeSmsSimulator.name)
+    if not (environ.get("COKO_NOTIFY_PUSH_ADAPTER") or environ.get("FCM_SERVICE_ACCOUNT_FILE")):
+        names.append(fcm.FcmSimulator.name)
+    if not (environ.get("COKO_NOTIFY_WEBPUSH_ADAPTER") or environ.get("WEBPUSH_VAPID_PRIVATE_KEY")):
+        names.append(webpush.WebPushSimulator.name)
+    return names
+
+
+def command(names: list[str], directory: Path, ports: Mapping[str, int] | None = None) -> list[str]:
+    """The child process ``make run`` starts: ``python -m coko.devtools.simulators``."""
+    ports = ports or {}
+    return [sys.executable, "-m", "coko.devtools.simulators", "--dir", str(directory),
+            *(f"{name}:{ports[name]}" if name in ports else name for name in names)]
+
+
+@dataclass
+class Running:
+    process: subprocess.Popen
+    urls: dict[str, str]  # name -> http://127.0.0.1:port
+
+
+def start(names: list[str], directory: Path, ports: Mapping[str, int] | None = None, *,
+          cwd: Path | None = None, env: Mapping[str, str] | None = None) -> Running:
+    """Start the simulators in one child process; return once every one listens.
+
+    The child prints one JSON line per simulator (``{"name", "url"}``) when it listens;
+    if it cannot (a port taken), it says why on stderr and exits, and this raises ``RuntimeError``.
+    """
+    process = subprocess.Popen(command(names, directory, ports), cwd=cwd, env=dict(env) if env else None,
+                               stdout=subprocess.PIPE, text=True, start_new_session=True)
+    urls: dict[str, str] = {}
+    while len(urls) < len(names):
+        line = process.stdout.readline()
+        if not line:
+            process.wait()
+            raise RuntimeError(f"the provider simulators did not start (exit status {process.returncode})")
+        ready = json.loads(line)
+        urls[ready["name"]] = ready["url"]
+    return Running(process, urls)
+
+
+def settings_env(urls: Mapping[str, str], directory: Path) -> dict[str, str]:
+    """The environment variables that point config/settings.py at the running simulators."""
+    env: dict[str, str] = {}
+    if url := urls.get(orange_sms.OrangeSmsSimulator.name):
+        env |= {
+            "COKO_NOTIFY_SMS_ADAPTER": f"{CHANNELS}.sms.OrangeSmsAdapter",
+            "ORANGE_SMS_BASE_URL": url,
+            "ORANGE_SMS_CLIENT_ID": orange_sms.CLIENT_ID,
+            "ORANGE_SMS_CLIENT_SECRET": orange_sms.CLIENT_SECRET,
+            "ORANGE_SMS_SENDER": ORANGE_SENDER,
+            "ORANGE_SMS_SENDER_NAME": "Coko",
+        }
+    if url := urls.get(fcm.FcmSimulator.name):
+        account = fcm.write_service_account(directory / "fcm-service-account.json", token_uri=f"{url}/token")
+        env |= {
+            "COKO_NOTIFY_PUSH_ADAPTER": f"{CHANNELS}.push.FcmPushAdapter",
+            "FCM_BASE_URL": url,
+            "FCM_PROJECT_ID": fcm.PROJECT_ID,
+            "FCM_SERVICE_ACCOUNT_FILE": str(account),
+        }
+    if urls.get(webpush.WebPushSimulator.name):
+        env |= {
+            "COKO_NOTIFY_WEBPUSH_ADAPTER": f"{CHANNELS}.push.WebPushAdapter",
+            "WEBPUSH_VAPID_PRIVATE_KEY": webpush.vapid_private_key(directory / "webpush-vapid.key"),
+        }
+    return env
