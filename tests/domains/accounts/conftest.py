@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from coko.devtools.testing.api import Api
-from coko.devtools.testing.events import last_event, outbox_events
+from coko.devtools.testing.events import outbox_events
 from coko.domains.accounts import contracts
 from coko.platform.crypto import field_decrypt
 
@@ -17,7 +17,7 @@ from coko.platform.crypto import field_decrypt
 # coko.devtools.testing.api and accounts.testing (the rate limits are reset suite-wide now).
 from tests.conftest import _fresh_rate_limits  # noqa: F401
 
-__all__ = ["Api", "code_sent", "last_event", "payloads"]
+__all__ = ["Api", "code_sent", "payloads"]
 
 
 @pytest.fixture

@@ -10,8 +10,17 @@ from coko.platform.services import use_case
 from .. import contracts, errors
 from ..models import User
 from ..selectors import phone_hash
-from ._common import DB, Client, audit, email_normalize, language_check, limit, password_check_policy, \
-    phone_normalize, role_group
+from ._common import (
+    DB,
+    Client,
+    audit,
+    email_normalize,
+    language_check,
+    limit,
+    password_check_policy,
+    phone_normalize,
+    role_group,
+)
 from .sessions import TokenPair, session_start
 
 
