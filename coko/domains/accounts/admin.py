@@ -5,6 +5,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
 from coko.platform.events.admin import register_event_admin
 
+from . import services
 from .models import AuditEvent, DeadLetter, InboxEntry, OutboxEvent, RefreshToken, SocialAccount, User
 
 register_event_admin(outbox=OutboxEvent, inbox=InboxEntry, dead_letter=DeadLetter)
@@ -33,12 +34,11 @@ class UserAdmin(DjangoUserAdmin):
         before = set(form.instance.groups.values_list("name", flat=True)) if change else set()
         super().save_related(request, form, formsets, change)
         after = set(form.instance.groups.values_list("name", flat=True))
-        changes = [(r, "role.granted") for r in after - before] + [(r, "role.revoked") for r in before - after]
-        for role, action in changes:
-            AuditEvent.objects.using("accounts").create(
-                action=action, user_id=form.instance.id, ip=request.META.get("REMOTE_ADDR"),
-                user_agent=request.headers.get("User-Agent", "")[:300],
-                details={"role": role, "by": str(request.user.pk), "via": "admin"})
+        # In the console's own transaction: the groups and their audit lines commit together.
+        services.roles_changed_audit(
+            user_id=form.instance.id, before=before, after=after, by_user_id=request.user.pk, via="admin",
+            client=services.Client(ip=request.META.get("REMOTE_ADDR"),
+                                   user_agent=request.headers.get("User-Agent", "")))
 
 
 @admin.register(AuditEvent)

@@ -7,13 +7,12 @@ models and querysets never cross this boundary.
 from __future__ import annotations
 
 from django.core.cache import cache
-from django.utils.translation import gettext_lazy as _
 
 from coko.platform.auth.basic import BasicRefused, basic_credentials
 from coko.platform.crypto import keyed_hash
 from coko.platform.errors import Unauthorized
 
-from . import contracts, selectors, services
+from . import contracts, errors, selectors, services
 
 #: How long a verified HTTP Basic credential is remembered (Argon2 costs ~50 ms per check;
 #: e-reader apps send the credentials with every request of a catalogue walk).
@@ -62,14 +61,10 @@ def has_permission(*, user_id: str, permission: str, obj: tuple[str, str] | None
 
 def object_permission_grant(*, user_id: str, permission: str, kind: str, object_id: str) -> None:
     """Let one user ``permission`` one object of another domain (an author on a manuscript …)."""
-    from . import services
-
     services.object_permission_grant(user_id=user_id, permission=permission, kind=kind, object_id=object_id)
 
 
 def object_permission_revoke(*, user_id: str, permission: str, kind: str, object_id: str) -> None:
-    from . import services
-
     services.object_permission_revoke(user_id=user_id, permission=permission, kind=kind, object_id=object_id)
 
 
@@ -104,7 +99,7 @@ def credentials_check(*, identifier: str, password: str, ip: str | None = None) 
     found = permissions_for(user_id=user_id)
     if found is None:
         cache.delete(cache_key)
-        raise Unauthorized("invalid_credentials", _("These credentials are not valid."))
+        raise errors.INVALID_CREDENTIALS()
     return found
 
 

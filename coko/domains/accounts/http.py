@@ -9,13 +9,11 @@ from typing import Literal
 from uuid import UUID
 
 from django.http import HttpRequest
-from django.utils.translation import gettext_lazy as _
 from ninja import Field, Router, Schema, Status
 
 from coko.platform.auth.ninja import BearerAuth
-from coko.platform.errors import NotFound, PermissionDenied
 
-from . import selectors, services, social
+from . import errors, selectors, services, social
 from .models import User
 
 router = Router(tags=["auth"])
@@ -158,7 +156,7 @@ def _tokens(pair: services.TokenPair) -> dict:
 def _me(request) -> User:
     user = selectors.user_get(user_id=request.auth.user_id)
     if user is None or not user.is_active:
-        raise NotFound("user_not_found", _("No user has this id."))
+        raise errors.USER_NOT_FOUND()
     return user
 
 
@@ -247,17 +245,17 @@ def delete(request, body: DeleteIn):
             summary="Roles and effective permissions of a user (the user themself or an admin)")
 def user_permissions(request, user_id: UUID):
     if str(user_id) != str(request.auth.user_id) and "*" not in request.auth.permissions:
-        raise PermissionDenied()
+        raise errors.PERMISSION_DENIED()
     user = selectors.user_get(user_id=user_id)
     if user is None:
-        raise NotFound("user_not_found", _("No user has this id."))
+        raise errors.USER_NOT_FOUND()
     return {"user_id": user.id, "roles": sorted(selectors.roles_for_user(user=user)),
             "permissions": sorted(selectors.permissions_for_user(user=user))}
 
 
 def _require_admin(request) -> None:
     if "*" not in request.auth.permissions:
-        raise PermissionDenied("admin_only", _("Only staff can do this."))
+        raise errors.ADMIN_ONLY()
 
 
 @router.post("/auth/users/{user_id}/roles", response={204: None}, auth=bearer, summary="Grant a role (staff)")

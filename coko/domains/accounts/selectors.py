@@ -10,11 +10,9 @@ from coko.platform.crypto import keyed_hash
 from .contracts import ROLE_PERMISSIONS
 from .models import User
 
-DB = "accounts"
-
 
 def user_get(*, user_id) -> User | None:
-    return User.objects.using(DB).filter(id=user_id).first()
+    return User.objects.filter(id=user_id).first()
 
 
 def phone_e164(raw: str) -> str | None:
@@ -37,15 +35,15 @@ def user_by_identifier(*, identifier: str) -> User | None:
     """The account whose email or mobile number (any usual notation) this is."""
     value = identifier.strip()
     if "@" in value:
-        return User.objects.using(DB).filter(email=value.lower()).first()
+        return User.objects.filter(email=value.lower()).first()
     e164 = phone_e164(value)
     if e164 is None:
         return None
-    return User.objects.using(DB).filter(phone_hash=phone_hash(e164)).first()
+    return User.objects.filter(phone_hash=phone_hash(e164)).first()
 
 
 def roles_for_user(*, user: User) -> set[str]:
-    roles = set(user.groups.using(DB).values_list("name", flat=True)) if user.pk else set()
+    roles = set(user.groups.values_list("name", flat=True)) if user.pk else set()
     if user.is_superuser:
         roles.add("admin")
     return roles & set(ROLE_PERMISSIONS)
@@ -57,7 +55,7 @@ def permissions_for_user(*, user: User) -> set[str]:
     permissions: set[str] = set()
     for role in roles_for_user(user=user):
         permissions |= ROLE_PERMISSIONS[role]
-    direct = (Permission.objects.using(DB).filter(user=user, content_type__app_label="accounts")
+    direct = (Permission.objects.filter(user=user, content_type__app_label="accounts")
               .values_list("codename", flat=True)) if user.pk else []
     return permissions | set(direct)
 
@@ -69,10 +67,10 @@ def object_permission_held(*, user: User, permission: str, kind: str, object_id:
     from guardian.models import UserObjectPermission
 
     app_label, _, model = kind.partition(".")
-    content_type = ContentType.objects.db_manager(DB).filter(app_label=app_label, model=model).first()
+    content_type = ContentType.objects.filter(app_label=app_label, model=model).first()
     if content_type is None:
         return False
-    return UserObjectPermission.objects.using(DB).filter(
+    return UserObjectPermission.objects.filter(
         user=user, content_type=content_type, object_pk=str(object_id),
         permission__codename=permission, permission__content_type=content_type,
     ).exists()

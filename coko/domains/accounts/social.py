@@ -2,7 +2,8 @@
 
 Two pure verifiers, no database: each takes the token a client got from the
 provider's SDK and returns a :class:`SocialIdentity`, or raises one of the
-errors below (all ``DomainError``\\ s, so the API envelope maps them by itself):
+errors of ``accounts.errors`` (all ``DomainError``\\ s, so the API envelope maps them by
+itself; the classes are importable from here too):
 
 * :class:`SocialTokenInvalid` (401) — forged, expired, for another app, malformed;
   ``reason`` is a stable code (``expired``, ``wrong_audience``, ``wrong_issuer``,
@@ -46,14 +47,15 @@ import httpx
 import jwt as pyjwt
 import requests
 from django.conf import settings
-from django.utils.translation import gettext_lazy as _
 from google.auth import exceptions as google_exceptions
 from google.auth import transport as google_transport
 from google.auth.transport.requests import Request as GoogleRequest
 from google.oauth2 import id_token as google_id_token
 
-from coko.platform.errors import DomainError, ServiceUnavailable, Unauthorized
 from coko.platform.observability import get_logger
+
+from . import errors
+from .errors import SocialProviderNotConfigured, SocialProviderUnavailable, SocialTokenInvalid
 
 log = get_logger("coko.accounts.social")
 
@@ -68,7 +70,7 @@ _FACEBOOK_TRANSIENT_CODES = frozenset({1, 2, 4, 17, 32, 341, 613})
 _FACEBOOK_EXPIRED_SUBCODE = 463
 
 
-# --- results and errors ------------------------------------------------------------------
+# --- results ---------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class SocialIdentity:
     """Who the provider says the token holder is."""
@@ -80,49 +82,14 @@ class SocialIdentity:
     name: str | None
 
 
-class SocialTokenInvalid(Unauthorized):
-    """401: the provider's token does not prove an identity for this app."""
-
-    code = "social_token_invalid"
-    message = _("The sign-in token from the provider is invalid or expired.")
-
-    def __init__(self, reason: str, *, provider: Provider | None = None) -> None:
-        self.reason = reason
-        self.provider = provider
-        super().__init__(details={"provider": provider, "reason": reason})
-
-
-class SocialProviderUnavailable(ServiceUnavailable):
-    """503: the provider could not be reached or answered badly."""
-
-    code = "social_provider_unavailable"
-    message = _("The sign-in provider cannot be reached. Try again later.")
-
-    def __init__(self, *, provider: Provider) -> None:
-        self.provider = provider
-        super().__init__(details={"provider": provider})
-
-
-class SocialProviderNotConfigured(DomainError):
-    """503: this deployment has no credentials for the provider."""
-
-    status = 503
-    code = "social_provider_not_configured"
-    message = _("Signing in with this provider is not available.")
-
-    def __init__(self, *, provider: Provider) -> None:
-        self.provider = provider
-        super().__init__(details={"provider": provider})
-
-
 # --- Google --------------------------------------------------------------------------------
 def google_identity_verify(*, id_token: str) -> SocialIdentity:
     """Verify a Google ID token (signature, expiry, audience, issuer) and read its identity."""
     client_ids = list(getattr(settings, "GOOGLE_CLIENT_IDS", None) or [])
     if not client_ids:
-        raise SocialProviderNotConfigured(provider="google")
+        raise errors.SOCIAL_PROVIDER_NOT_CONFIGURED(provider="google")
     if not isinstance(id_token, str) or not id_token or len(id_token) > _MAX_TOKEN_LENGTH:
-        raise SocialTokenInvalid("malformed", provider="google")
+        raise errors.SOCIAL_TOKEN_INVALID(provider="google", reason="malformed")
     try:
         claims = google_id_token.verify_token(
             id_token, _google_certs, audience=client_ids, certs_url=settings.GOOGLE_CERTS_URL,
@@ -130,19 +97,19 @@ def google_identity_verify(*, id_token: str) -> SocialIdentity:
         )
     except google_exceptions.TransportError as exc:
         log.warning("social_provider_unavailable", provider="google", error=str(exc)[:200])
-        raise SocialProviderUnavailable(provider="google") from exc
+        raise errors.SOCIAL_PROVIDER_UNAVAILABLE(provider="google") from exc
     except (google_exceptions.GoogleAuthError, pyjwt.PyJWTError, ValueError, TypeError,
             KeyError) as exc:
-        raise SocialTokenInvalid(_google_reason(exc), provider="google") from exc
+        raise errors.SOCIAL_TOKEN_INVALID(provider="google", reason=_google_reason(exc)) from exc
 
     # The JWK Set path (PyJWT) checks exp only when present, and neither path checks iss.
     if not all(isinstance(claims.get(claim), (int, float)) for claim in ("iat", "exp")):
-        raise SocialTokenInvalid("malformed", provider="google")
+        raise errors.SOCIAL_TOKEN_INVALID(provider="google", reason="malformed")
     if claims.get("iss") not in GOOGLE_ISSUERS:
-        raise SocialTokenInvalid("wrong_issuer", provider="google")
+        raise errors.SOCIAL_TOKEN_INVALID(provider="google", reason="wrong_issuer")
     subject = claims.get("sub")
     if not isinstance(subject, str) or not subject:
-        raise SocialTokenInvalid("malformed", provider="google")
+        raise errors.SOCIAL_TOKEN_INVALID(provider="google", reason="malformed")
     email = _text(claims.get("email"))
     return SocialIdentity(
         provider="google",
@@ -256,10 +223,10 @@ def facebook_identity_verify(*, access_token: str) -> SocialIdentity:
     app_id = getattr(settings, "FACEBOOK_APP_ID", None)
     app_secret = getattr(settings, "FACEBOOK_APP_SECRET", None)
     if not app_id or not app_secret:
-        raise SocialProviderNotConfigured(provider="facebook")
+        raise errors.SOCIAL_PROVIDER_NOT_CONFIGURED(provider="facebook")
     if (not isinstance(access_token, str) or not access_token
             or len(access_token) > _MAX_TOKEN_LENGTH or not access_token.isprintable()):
-        raise SocialTokenInvalid("malformed", provider="facebook")
+        raise errors.SOCIAL_TOKEN_INVALID(provider="facebook", reason="malformed")
     graph = settings.FACEBOOK_GRAPH_URL.rstrip("/")
 
     status, body = _facebook_get(f"{graph}/debug_token", {
@@ -270,21 +237,21 @@ def facebook_identity_verify(*, access_token: str) -> SocialIdentity:
         error = body.get("error") if isinstance(body.get("error"), dict) else {}
         log.warning("facebook_debug_token_refused", status=status, code=error.get("code"),
                     message=str(error.get("message", ""))[:200])
-        raise SocialProviderUnavailable(provider="facebook")
+        raise errors.SOCIAL_PROVIDER_UNAVAILABLE(provider="facebook")
     expires_at = data.get("expires_at")
     expired = isinstance(expires_at, int) and 0 < expires_at <= time.time()
     if not data.get("is_valid"):
         error = data.get("error") if isinstance(data.get("error"), dict) else {}
         expired = expired or error.get("subcode") == _FACEBOOK_EXPIRED_SUBCODE
-        raise SocialTokenInvalid("expired" if expired else "not_valid", provider="facebook")
+        raise errors.SOCIAL_TOKEN_INVALID(provider="facebook", reason="expired" if expired else "not_valid")
     if str(data.get("app_id")) != str(app_id):
-        raise SocialTokenInvalid("other_app", provider="facebook")
+        raise errors.SOCIAL_TOKEN_INVALID(provider="facebook", reason="other_app")
     if data.get("type", "USER") != "USER" or not data.get("user_id"):
-        raise SocialTokenInvalid("not_user_token", provider="facebook")
+        raise errors.SOCIAL_TOKEN_INVALID(provider="facebook", reason="not_user_token")
     if not isinstance(expires_at, int):
-        raise SocialTokenInvalid("malformed", provider="facebook")
+        raise errors.SOCIAL_TOKEN_INVALID(provider="facebook", reason="malformed")
     if expired:  # 0 means "never expires" to Facebook
-        raise SocialTokenInvalid("expired", provider="facebook")
+        raise errors.SOCIAL_TOKEN_INVALID(provider="facebook", reason="expired")
     user_id = str(data["user_id"])
 
     status, profile = _facebook_get(f"{graph}/me", {
@@ -295,10 +262,10 @@ def facebook_identity_verify(*, access_token: str) -> SocialIdentity:
         log.warning("facebook_profile_refused", status=status, code=error.get("code"),
                     message=str(error.get("message", ""))[:200])
         if error.get("code") in _FACEBOOK_TRANSIENT_CODES:
-            raise SocialProviderUnavailable(provider="facebook")
-        raise SocialTokenInvalid("not_valid", provider="facebook")
+            raise errors.SOCIAL_PROVIDER_UNAVAILABLE(provider="facebook")
+        raise errors.SOCIAL_TOKEN_INVALID(provider="facebook", reason="not_valid")
     if str(profile.get("id")) != user_id:
-        raise SocialTokenInvalid("subject_mismatch", provider="facebook")
+        raise errors.SOCIAL_TOKEN_INVALID(provider="facebook", reason="subject_mismatch")
     return SocialIdentity(provider="facebook", subject=user_id, email=_text(profile.get("email")),
                           email_verified=False, name=_text(profile.get("name")))
 
@@ -316,7 +283,7 @@ def _facebook_get(url: str, params: dict[str, str]) -> tuple[int, dict[str, Any]
         # Never chain or log the request: its URL carries the app secret.
         log.warning("social_provider_unavailable", provider="facebook",
                     error=f"{type(exc).__name__}: {exc}"[:200])
-        raise SocialProviderUnavailable(provider="facebook") from None
+        raise errors.SOCIAL_PROVIDER_UNAVAILABLE(provider="facebook") from None
     try:
         body = response.json()
     except ValueError:
@@ -324,7 +291,7 @@ def _facebook_get(url: str, params: dict[str, str]) -> tuple[int, dict[str, Any]
     if response.status_code >= 500 or not isinstance(body, dict):
         log.warning("social_provider_unavailable", provider="facebook",
                     status=response.status_code)
-        raise SocialProviderUnavailable(provider="facebook")
+        raise errors.SOCIAL_PROVIDER_UNAVAILABLE(provider="facebook")
     return response.status_code, body
 
 

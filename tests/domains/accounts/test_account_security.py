@@ -9,23 +9,26 @@ from django.apps import apps
 from django.db import DatabaseError, connections, transaction
 from django.utils import timezone
 
+from coko.devtools.testing.api import PASSWORD, Api
+from coko.devtools.testing.events import outbox_events
 from coko.domains.accounts import api as accounts_api
 from coko.domains.accounts import services
+from coko.domains.accounts.contracts import PASSWORD_RESET_REQUESTED, USER_DELETED, VERIFICATION_REQUESTED
+from coko.domains.accounts.testing import role_grant_for_test, staff
 
-from .conftest import Api, code_sent, outbox
+from .conftest import code_sent, payloads
 
 pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
 User = apps.get_model("accounts", "User")
 AuditEvent = apps.get_model("accounts", "AuditEvent")
-PASSWORD = "a river in Saint-Louis"
 
 
 def test_email_verification_with_a_one_time_code(api):
     api.register()
     assert api.post("/auth/verification/request", {"channel": "email"}).status_code == 202
-    [event] = outbox("verification.requested")
-    assert event["channel"] == "email" and event["purpose"] == "verify_email"
-    assert "code" not in event and event["code_encrypted"]  # the code never travels in clear
+    [event] = outbox_events("accounts", VERIFICATION_REQUESTED)
+    assert event.payload["channel"] == "email" and event.payload["purpose"] == "verify_email"
+    assert "code" not in event.payload and event.payload["code_encrypted"]  # the code never travels in clear
     assert api.post("/auth/verification/confirm", {"channel": "email", "code": "000000"}).status_code in {422}
     assert api.post("/auth/verification/confirm",
                     {"channel": "email", "code": code_sent("verify_email")}).status_code == 204
@@ -54,7 +57,7 @@ def test_password_reset_says_the_same_for_known_and_unknown_accounts(api):
     unknown = Api().post("/auth/password/reset", {"identifier": "ghost@example.sn"})
     assert known.status_code == unknown.status_code == 202
     assert known.data == unknown.data
-    assert len(outbox("password_reset.requested")) == 1
+    assert len(outbox_events("accounts", PASSWORD_RESET_REQUESTED)) == 1
 
 
 def test_password_reset_with_the_code_sets_a_new_password_and_ends_every_session(api):
@@ -93,9 +96,9 @@ def test_a_deleted_account_cannot_log_in_and_is_erased_after_the_grace_period(ap
     tokens = api.register(phone="+221771234567", email="awa@example.sn").data["tokens"]
     response = api.post("/auth/delete", {"password": PASSWORD})
     assert response.status_code == 202
-    [deleted] = outbox("user.deleted")
+    [deleted] = payloads(USER_DELETED)
     user = User.objects.get()
-    assert deleted["user_id"] == str(user.id)
+    assert deleted.user_id == str(user.id)
     assert Api().post("/auth/login", {"identifier": "awa@example.sn", "password": PASSWORD}).status_code == 401
     assert api.post("/auth/refresh", {"refresh_token": tokens["refresh_token"]}).status_code == 401
 
@@ -128,23 +131,14 @@ def test_login_success_and_failure_are_audited_with_ip_and_user_agent(api):
 
 
 # --- roles and permissions -------------------------------------------------------------------------------
-def _admin() -> Api:
-    admin = Api()
-    admin.register(email="staff@coko.africa")
-    user = User.objects.get(email="staff@coko.africa")
-    services.role_grant(user_id=str(user.id), role="admin", by_user_id=None, client=services.Client())
-    admin.token = admin.post("/auth/login", {"identifier": "staff@coko.africa", "password": PASSWORD}).data["access_token"]
-    return admin
-
-
 def test_rbac_as_in_the_brief(api):
     api.register()
     user_id = api.get("/auth/profile").data["id"]
     assert accounts_api.has_permission(user_id=user_id, permission="read_books")
     assert not accounts_api.has_permission(user_id=user_id, permission="download_books")
-    services.role_grant(user_id=user_id, role="premium", by_user_id=None, client=services.Client())
+    role_grant_for_test(user_id=user_id, role="premium")
     assert accounts_api.has_permission(user_id=user_id, permission="download_books")
-    services.role_grant(user_id=user_id, role="author", by_user_id=None, client=services.Client())
+    role_grant_for_test(user_id=user_id, role="author")
     assert accounts_api.has_permission(user_id=user_id, permission="manage_royalties")
     perms = accounts_api.permissions_for(user_id=user_id)
     assert perms.roles == {"user", "premium", "author"}
@@ -156,7 +150,7 @@ def test_staff_grant_and_revoke_roles_through_the_api_and_others_cannot(api):
     api.register()
     user_id = api.get("/auth/profile").data["id"]
     assert api.post(f"/auth/users/{user_id}/roles", {"role": "premium"}).status_code == 403
-    admin = _admin()
+    admin = staff()
     assert admin.post(f"/auth/users/{user_id}/roles", {"role": "premium"}).status_code == 204
     assert admin.post(f"/auth/users/{user_id}/roles", {"role": "emperor"}).status_code == 422
     assert "download_books" in admin.get(f"/auth/user/{user_id}/permissions").data["permissions"]
@@ -171,7 +165,7 @@ def test_a_user_sees_their_own_permissions_not_someone_else_s(api):
     other.register(email="binta@example.sn")
     other_id = other.get("/auth/profile").data["id"]
     assert api.get(f"/auth/user/{other_id}/permissions").status_code == 403
-    assert _admin().get(f"/auth/user/{other_id}/permissions").status_code == 200
+    assert staff().get(f"/auth/user/{other_id}/permissions").status_code == 200
 
 
 def test_object_permissions_through_the_facade(api):
@@ -190,7 +184,7 @@ def test_closing_an_account_needs_its_password(api):
     api.register()
     response = api.post("/auth/delete", {"password": "not mine"})
     assert response.status_code == 401
-    assert User.objects.get().is_active and not outbox("user.deleted")
+    assert User.objects.get().is_active and not outbox_events("accounts", USER_DELETED)
 
 
 def test_logout_needs_a_token():

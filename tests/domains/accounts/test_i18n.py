@@ -17,7 +17,7 @@ from tests.platform.http.test_i18n import (
     unused,
 )
 
-from .conftest import Api
+from coko.devtools.testing.api import Api
 
 ACCOUNTS = COKO / "domains" / "accounts"
 

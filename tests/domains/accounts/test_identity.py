@@ -8,7 +8,11 @@ import pytest
 from django.apps import apps
 from django.db import connections
 
-from .conftest import Api, outbox
+from coko.devtools.testing.api import PASSWORD, Api
+from coko.devtools.testing.events import last_event, outbox_events
+from coko.domains.accounts.contracts import USER_LOGIN, USER_PROFILE_UPDATED, USER_REGISTERED
+
+from .conftest import payloads
 
 pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
 User = apps.get_model("accounts", "User")
@@ -24,10 +28,11 @@ def test_register_with_an_email_creates_a_reader_and_opens_a_session(api):
     assert user["permissions"] == ["read_books", "write_reviews"]
     tokens = response.data["tokens"]
     assert tokens["token_type"] == "Bearer" and tokens["refresh_token"] and tokens["expires_in"] > 0
-    [registered] = outbox("user.registered")
-    assert registered["user_id"] == user["id"] and registered["via"] == "password"
-    assert "email" not in registered  # no personal data in clear in the event
-    assert len(outbox("user.login")) == 1
+    [registered] = payloads(USER_REGISTERED)
+    assert registered.user_id == user["id"] and registered.via == "password"
+    assert (registered.has_email, registered.has_phone) == (True, False)
+    assert "email" not in last_event("accounts", USER_REGISTERED).payload  # no personal data in clear
+    assert len(outbox_events("accounts", USER_LOGIN)) == 1
 
 
 def test_register_with_only_a_phone_number_in_any_usual_notation(api):
@@ -35,7 +40,7 @@ def test_register_with_only_a_phone_number_in_any_usual_notation(api):
     assert response.status_code == 201
     assert response.data["user"]["phone"] == "+221771234567"
     assert response.data["user"]["email"] is None
-    login = Api().post("/auth/login", {"identifier": "+221771234567", "password": "a river in Saint-Louis"})
+    login = Api().post("/auth/login", {"identifier": "+221771234567", "password": PASSWORD})
     assert login.status_code == 200
 
 
@@ -84,7 +89,7 @@ def test_a_weak_password_says_why_in_the_client_s_language(api):
 
 
 def test_register_needs_an_email_or_a_phone(api):
-    response = api.post("/auth/register", {"password": "a river in Saint-Louis"})
+    response = api.post("/auth/register", {"password": PASSWORD})
     assert response.status_code == 422
     assert response.data["error"]["code"] == "login_required"
 
@@ -102,10 +107,10 @@ def test_passwords_are_hashed_with_argon2(api):
 
 def test_login_by_email_returns_tokens_and_publishes_user_login(api):
     api.register()
-    response = Api().post("/auth/login", {"identifier": "AWA@example.sn", "password": "a river in Saint-Louis"})
+    response = Api().post("/auth/login", {"identifier": "AWA@example.sn", "password": PASSWORD})
     assert response.status_code == 200
     assert response.data["access_token"] and response.data["refresh_token"]
-    assert len(outbox("user.login")) == 2
+    assert len(outbox_events("accounts", USER_LOGIN)) == 2
 
 
 def test_a_wrong_password_and_an_unknown_account_get_the_same_answer_in_about_the_same_time(api):
@@ -133,8 +138,8 @@ def test_profile_read_and_update(api):
                                          "marketing_consent": True})
     assert response.status_code == 200
     assert (response.data["display_name"], response.data["preferred_language"]) == ("Awa Diop", "en")
-    [updated] = outbox("user.profile.updated")
-    assert sorted(updated["changed"]) == ["display_name", "marketing_consent", "preferred_language"]
+    [updated] = payloads(USER_PROFILE_UPDATED)
+    assert sorted(updated.changed) == ["display_name", "marketing_consent", "preferred_language"]
     assert api.put("/auth/profile", {"preferred_language": "klingon"}).status_code == 422
 
 

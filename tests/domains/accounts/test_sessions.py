@@ -6,7 +6,7 @@ import jwt
 import pytest
 from django.apps import apps
 
-from .conftest import Api
+from coko.devtools.testing.api import Api
 
 pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
 AuditEvent = apps.get_model("accounts", "AuditEvent")

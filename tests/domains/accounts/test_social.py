@@ -504,8 +504,17 @@ def test_facebook_secret_and_token_never_reach_the_logs(graph, caplog):
 
 # --- the API envelope -------------------------------------------------------------------------
 def test_errors_map_to_the_envelope_statuses():
-    invalid = error_for_exception(SocialTokenInvalid("expired", provider="google"))
+    from coko.domains.accounts import errors
+
+    refused = errors.SOCIAL_TOKEN_INVALID(provider="google", reason="expired")
+    assert isinstance(refused, SocialTokenInvalid) and (refused.provider, refused.reason) == ("google", "expired")
+    invalid = error_for_exception(refused)
     assert (invalid.status, invalid.code, invalid.details) == (
         401, "social_token_invalid", {"provider": "google", "reason": "expired"})
-    assert error_for_exception(SocialProviderUnavailable(provider="facebook")).status == 503
-    assert error_for_exception(SocialProviderNotConfigured(provider="google")).status == 503
+    assert invalid.headers == {"WWW-Authenticate": 'Bearer error="social_token_invalid"'}
+    unavailable = error_for_exception(errors.SOCIAL_PROVIDER_UNAVAILABLE(provider="facebook"))
+    assert (unavailable.status, unavailable.code, unavailable.headers) == (503, "social_provider_unavailable", {})
+    assert isinstance(errors.SOCIAL_PROVIDER_UNAVAILABLE(provider="facebook"), SocialProviderUnavailable)
+    not_configured = errors.SOCIAL_PROVIDER_NOT_CONFIGURED(provider="google")
+    assert isinstance(not_configured, SocialProviderNotConfigured)
+    assert error_for_exception(not_configured).status == 503

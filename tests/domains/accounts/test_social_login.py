@@ -5,7 +5,11 @@ from __future__ import annotations
 import pytest
 from django.apps import apps
 
-from .conftest import Api, outbox
+from coko.devtools.testing.api import Api
+from coko.devtools.testing.events import last_event
+from coko.domains.accounts.contracts import USER_REGISTERED, UserRegistered
+
+from .conftest import payloads
 from .test_social import APP_ID, FakeGoogle, FakeGraph, FakeServer  # noqa: F401 - the fakes, reused
 from .test_social import graph, keys  # noqa: F401 - fixtures
 
@@ -32,7 +36,7 @@ def test_a_first_google_login_creates_an_account_with_the_verified_email(google)
     user = User.objects.get()
     assert (user.email, user.display_name) == ("ada@example.com", "Ada Lovelace")
     assert user.email_verified_at is not None and not user.has_usable_password()
-    assert [e["via"] for e in outbox("user.registered")] == ["google"]
+    assert [e.via for e in payloads(USER_REGISTERED)] == ["google"]
     again = Api().post("/auth/social/google", {"id_token": google.token()})
     assert again.status_code == 200 and User.objects.count() == 1 and SocialAccount.objects.count() == 1
 
@@ -65,3 +69,24 @@ def test_facebook_login_creates_an_account_without_trusting_its_email(graph):  #
     user = User.objects.get()
     assert user.email is None  # Facebook does not say the address was verified
     assert SocialAccount.objects.get().provider == "facebook"
+
+
+def test_password_and_social_registration_announce_the_same_payload(google):
+    """One function builds ``user.registered``: the same fields, filled from the new account the
+    same way, whichever door the reader came in by."""
+    by_password = Api().register(email="awa@example.sn", display_name="Awa", preferred_language="wo")
+    assert by_password.status_code == 201
+    password_event = last_event("accounts", USER_REGISTERED)
+    assert Api().post("/auth/social/google", {"id_token": google.token()}).status_code == 200
+    social_event = last_event("accounts", USER_REGISTERED)
+    assert social_event.id != password_event.id
+    assert set(social_event.payload) == set(password_event.payload)
+    assert social_event.version == password_event.version == UserRegistered.VERSION
+
+    ada = User.objects.get(email="ada@example.com")
+    assert social_event.payload_as(UserRegistered) == UserRegistered(
+        user_id=str(ada.id), display_name="Ada Lovelace", preferred_language=ada.preferred_language,
+        country="", has_email=True, has_phone=False, marketing_consent=False, via="google")
+    assert password_event.payload_as(UserRegistered) == UserRegistered(
+        user_id=by_password.data["user"]["id"], display_name="Awa", preferred_language="wo",
+        country="", has_email=True, has_phone=False, marketing_consent=False, via="password")

@@ -1,0 +1,115 @@
+"""Every error the accounts domain answers: one code, one message, one shape of details.
+
+Services, the HTTP edge, the facade and the social verifiers raise these, never a
+literal ``Unprocessable("code", ...)``::
+
+    from . import errors
+
+    raise errors.INVALID_CODE(field="code")
+
+Messages are lazy translations; the French ones live in ``locale/fr/LC_MESSAGES/django.po``.
+Codes, statuses and detail keys are part of the API: clients branch on them.
+"""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+from coko.platform.errors import (
+    Conflict,
+    DomainError,
+    ErrorCode,
+    NotFound,
+    PermissionDenied,
+    ServiceUnavailable,
+    Unauthorized,
+    Unprocessable,
+)
+
+DOMAIN = "accounts"
+
+
+# --- the social sign-in refusals keep their own classes (callers catch them by kind) --------------
+class SocialTokenInvalid(Unauthorized):
+    """401: the provider's token does not prove an identity for this app.
+
+    ``reason`` is a stable code (``expired``, ``wrong_audience``, ``malformed`` …)."""
+
+    @property
+    def reason(self) -> str:
+        return self.details["reason"]
+
+    @property
+    def provider(self) -> str | None:
+        return self.details["provider"]
+
+
+class SocialProviderUnavailable(ServiceUnavailable):
+    """503: the provider could not be reached or answered badly."""
+
+    @property
+    def provider(self) -> str:
+        return self.details["provider"]
+
+
+class SocialProviderNotConfigured(DomainError):
+    """503 (no ``Retry-After``): this deployment has no credentials for the provider."""
+
+    status = 503
+
+    @property
+    def provider(self) -> str:
+        return self.details["provider"]
+
+
+# --- registration and profile ---------------------------------------------------------------------
+LOGIN_REQUIRED = ErrorCode(DOMAIN, "login_required", Unprocessable,
+                           _("Give an email address or a mobile number."), details=("fields",))
+INVALID_EMAIL = ErrorCode(DOMAIN, "invalid_email", Unprocessable, _("Enter a valid email address."),
+                          details=("field",))
+INVALID_PHONE = ErrorCode(DOMAIN, "invalid_phone", Unprocessable,
+                          _("Enter a valid mobile number with its country code, like +221 77 123 45 67."),
+                          details=("field",))
+INVALID_LANGUAGE = ErrorCode(DOMAIN, "invalid_language", Unprocessable, _("This language is not offered."),
+                             details=("field", "allowed"))
+WEAK_PASSWORD = ErrorCode(DOMAIN, "weak_password", Unprocessable, _("This password is not allowed."),
+                          details=("field", "reasons"))
+ACCOUNT_EXISTS = ErrorCode(DOMAIN, "account_exists", Conflict,
+                           _("An account already uses this email address or mobile number."),
+                           details=("fields",))
+UNKNOWN_FIELDS = ErrorCode(DOMAIN, "unknown_fields", Unprocessable, _("These fields cannot be changed here."),
+                           details=("fields",))
+
+# --- sessions and credentials ---------------------------------------------------------------------
+INVALID_CREDENTIALS = ErrorCode(DOMAIN, "invalid_credentials", Unauthorized,
+                                _("These credentials are not valid."))
+INVALID_REFRESH_TOKEN = ErrorCode(DOMAIN, "invalid_refresh_token", Unauthorized,
+                                  _("This session has ended. Log in again."))
+
+# --- one-time codes -------------------------------------------------------------------------------
+INVALID_CODE = ErrorCode(DOMAIN, "invalid_code", Unprocessable, _("This code is not valid or has expired."),
+                         details=("field",))
+NO_DESTINATION = ErrorCode(DOMAIN, "no_destination", Unprocessable,
+                           _("This account has no such contact to verify."), details=("field",))
+
+# --- users, roles and permissions -----------------------------------------------------------------
+USER_NOT_FOUND = ErrorCode(DOMAIN, "user_not_found", NotFound, _("No user has this id."))
+UNKNOWN_ROLE = ErrorCode(DOMAIN, "unknown_role", Unprocessable, _("This role does not exist."),
+                         details=("field", "allowed"))
+CANNOT_DEMOTE_SELF = ErrorCode(DOMAIN, "cannot_demote_self", PermissionDenied,
+                               _("You cannot remove your own admin role."))
+UNKNOWN_PERMISSION = ErrorCode(DOMAIN, "unknown_permission", NotFound,
+                               _("No such permission on this kind of object."), details=("kind", "permission"))
+ADMIN_ONLY = ErrorCode(DOMAIN, "admin_only", PermissionDenied, _("Only staff can do this."))
+PERMISSION_DENIED = ErrorCode(DOMAIN, "permission_denied", PermissionDenied, _("You are not allowed to do this."))
+
+# --- social sign-in -------------------------------------------------------------------------------
+SOCIAL_TOKEN_INVALID = ErrorCode(DOMAIN, "social_token_invalid", SocialTokenInvalid,
+                                 _("The sign-in token from the provider is invalid or expired."),
+                                 details=("provider", "reason"))
+SOCIAL_PROVIDER_UNAVAILABLE = ErrorCode(DOMAIN, "social_provider_unavailable", SocialProviderUnavailable,
+                                        _("The sign-in provider cannot be reached. Try again later."),
+                                        details=("provider",))
+SOCIAL_PROVIDER_NOT_CONFIGURED = ErrorCode(DOMAIN, "social_provider_not_configured", SocialProviderNotConfigured,
+                                           _("Signing in with this provider is not available."),
+                                           details=("provider",))

@@ -1,0 +1,82 @@
+"""Accounts use cases (services write; ``selectors`` read), one module per family.
+
+Every use case is one durable transaction on the ``accounts`` alias, written the same way:
+``@use_case(DB)`` (``coko.platform.services``), so its state, its audit lines and its
+outbox events commit together. Two shapes recur:
+
+* the public function *is* the use case (``profile_update``, ``role_grant`` …): a refusal
+  raised inside rolls back everything, which is right because nothing was meant to stay;
+* a refusal that must leave a trace (a wrong attempt counted, a replayed token's session
+  ended, a failed login audited) is raised by the public function *after* a private
+  ``@use_case`` step has committed and reported the outcome (``session_refresh``,
+  ``verification_confirm``, ``password_change`` …).
+
+Helpers that run inside a caller's transaction (``session_start``, ``sessions_end``,
+``account_open``, ``roles_changed_audit``) say so in their docstring and are not use cases.
+
+Families: ``registration`` (password sign-up, the one ``user.registered`` payload),
+``sessions`` (login, HTTP Basic credentials, refresh, logout), ``profile``,
+``credentials`` (one-time codes: verification, password reset; password change),
+``deletion`` (closing, erasure), ``permissions`` (roles, object permissions),
+``social_accounts`` (Google/Facebook sign-in). ``from coko.domains.accounts import services``
+and ``services.<name>`` keep working for every name below.
+"""
+
+from __future__ import annotations
+
+from ._common import DB, Client, email_normalize, phone_normalize
+from .credentials import (
+    CODE_MAX_ATTEMPTS,
+    CODE_TTL,
+    password_change,
+    password_reset_confirm,
+    password_reset_request,
+    verification_confirm,
+    verification_request,
+)
+from .deletion import DELETION_GRACE, account_delete_request, account_erase, accounts_erase_due
+from .permissions import (
+    object_permission_grant,
+    object_permission_revoke,
+    role_grant,
+    role_revoke,
+    roles_changed_audit,
+)
+from .profile import PROFILE_FIELDS, profile_update
+from .registration import user_register, user_registered_payload
+from .sessions import REFRESH_TTL, TokenPair, credentials_verify, session_logout, session_refresh, user_login
+from .social_accounts import social_login
+
+__all__ = [
+    "CODE_MAX_ATTEMPTS",
+    "CODE_TTL",
+    "DB",
+    "DELETION_GRACE",
+    "PROFILE_FIELDS",
+    "REFRESH_TTL",
+    "Client",
+    "TokenPair",
+    "account_delete_request",
+    "account_erase",
+    "accounts_erase_due",
+    "credentials_verify",
+    "email_normalize",
+    "object_permission_grant",
+    "object_permission_revoke",
+    "password_change",
+    "password_reset_confirm",
+    "password_reset_request",
+    "phone_normalize",
+    "profile_update",
+    "role_grant",
+    "role_revoke",
+    "roles_changed_audit",
+    "session_logout",
+    "session_refresh",
+    "social_login",
+    "user_login",
+    "user_register",
+    "user_registered_payload",
+    "verification_confirm",
+    "verification_request",
+]

@@ -1,0 +1,168 @@
+"""Sessions: password login, HTTP Basic credentials, refresh-token rotation, logout.
+
+A session is a refresh-token family; its access tokens carry its id, so ending the
+session (revoking the family and deny-listing its id) ends them too.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.hashers import check_password, make_password
+from django.db import transaction
+from django.utils import timezone
+
+from coko.platform.auth import denylist, tokens
+from coko.platform.crypto import keyed_hash
+from coko.platform.events import publish
+from coko.platform.ratelimit import failure_record, failures_clear, lockout_check
+from coko.platform.services import use_case
+
+from .. import contracts, errors
+from ..models import RefreshToken, User
+from ..selectors import permissions_for_user, roles_for_user, user_by_identifier
+from ._common import DB, Client, audit, identifier_key, limit
+
+REFRESH_TTL = timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    session_id: str
+    user_id: str
+
+
+# --- inside a caller's transaction -------------------------------------------------------------------
+def session_start(user: User, *, client: Client, method: str) -> TokenPair:
+    """A new session (refresh family) and its first tokens; publishes ``user.login``.
+
+    Not a use case: runs inside the caller's transaction (login, registration, social login).
+    """
+    family = uuid.uuid4()
+    pair = tokens_issue(user, family=family, client=client)
+    publish(producer=DB, type=contracts.USER_LOGIN, aggregate_id=user.id,
+            payload=contracts.UserLoggedIn(user_id=str(user.id), session_id=str(family), method=method))
+    audit("login.success", user_id=user.id, client=client, method=method, session_id=str(family))
+    return pair
+
+
+def tokens_issue(user: User, *, family: uuid.UUID, client: Client) -> TokenPair:
+    """A refresh token of ``family`` and an access token; inside the caller's transaction."""
+    refresh = secrets.token_urlsafe(48)
+    RefreshToken.objects.create(
+        family_id=family, user=user, token_hash=keyed_hash(refresh, purpose="accounts.refresh"),
+        expires_at=timezone.now() + REFRESH_TTL, ip=client.ip, user_agent=client.user_agent[:300],
+    )
+    access = tokens.access_token_issue(
+        subject=str(user.id), roles=sorted(roles_for_user(user=user)),
+        permissions=sorted(permissions_for_user(user=user)), session_id=str(family),
+    )
+    return TokenPair(access_token=access, refresh_token=refresh, expires_in=settings.COKO_JWT["ACCESS_TOKEN_TTL_S"],
+                     session_id=str(family), user_id=str(user.id))
+
+
+def sessions_end(family_ids) -> None:
+    """Revoke these sessions' refresh tokens and, once committed, their access tokens.
+
+    Not a use case: runs inside the caller's transaction (the deny-list is written on commit).
+    """
+    family_ids = [str(family) for family in family_ids]
+    if not family_ids:
+        return
+    now = timezone.now()
+    RefreshToken.objects.filter(family_id__in=family_ids, revoked_at__isnull=True).update(revoked_at=now)
+    until = now + timedelta(seconds=settings.COKO_JWT["ACCESS_TOKEN_TTL_S"])
+    transaction.on_commit(lambda: denylist.sessions_revoke(family_ids, until=until), using=DB)
+
+
+def live_families(user_id) -> set:
+    """The sessions of a user that are not revoked."""
+    return set(RefreshToken.objects.filter(user_id=user_id, revoked_at__isnull=True)
+               .values_list("family_id", flat=True))
+
+
+# --- use cases -----------------------------------------------------------------------------------------
+def user_login(*, identifier: str, password: str, client: Client) -> TokenPair:
+    """Password login. Failures look and take the same whether the account exists or not."""
+    user = credentials_verify(identifier=identifier, password=password, client=client)
+    return _login_session_open(user=user, client=client)
+
+
+@use_case(DB)
+def _login_session_open(*, user: User, client: Client) -> TokenPair:
+    User.objects.filter(id=user.id).update(last_login=timezone.now())
+    return session_start(user, client=client, method="password")
+
+
+def credentials_verify(*, identifier: str, password: str, client: Client) -> User:
+    """The account these credentials open, under the login rate limits and lockout.
+
+    Raises ``invalid_credentials`` (the same answer, in the same time, whether the account
+    exists or not) and ``RateLimited``. Used by password login and by HTTP Basic clients
+    (OPDS). A refusal is audited (committed) before it is raised.
+    """
+    key = identifier_key(identifier)
+    limit("login_ip", client.ip)
+    lockout = settings.ACCOUNTS_LOGIN_LOCKOUT
+    lockout_check(key=f"login:{key}", threshold=lockout["THRESHOLD"])
+    user = user_by_identifier(identifier=identifier)
+    usable = user is not None and user.is_active and user.deletion_requested_at is None
+    if user is not None and user.has_usable_password():
+        valid = check_password(password, user.password)
+    else:
+        make_password(password)  # same cost as a real check: no timing oracle
+        valid = False
+    if not (usable and valid):
+        failure_record(key=f"login:{key}", window_s=lockout["WINDOW_S"])
+        _login_failure_audit(user_id=user.id if user else None, identifier_key=key, client=client)
+        raise errors.INVALID_CREDENTIALS()
+    failures_clear(key=f"login:{key}")
+    return user
+
+
+@use_case(DB)
+def _login_failure_audit(*, user_id, identifier_key: str, client: Client) -> None:
+    audit("login.failure", user_id=user_id, client=client, identifier_key=identifier_key)
+
+
+def session_refresh(*, refresh_token: str, client: Client) -> TokenPair:
+    """Rotate a refresh token. A spent one revokes its whole family (theft detection)."""
+    limit("refresh_ip", client.ip)
+    pair = _refresh_rotate(digest=keyed_hash(refresh_token, purpose="accounts.refresh"), client=client)
+    if pair is None:
+        # Refused after the commit, so that a revocation for a replayed token stands.
+        raise errors.INVALID_REFRESH_TOKEN()
+    return pair
+
+
+@use_case(DB)
+def _refresh_rotate(*, digest: str, client: Client) -> TokenPair | None:
+    """New tokens for a live refresh token; None (and, for a spent one, the session ended)."""
+    token = RefreshToken.objects.select_for_update().select_related("user").filter(token_hash=digest).first()
+    now = timezone.now()
+    if token is not None and token.used_at is None:
+        user = token.user
+        if (token.revoked_at is None and token.expires_at > now and user.is_active
+                and user.deletion_requested_at is None):
+            token.used_at = now
+            token.save(update_fields=["used_at"])
+            return tokens_issue(user, family=token.family_id, client=client)
+    elif token is not None and token.revoked_at is None:
+        # Spent already: someone replays a stolen token, or the owner is. End the session.
+        sessions_end([token.family_id])
+        audit("token.reuse", user_id=token.user_id, client=client, session_id=str(token.family_id))
+    return None
+
+
+@use_case(DB)
+def session_logout(*, user_id: str, session_id: str, client: Client) -> None:
+    """End one session: its refresh family and, through the deny-list, its access tokens."""
+    sessions_end([session_id])
+    audit("logout", user_id=user_id, client=client, session_id=session_id)
