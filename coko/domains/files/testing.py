@@ -207,16 +207,18 @@ def _created(response, what: str) -> dict:
     return response.data
 
 
-def epub_attached(api: Api, *, book_id: str, **epub_fields) -> dict:
-    """Attach a fresh EPUB (``epub_bytes(**epub_fields)``) to a book ``api`` may edit; the
-    ``POST /files/books/{id}/formats`` answer (``book_id``, ``kind``, ``file``)."""
-    data = epub_bytes(**epub_fields)
+def epub_attached(api: Api, *, book_id: str, data: bytes | None = None, **epub_fields) -> dict:
+    """Attach an EPUB (``data``, else ``epub_bytes(**epub_fields)``) to a book ``api`` may edit;
+    the ``POST /files/books/{id}/formats`` answer (``book_id``, ``kind``, ``file``)."""
+    data = data if data is not None else epub_bytes(**epub_fields)
     return _created(send(api, f"/files/books/{book_id}/formats", data, name="book.epub"), "attaching an EPUB")
 
 
-def epub_ingested(api: Api, **epub_fields) -> dict:
-    """A draft book made from an EPUB (``POST /files/ingest``): its answer (``book``, ``file``, ``cover``)."""
-    return _created(send(api, "/files/ingest", epub_bytes(**epub_fields), name="book.epub"), "ingesting an EPUB")
+def epub_ingested(api: Api, *, data: bytes | None = None, **epub_fields) -> dict:
+    """A draft book made from an EPUB (``data``, else ``epub_bytes(**epub_fields)``) by
+    ``POST /files/ingest``: its answer (``book``, ``file``, ``cover``)."""
+    data = data if data is not None else epub_bytes(**epub_fields)
+    return _created(send(api, "/files/ingest", data, name="book.epub"), "ingesting an EPUB")
 
 
 __all__ = ["CONTAINER", "epub_attached", "epub_bytes", "epub_ingested", "image_bytes", "mp3_bytes", "mp4_bytes",

@@ -12,6 +12,7 @@ from coko.devtools.testing.events import deliver_pending, last_event
 from coko.domains.accounts.contracts import USER_REGISTERED, CodeRequested, UserRegistered
 from coko.domains.notifications import handlers, services
 from coko.domains.notifications import channels as ch
+from coko.domains.notifications.testing import inbox_titles
 from coko.platform.errors import NotFound, Unprocessable
 from coko.platform.events import Event
 from coko.platform.events.declared import payload_dump
@@ -38,6 +39,7 @@ def test_user_registered_sends_a_welcome_email_in_the_users_language(api, smtp):
     assert delivery.provider_id == message["Message-ID"]
     assert model("DeliveryAttempt").objects.get(delivery=delivery).outcome == "sent"
     assert model("InboxItem").objects.get(user_id=user_id).title == "Bienvenue sur Coko, Awa !"
+    assert inbox_titles(api) == ["Bienvenue sur Coko, Awa !"]
 
 
 def test_a_language_without_templates_falls_back_to_english(api, smtp):
