@@ -12,14 +12,14 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 import ebooklib
-from django.utils.translation import gettext_lazy as _
 from ebooklib import epub
 from lxml import html
 
 from coko.domains.catalog.contracts import IngestedMetadata
 from coko.platform.errors import DomainError
 
-from .inspection import file_invalid
+from . import errors
+from .errors import file_invalid
 
 DC = epub.NAMESPACES["DC"]
 OPF = epub.NAMESPACES["OPF"]
@@ -148,10 +148,9 @@ def epub_read(fp: BinaryIO) -> EpubContent:
     except DomainError:
         raise
     except Exception as exc:  # noqa: BLE001 - ebooklib on untrusted input fails in many ways
-        raise file_invalid("epub_unreadable", _("This EPUB's package could not be read."),
-                           error=f"{type(exc).__name__}: {exc}"[:200]) from None
+        raise file_invalid(errors.EPUB_UNREADABLE, error=f"{type(exc).__name__}: {exc}"[:200]) from None
     if not title:
-        raise file_invalid("epub_title_missing", _("This EPUB's package has no title (dc:title)."))
+        raise file_invalid(errors.EPUB_TITLE_MISSING)
     metadata = IngestedMetadata(
         title=title, authors=authors, language=language, identifiers=tuple(identifiers[:MAX_IDENTIFIERS]),
         description=description or None, publisher=publisher, published=published,

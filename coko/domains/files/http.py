@@ -13,16 +13,13 @@ from typing import Literal
 from uuid import UUID
 
 from django.http import FileResponse, HttpRequest, HttpResponse
-from django.utils.translation import gettext_lazy as _
 from ninja import File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from coko.domains.accounts import api as accounts_api
-from coko.platform.auth.basic import BasicRefused
 from coko.platform.auth.ninja import BearerAuth
-from coko.platform.errors import NotFound
 
-from . import selectors, services
+from . import errors, selectors, services
 from .contracts import BOOK_FORMAT_KINDS, COVER_SIZES, FILE_KINDS
 from .storage import blob_open
 
@@ -159,7 +156,7 @@ def _not_modified(request, etag: str) -> HttpResponse | None:
 def cover_original(request, file_id: UUID):
     obj = selectors.object_get(object_id=file_id)
     if obj is None or obj.kind != "image":
-        raise NotFound("cover_not_found", _("No cover image has this id."))
+        raise errors.COVER_NOT_FOUND(file_id=str(file_id), size="original", sizes=list(COVER_SIZES))
     etag = f'"{obj.sha256}"'
     if (response := _not_modified(request, etag)) is not None:
         return response
@@ -173,8 +170,7 @@ def cover_original(request, file_id: UUID):
 def cover_thumbnail(request, file_id: UUID, size: str):
     derivative = selectors.derivative_get(object_id=file_id, name=size) if size in COVER_SIZES else None
     if derivative is None:
-        raise NotFound("cover_not_found", _("No cover thumbnail has this id and size."),
-                       details={"sizes": list(COVER_SIZES)})
+        raise errors.COVER_NOT_FOUND(file_id=str(file_id), size=size, sizes=list(COVER_SIZES))
     etag = f'"{derivative.sha256}"'
     if (response := _not_modified(request, etag)) is not None:
         return response
@@ -219,7 +215,7 @@ def acquisition(request, book_id: UUID, format: Literal["epub", "pdf", "audio"])
     if reader is None:
         book = services.book_for_download(book_id=str(book_id))
         if not services.download_allowed(user_id="", book=book):
-            raise BasicRefused("unauthorized", _("Sign in to download this book."))
+            raise errors.DOWNLOAD_SIGN_IN()
         user_id, staff = "", False
     else:
         user_id = str(reader.user_id)

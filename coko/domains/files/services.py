@@ -2,9 +2,10 @@
 formats and covers to books, and hand out short-lived download links.
 
 Every file is inspected in full (``inspection.file_inspect``) and its derivatives made in
-memory *before* anything is written: a bad file leaves no row and no blob. Each use case
-that writes runs one durable transaction on the ``files`` alias holding the rows and their
-``file.stored`` outbox events; the blobs are written inside it, under a transaction-scoped
+memory *before* anything is written: a bad file leaves no row and no blob. Each write is one
+``@use_case("files")`` (one durable transaction on the ``files`` alias) holding the rows and
+their ``file.stored`` outbox events; the inspection runs before it opens, so no transaction
+waits on a decode. The blobs are written inside it, under a transaction-scoped
 advisory lock on the content's SHA-256 (two identical uploads at once store one blob and
 one row), and deleted again if the transaction fails before committing. A crash between
 the blob write and the commit can leave an orphan blob with no row: harmless, since its key
@@ -26,20 +27,21 @@ from django.core import signing
 from django.db import IntegrityError, connections, transaction
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
 
 from coko.domains.catalog import api as catalog_api
 from coko.domains.catalog.contracts import BookFiles, BookRef, Cover, FormatFile
-from coko.platform.errors import DomainError, NotFound, PermissionDenied, Unprocessable
+from coko.platform.errors import DomainError
 from coko.platform.events import publish
 from coko.platform.observability import get_logger
 from coko.platform.ratelimit import rate_limit_check
+from coko.platform.services import use_case
 
-from . import selectors
+from . import errors, selectors
 from .contracts import BOOK_FORMAT_KINDS, COVER_SIZES, FILE_KINDS, FILE_STORED, FileStored
 from .epub import epub_read
 from .images import Thumbnail, cover_thumbnails_make
-from .inspection import Inspected, file_inspect, file_invalid, file_too_large
+from .errors import file_invalid, file_too_large
+from .inspection import Inspected, file_inspect
 from .models import Derivative, StoredObject, Upload
 from .storage import blob_delete, blob_exists, blob_write, derivative_key, object_key, presigned_url
 
@@ -103,20 +105,19 @@ def _prepare(*, fp: BinaryIO, kinds: tuple[str, ...]) -> _Prepared:
 
 
 @contextlib.contextmanager
-def _use_case() -> Iterator[list[str]]:
-    """One durable transaction on ``files``; yields the list of blob keys written meanwhile,
-    which are deleted (under the content locks, before the rollback) if it fails."""
+def _blobs_undone_on_failure() -> Iterator[list[str]]:
+    """Inside a use case: yields the list of blob keys written meanwhile, deleted again (under
+    the content locks, before the rollback) if the use case fails."""
     written: list[str] = []
-    with transaction.atomic(using=DB, durable=True):
-        try:
-            yield written
-        except BaseException:
-            for key in written:
-                try:
-                    blob_delete(key=key)
-                except Exception:  # noqa: BLE001 - the original error matters more
-                    log.warning("orphan blob left", key=key)
-            raise
+    try:
+        yield written
+    except BaseException:
+        for key in written:
+            try:
+                blob_delete(key=key)
+            except Exception:  # noqa: BLE001 - the original error matters more
+                log.warning("orphan blob left", key=key)
+        raise
 
 
 def _content_lock(sha256: str) -> None:
@@ -130,10 +131,11 @@ def _clean_filename(name: str | None) -> str:
 
 
 def _put(prepared: _Prepared, *, user_id: str | None, filename: str, written: list[str]) -> Stored:
-    """Get or create the object of ``prepared`` (inside ``_use_case``)."""
+    """Get or create the object of ``prepared``. Not a use case: runs inside one (``_stored``,
+    ``_ingested``), whose transaction holds the content lock and the ``file.stored`` event."""
     info = prepared.inspected
     _content_lock(info.sha256)
-    obj = StoredObject.objects.using(DB).filter(sha256=info.sha256).first()
+    obj = StoredObject.objects.filter(sha256=info.sha256).first()
     created = obj is None
     if obj is None:
         key = object_key(info.sha256)
@@ -141,13 +143,13 @@ def _put(prepared: _Prepared, *, user_id: str | None, filename: str, written: li
         written.append(key)
         try:
             with transaction.atomic(using=DB):
-                obj = StoredObject.objects.using(DB).create(
+                obj = StoredObject.objects.create(
                     sha256=info.sha256, koreader_md5=info.koreader_md5, kind=info.kind, media_type=info.media_type,
                     extension=info.extension, size=info.size, key=key, width=info.width, height=info.height,
                     created_by=user_id)
         except IntegrityError:  # the content lock makes this unreachable; the constraint is the backstop
             written.remove(key)
-            obj = StoredObject.objects.using(DB).get(sha256=info.sha256)
+            obj = StoredObject.objects.get(sha256=info.sha256)
             created = False
         else:
             publish(producer=DB, type=FILE_STORED, aggregate_id=obj.id, payload=FileStored(
@@ -163,19 +165,24 @@ def _put(prepared: _Prepared, *, user_id: str | None, filename: str, written: li
         key = derivative_key(info.sha256, thumb.name)
         blob_write(key=key, data=thumb.data)
         written.append(key)
-        derivatives[thumb.name] = Derivative.objects.using(DB).create(
+        derivatives[thumb.name] = Derivative.objects.create(
             source=obj, name=thumb.name, media_type=thumb.media_type, width=thumb.width, height=thumb.height,
             size=len(thumb.data), sha256=thumb.sha256, key=key)
     if user_id:
-        Upload.objects.using(DB).get_or_create(object=obj, user_id=user_id, defaults={"filename": filename})
+        Upload.objects.get_or_create(object=obj, user_id=user_id, defaults={"filename": filename})
     return Stored(object=obj, created=created, derivatives=derivatives)
 
 
+@use_case(DB)
+def _stored(*, prepared: _Prepared, user_id: str | None, filename: str) -> Stored:
+    with _blobs_undone_on_failure() as written:
+        return _put(prepared, user_id=user_id, filename=filename, written=written)
+
+
 def object_store(*, fp: BinaryIO, user_id: str | None, filename: str = "", kinds: tuple[str, ...] = FILE_KINDS) -> Stored:
-    """Store an upload once per content (images get their WebP thumbnails)."""
-    prepared = _prepare(fp=fp, kinds=kinds)
-    with _use_case() as written:
-        stored = _put(prepared, user_id=user_id, filename=_clean_filename(filename), written=written)
+    """Store an upload once per content (images get their WebP thumbnails): inspected first,
+    then one use case."""
+    stored = _stored(prepared=_prepare(fp=fp, kinds=kinds), user_id=user_id, filename=_clean_filename(filename))
     log.info("file stored", object_id=str(stored.object.id), kind=stored.object.kind, created=stored.created)
     return stored
 
@@ -203,8 +210,20 @@ def cover_of(obj: StoredObject) -> Cover:
 
 
 # --- ingesting an EPUB ----------------------------------------------------------------------------
+@use_case(DB)
+def _ingested(*, book_file: _Prepared, cover_file: _Prepared | None, actor_id: str, filename: str,
+              cover_name: str) -> tuple[Stored, Stored | None]:
+    with _blobs_undone_on_failure() as written:
+        stored = _put(book_file, user_id=actor_id, filename=filename, written=written)
+        cover = None
+        if cover_file is not None:
+            cover = _put(cover_file, user_id=actor_id, filename=cover_name, written=written)
+    return stored, cover
+
+
 def epub_ingest(*, fp: BinaryIO, actor_id: str, filename: str = "") -> Ingested:
-    """Store an EPUB (and its cover, with thumbnails) and create a draft book from its OPF."""
+    """Store an EPUB (and its cover, with thumbnails) in one use case, then have the catalog
+    create a draft book from its OPF (the catalog's own transaction)."""
     book_file = _prepare(fp=fp, kinds=("epub",))
     content = epub_read(fp)
     cover_file = None
@@ -212,13 +231,9 @@ def epub_ingest(*, fp: BinaryIO, actor_id: str, filename: str = "") -> Ingested:
         try:
             cover_file = _prepare(fp=io.BytesIO(content.cover), kinds=("image",))
         except DomainError as exc:
-            raise file_invalid("epub_cover_invalid", _("This EPUB's cover image is not a valid image."),
-                               entry=content.cover_name, cover=exc.details) from None
-    with _use_case() as written:
-        stored = _put(book_file, user_id=actor_id, filename=_clean_filename(filename), written=written)
-        cover = None
-        if cover_file is not None:
-            cover = _put(cover_file, user_id=actor_id, filename=_clean_filename(content.cover_name), written=written)
+            raise file_invalid(errors.EPUB_COVER_INVALID, entry=content.cover_name, cover=exc.details) from None
+    stored, cover = _ingested(book_file=book_file, cover_file=cover_file, actor_id=actor_id,
+                              filename=_clean_filename(filename), cover_name=_clean_filename(content.cover_name))
     book = catalog_api.book_draft_from_metadata(
         actor_id=str(actor_id), metadata=content.metadata, file=format_file(stored.object),
         cover=cover_of(cover.object) if cover else None)
@@ -231,26 +246,24 @@ def _book_editable_check(*, book_id: str, actor_id: str) -> None:
     if catalog_api.book_editable_by(book_id=str(book_id), user_id=str(actor_id)):
         return
     if catalog_api.book_files(book_id=str(book_id)) is None:
-        raise NotFound("book_not_found", _("No book has this id."), details={"book_id": str(book_id)})
-    raise PermissionDenied("book_not_editable", _("Only the book's owner or staff may change its files."),
-                           details={"book_id": str(book_id)})
+        raise errors.BOOK_NOT_FOUND(book_id=str(book_id))
+    raise errors.BOOK_NOT_EDITABLE(book_id=str(book_id))
 
 
 def _existing(*, file_id, actor_id: str, is_staff: bool, kinds: tuple[str, ...]) -> Stored:
     """An object the actor uploaded (staff: any object), of one of ``kinds``."""
     obj = selectors.object_get(object_id=file_id)
     if obj is None or not (is_staff or selectors.object_uploaded_by(object_id=obj.id, user_id=actor_id)):
-        raise NotFound("file_not_found", _("No file of yours has this id."), details={"file_id": str(file_id)})
+        raise errors.FILE_NOT_FOUND(file_id=str(file_id))
     if obj.kind not in kinds:
-        raise Unprocessable("file_kind_not_allowed", _("This kind of file cannot be used here."),
-                            details={"kind": obj.kind, "media_type": obj.media_type, "allowed": list(kinds)})
+        raise errors.FILE_KIND_NOT_ALLOWED(kind=obj.kind, media_type=obj.media_type, allowed=list(kinds))
     return Stored(object=obj, created=False, derivatives=selectors.derivatives_of(object_id=obj.id))
 
 
 def _given(*, fp: BinaryIO | None, file_id, actor_id: str, filename: str, is_staff: bool,
            kinds: tuple[str, ...]) -> Stored:
     if (fp is None) == (file_id is None):
-        raise Unprocessable("file_required", _("Send either a file or the id of a file you uploaded."))
+        raise errors.FILE_REQUIRED()
     if fp is not None:
         return object_store(fp=fp, user_id=actor_id, filename=filename, kinds=kinds)
     return _existing(file_id=file_id, actor_id=actor_id, is_staff=is_staff, kinds=kinds)
@@ -304,13 +317,13 @@ def download_token_read(*, token: str, now: datetime | None = None) -> tuple[Sto
     try:
         claims = signing.loads(token, salt=DOWNLOAD_SALT)
     except signing.BadSignature:
-        raise PermissionDenied("download_token_invalid", _("This download link is not valid.")) from None
+        raise errors.DOWNLOAD_TOKEN_INVALID() from None
     now = now or timezone.now()
     if int(claims.get("exp", 0)) < now.timestamp():
-        raise DomainError("download_expired", _("This download link has expired: ask for a new one."), status=410)
+        raise errors.DOWNLOAD_EXPIRED()
     obj = selectors.object_get(object_id=claims.get("o"))
     if obj is None:
-        raise DomainError("gone", _("This file no longer exists."), status=410)
+        raise errors.FILE_GONE()
     log.info("download served", object_id=str(obj.id), user_id=claims.get("u"), book_id=claims.get("b"))
     return obj, claims.get("n") or f"{obj.id}.{obj.extension}"
 
@@ -319,7 +332,7 @@ def book_for_download(*, book_id: str) -> BookFiles:
     """The book's access and files, or 404."""
     book = catalog_api.book_files(book_id=str(book_id))
     if book is None:
-        raise NotFound("book_not_found", _("No book has this id."), details={"book_id": str(book_id)})
+        raise errors.BOOK_NOT_FOUND(book_id=str(book_id))
     return book
 
 
@@ -328,13 +341,11 @@ def book_download_link(*, user_id: str, book_id: str, kind: str, is_staff: bool 
     """A short-lived URL to one of a book's files, if the user may download it."""
     book = book_for_download(book_id=book_id)
     if not download_allowed(user_id=str(user_id), book=book, is_staff=is_staff):
-        raise PermissionDenied("download_not_allowed", _("You may not download this book."),
-                               details={"book_id": str(book_id), "access_model": book.access_model})
+        raise errors.DOWNLOAD_NOT_ALLOWED(book_id=str(book_id), access_model=book.access_model)
     chosen = next((f for f in book.formats if f.kind == kind), None)
     obj = selectors.object_get(object_id=chosen.file_id) if chosen else None
     if obj is None:
-        raise NotFound("format_not_found", _("This book has no file in this format."),
-                       details={"format": kind, "available": sorted({f.kind for f in book.formats})})
+        raise errors.FORMAT_NOT_FOUND(format=kind, available=sorted({f.kind for f in book.formats}))
     now = now or timezone.now()
     ttl = settings.COKO_FILES["DOWNLOAD_TTL_S"]
     filename = f"{book_id}.{obj.extension}"

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+from coko.domains.accounts.contracts import (
+    PASSWORD_RESET_REQUESTED,
+    USER_REGISTERED,
+    VERIFICATION_REQUESTED,
+    CodeRequested,
+    UserRegistered,
+)
 from coko.platform.errors import NotFound
 from coko.platform.events import Event, subscribe
 from coko.platform.observability import get_logger
@@ -11,23 +18,22 @@ from . import api
 log = get_logger("coko.notifications")
 
 
-def _send(event: Event, **kwargs) -> None:
+def _send(event: Event, *, user_id: str, **kwargs) -> None:
     try:
-        api.notification_send(user_id=event.payload["user_id"], idempotency_key=f"{event.type}:{event.id}",
-                              **kwargs)
+        api.notification_send(user_id=user_id, idempotency_key=f"{event.type}:{event.id}", **kwargs)
     except NotFound:  # the account was closed and erased before we got here: nobody to tell
         log.info("notification skipped: no such user", event_id=str(event.id), event_type=event.type)
 
 
-@subscribe("user.registered")
+@subscribe(USER_REGISTERED)
 def welcome_new_user(event: Event) -> None:
-    _send(event, template="welcome", category="account", context={})
+    payload = event.payload_as(UserRegistered)
+    _send(event, user_id=payload.user_id, template="welcome", category="account", context={})
 
 
-@subscribe("verification.requested", "password_reset.requested")
+@subscribe(VERIFICATION_REQUESTED, PASSWORD_RESET_REQUESTED)
 def send_one_time_code(event: Event) -> None:
-    payload = event.payload
-    template = "password_reset_code" if event.type == "password_reset.requested" else "verification_code"
-    channel = payload.get("channel", "email")
-    _send(event, template=template, category="security", channels=[channel],
-          context={"code_encrypted": payload["code_encrypted"], "purpose": payload.get("purpose", "")})
+    payload = event.payload_as(CodeRequested)
+    template = "password_reset_code" if event.type == PASSWORD_RESET_REQUESTED else "verification_code"
+    _send(event, user_id=payload.user_id, template=template, category="security", channels=[payload.channel],
+          context={"code_encrypted": payload.code_encrypted, "purpose": payload.purpose})

@@ -10,13 +10,11 @@ from datetime import datetime, time
 from typing import Any, Literal
 from uuid import UUID
 
-from django.utils.translation import gettext_lazy as _
 from ninja import Field, Query, Router, Schema, Status
 
 from coko.platform.auth.ninja import BearerAuth
-from coko.platform.errors import PermissionDenied
 
-from . import api, selectors, services
+from . import api, errors, selectors, services
 from .contracts import CHANNELS, PREFERENCE_CATEGORIES
 
 router = Router(tags=["notifications"])
@@ -171,8 +169,7 @@ def unsubscribe(request, body: UnsubscribeIn):
              summary="Send a notification to a user (staff and internal callers)")
 def send(request, body: SendIn):
     if not request.auth.is_admin:
-        raise PermissionDenied("permission_denied", _("Only staff may send notifications."),
-                               details={"required_role": "admin"})
+        raise errors.SEND_NOT_ALLOWED(required_role="admin")
     queued = api.notification_send(user_id=str(body.user_id), template=body.template,
                                    category=body.category, idempotency_key=body.idempotency_key,
                                    context=body.context, channels=body.channels)

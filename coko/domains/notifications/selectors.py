@@ -8,7 +8,6 @@ from django.template.loader import get_template
 from .contracts import CHANNELS, DEFAULT_OFF, PREFERENCE_CATEGORIES
 from .models import DeviceToken, InboxItem, Preference, UserSettings
 
-DB = "notifications"
 FALLBACK_LANGUAGE = "en"
 
 
@@ -28,7 +27,7 @@ def preferences_for(*, user_id) -> dict[tuple[str, str], bool]:
     """Every (category, channel) a user may choose, with its current value."""
     values = {(category, channel): (category, channel) not in DEFAULT_OFF
               for category in PREFERENCE_CATEGORIES for channel in CHANNELS}
-    for pref in Preference.objects.using(DB).filter(user_id=user_id):
+    for pref in Preference.objects.filter(user_id=user_id):
         values[(pref.category, pref.channel)] = pref.enabled
     return values
 
@@ -40,16 +39,16 @@ def channel_allowed(*, user_id, category: str, channel: str) -> bool:
 
 
 def user_settings_get(*, user_id) -> UserSettings:
-    found = UserSettings.objects.using(DB).filter(user_id=user_id).first()
+    found = UserSettings.objects.filter(user_id=user_id).first()
     return found or UserSettings(user_id=user_id)
 
 
 def device_tokens_for(*, user_id, kind: str) -> list[DeviceToken]:
-    return list(DeviceToken.objects.using(DB).filter(user_id=user_id, kind=kind).order_by("-created_at"))
+    return list(DeviceToken.objects.filter(user_id=user_id, kind=kind).order_by("-created_at"))
 
 
 def inbox_page(*, user_id, limit: int, offset: int) -> tuple[list[InboxItem], int, int]:
     """A page of the inbox (newest first), the total and the unread count."""
-    items = InboxItem.objects.using(DB).filter(user_id=user_id)
+    items = InboxItem.objects.filter(user_id=user_id)
     page = list(items.order_by("-created_at", "-id")[offset:offset + limit])
     return page, items.count(), items.filter(read_at__isnull=True).count()

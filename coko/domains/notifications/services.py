@@ -1,5 +1,7 @@
-"""Notifications use cases. Each runs in one durable transaction on the notifications alias;
-deliveries are handed to dramatiq only after that transaction commits."""
+"""Notifications use cases. Each is one ``@use_case("notifications")`` (one durable transaction
+on the notifications alias), except ``notification_send``, which event handlers call inside
+their inbox transaction (see there); deliveries are handed to dramatiq only after the
+transaction that created them commits."""
 
 from __future__ import annotations
 
@@ -14,15 +16,14 @@ from django.db import IntegrityError, transaction
 from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
 
 from coko.domains.accounts import api as accounts_api
 from coko.platform.crypto import field_decrypt
-from coko.platform.errors import NotFound, Unprocessable
 from coko.platform.observability import get_logger
+from coko.platform.services import model_update, use_case
 
 from . import channels as ch
-from . import selectors
+from . import errors, selectors
 from .contracts import CATEGORIES, CHANNELS, DEVICE_KINDS, PREFERENCE_CATEGORIES, NotificationQueued
 from .models import Delivery, DeliveryAttempt, DeviceToken, InboxItem, Notification, Preference, UserSettings
 
@@ -84,45 +85,43 @@ def notification_send(*, user_id, template: str, context: dict | None = None,
     The same ``idempotency_key`` always answers the same notification; nothing is queued twice.
     """
     if category not in CATEGORIES:
-        raise Unprocessable("unknown_category", _("This notification category does not exist."),
-                            details={"category": category, "allowed": list(CATEGORIES)})
+        raise errors.UNKNOWN_CATEGORY(category=category, allowed=list(CATEGORIES))
     if channels is not None:
         unknown = sorted(set(channels) - set(CHANNELS))
         if unknown:
-            raise Unprocessable("unknown_channel", _("This channel does not exist."),
-                                details={"channels": unknown, "allowed": list(CHANNELS)})
+            raise errors.UNKNOWN_CHANNEL(channels=unknown, allowed=list(CHANNELS))
     if not idempotency_key or len(idempotency_key) > 200:
-        raise Unprocessable("invalid_idempotency_key", _("The idempotency key is missing or too long."))
-    existing = Notification.objects.using(DB).filter(idempotency_key=idempotency_key).first()
+        raise errors.INVALID_IDEMPOTENCY_KEY()
+    existing = Notification.objects.filter(idempotency_key=idempotency_key).first()
     if existing is not None:
         return _queued(existing, created=False)
     contact = accounts_api.contact_for(user_id=str(user_id))
     if contact is None or not contact.is_active:
-        raise NotFound("user_not_found", _("No user has this id."), details={"user_id": str(user_id)})
+        raise errors.USER_NOT_FOUND(user_id=str(user_id))
     language = selectors.template_language(template=template, language=contact.preferred_language)
     if language is None:
-        raise Unprocessable("unknown_template", _("This notification template does not exist."),
-                            details={"template": template})
+        raise errors.UNKNOWN_TEMPLATE(template=template)
     now = now or timezone.now()
     held_until = None if category == "security" else quiet_hours_end(user_id=contact.user_id, now=now)
     destinations = _destinations(user_id=contact.user_id, contact=contact, channels=channels)
-    # Not durable: an event handler calls this inside its inbox transaction, so that the
-    # notification and the inbox mark commit together (the deliveries start after that commit).
+    # Not a durable use case: an event handler calls this inside its inbox transaction on this
+    # alias, so that the notification and the inbox mark commit together (the deliveries start
+    # after that commit); called from the HTTP edge, this atomic block is the transaction.
     with transaction.atomic(using=DB):
         try:
             with transaction.atomic(using=DB):
-                notification = Notification.objects.using(DB).create(
+                notification = Notification.objects.create(
                     user_id=contact.user_id, template=template, category=category,
                     context={"display_name": contact.display_name, **(context or {})},
                     language=language, idempotency_key=idempotency_key, created_at=now)
         except IntegrityError:  # a concurrent call with the same key won
-            existing = Notification.objects.using(DB).get(idempotency_key=idempotency_key)
+            existing = Notification.objects.get(idempotency_key=idempotency_key)
             return _queued(existing, created=False)
         deliveries = []
         for channel, destination in destinations.items():
             if not selectors.channel_allowed(user_id=contact.user_id, category=category, channel=channel):
                 continue
-            deliveries.append(Delivery.objects.using(DB).create(
+            deliveries.append(Delivery.objects.create(
                 notification=notification, channel=channel, destination=destination, created_at=now,
                 not_before=None if channel == "inapp" else held_until))
         ids = [(d.id, d.not_before) for d in deliveries]
@@ -131,7 +130,7 @@ def notification_send(*, user_id, template: str, context: dict | None = None,
 
 
 def _queued(notification: Notification, *, created: bool) -> NotificationQueued:
-    channels = tuple(notification.deliveries.using(DB).order_by("id").values_list("channel", flat=True))
+    channels = tuple(notification.deliveries.order_by("id").values_list("channel", flat=True))
     return NotificationQueued(notification_id=str(notification.id), channels=channels, created=created)
 
 
@@ -176,7 +175,7 @@ def _retry_policy(channel: str) -> tuple[int, int, int]:
 
 def _record(delivery: Delivery, *, outcome: str, provider: str = "", provider_id: str = "",
             error: str = "") -> None:
-    DeliveryAttempt.objects.using(DB).create(delivery=delivery, number=delivery.attempts, outcome=outcome,
+    DeliveryAttempt.objects.create(delivery=delivery, number=delivery.attempts, outcome=outcome,
                                              provider=provider, provider_id=provider_id, error=error[:2000])
 
 
@@ -191,13 +190,13 @@ def _send_push(delivery: Delivery, message: ch.Outgoing, adapter) -> ch.Sent:
             result = adapter.send(ch.Outgoing(to=token.token, subject=message.subject, text=message.text,
                                               html=message.html, data=message.data))
         except ch.InvalidRecipient:
-            DeviceToken.objects.using(DB).filter(id=token.id).delete()
+            DeviceToken.objects.filter(id=token.id).delete()
             log.info("device token dropped", token_id=token.id, channel=delivery.channel)
             continue
         except ch.TemporaryFailure as exc:
             temporary = exc
             continue
-        DeviceToken.objects.using(DB).filter(id=token.id).update(last_used_at=timezone.now())
+        DeviceToken.objects.filter(id=token.id).update(last_used_at=timezone.now())
         sent = sent or result
     if sent is not None:
         return sent
@@ -206,96 +205,92 @@ def _send_push(delivery: Delivery, message: ch.Outgoing, adapter) -> ch.Sent:
     raise ch.InvalidRecipient("every device token was invalid")
 
 
+@use_case(DB)
 def delivery_attempt(*, delivery_id: int, now: datetime | None = None) -> AttemptResult | None:
     """Try one delivery once, recording the attempt. None when there is nothing to do."""
     now = now or timezone.now()
-    with transaction.atomic(using=DB, durable=True):
-        delivery = (Delivery.objects.using(DB).select_for_update().select_related("notification")
-                    .filter(id=delivery_id).first())
-        if delivery is None or delivery.status != Delivery.QUEUED:
-            return None
-        if delivery.not_before and delivery.not_before > now:
-            return AttemptResult("queued", int((delivery.not_before - now).total_seconds() * 1000) + 1)
-        notification = delivery.notification
-        subject, text, html = render(notification)
-        message = ch.Outgoing(to=delivery.destination, subject=subject, text=text, html=html, data={
-            "notification_id": str(notification.id), "user_id": str(notification.user_id),
-            "category": notification.category, "template": notification.template})
-        delivery.attempts += 1
-        max_attempts, min_ms, max_ms = _retry_policy(delivery.channel)
-        retry_in = None
-        try:
-            adapter = ch.adapter_for(delivery.channel)
-            if delivery.channel in PUSH_KIND:
-                sent = _send_push(delivery, message, adapter)
-            else:
-                sent = adapter.send(message)
-        except ch.TemporaryFailure as exc:
-            delivery.error = str(exc) or exc.__class__.__name__
-            _record(delivery, outcome="temporary", error=delivery.error)
-            if delivery.attempts < max_attempts:
-                backoff = min(max_ms, min_ms * 2 ** (delivery.attempts - 1))
-                if exc.retry_after:
-                    backoff = max(backoff, int(exc.retry_after * 1000))
-                retry_in = backoff
-            else:
-                delivery.status = Delivery.FAILED
-        except ch.PermanentFailure as exc:
-            delivery.error = str(exc) or exc.__class__.__name__
-            # "invalid" (not "invalid_recipient": the outcome column holds 16 characters)
-            outcome = "invalid" if isinstance(exc, ch.InvalidRecipient) else "permanent"
-            _record(delivery, outcome=outcome, error=delivery.error)
-            delivery.status = Delivery.FAILED
+    delivery = (Delivery.objects.select_for_update().select_related("notification")
+                .filter(id=delivery_id).first())
+    if delivery is None or delivery.status != Delivery.QUEUED:
+        return None
+    if delivery.not_before and delivery.not_before > now:
+        return AttemptResult("queued", int((delivery.not_before - now).total_seconds() * 1000) + 1)
+    notification = delivery.notification
+    subject, text, html = render(notification)
+    message = ch.Outgoing(to=delivery.destination, subject=subject, text=text, html=html, data={
+        "notification_id": str(notification.id), "user_id": str(notification.user_id),
+        "category": notification.category, "template": notification.template})
+    delivery.attempts += 1
+    max_attempts, min_ms, max_ms = _retry_policy(delivery.channel)
+    retry_in = None
+    try:
+        adapter = ch.adapter_for(delivery.channel)
+        if delivery.channel in PUSH_KIND:
+            sent = _send_push(delivery, message, adapter)
         else:
-            delivery.status, delivery.sent_at, delivery.error = Delivery.SENT, timezone.now(), ""
-            delivery.provider, delivery.provider_id = sent.provider, sent.provider_id[:255]
-            _record(delivery, outcome="sent", provider=sent.provider, provider_id=delivery.provider_id)
-        delivery.save(using=DB)
+            sent = adapter.send(message)
+    except ch.TemporaryFailure as exc:
+        delivery.error = str(exc) or exc.__class__.__name__
+        _record(delivery, outcome="temporary", error=delivery.error)
+        if delivery.attempts < max_attempts:
+            backoff = min(max_ms, min_ms * 2 ** (delivery.attempts - 1))
+            if exc.retry_after:
+                backoff = max(backoff, int(exc.retry_after * 1000))
+            retry_in = backoff
+        else:
+            delivery.status = Delivery.FAILED
+    except ch.PermanentFailure as exc:
+        delivery.error = str(exc) or exc.__class__.__name__
+        # "invalid" (not "invalid_recipient": the outcome column holds 16 characters)
+        outcome = "invalid" if isinstance(exc, ch.InvalidRecipient) else "permanent"
+        _record(delivery, outcome=outcome, error=delivery.error)
+        delivery.status = Delivery.FAILED
+    else:
+        delivery.status, delivery.sent_at, delivery.error = Delivery.SENT, timezone.now(), ""
+        delivery.provider, delivery.provider_id = sent.provider, sent.provider_id[:255]
+        _record(delivery, outcome="sent", provider=sent.provider, provider_id=delivery.provider_id)
+    delivery.save()
     log.info("notification delivery attempt", delivery_id=delivery.id, channel=delivery.channel,
              status=delivery.status, attempts=delivery.attempts)
     return AttemptResult(delivery.status, retry_in)
 
 
 # --- the in-app inbox ---------------------------------------------------------------------------------
+@use_case(DB)
 def inbox_item_read(*, user_id, item_id) -> InboxItem:
-    with transaction.atomic(using=DB, durable=True):
-        item = InboxItem.objects.using(DB).select_for_update().filter(id=item_id, user_id=user_id).first()
-        if item is None:
-            raise NotFound("notification_not_found", _("No notification has this id."),
-                           details={"id": str(item_id)})
-        if item.read_at is None:
-            item.read_at = timezone.now()
-            item.save(using=DB, update_fields=["read_at"])
+    item = InboxItem.objects.select_for_update().filter(id=item_id, user_id=user_id).first()
+    if item is None:
+        raise errors.NOTIFICATION_NOT_FOUND(id=str(item_id))
+    if item.read_at is None:
+        model_update(instance=item, fields=["read_at"], data={"read_at": timezone.now()})
     return item
 
 
 # --- preferences and devices ---------------------------------------------------------------------------
+@use_case(DB)
 def preferences_update(*, user_id, preferences: list[dict], time_zone: str | None = None,
                        quiet_hours: tuple[time | None, time | None] | None = None) -> None:
     for pref in preferences:
         if pref["category"] not in PREFERENCE_CATEGORIES or pref["channel"] not in CHANNELS:
-            raise Unprocessable("invalid_preference", _("This category or channel cannot be set."),
-                                details={"category": pref["category"], "channel": pref["channel"]})
+            raise errors.INVALID_PREFERENCE(category=pref["category"], channel=pref["channel"])
     if time_zone is not None:
         try:
             zoneinfo.ZoneInfo(time_zone)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise Unprocessable("invalid_time_zone", _("This time zone does not exist."),
-                                details={"time_zone": time_zone}) from None
+            raise errors.INVALID_TIME_ZONE(time_zone=time_zone) from None
     if quiet_hours is not None and (quiet_hours[0] is None) != (quiet_hours[1] is None):
-        raise Unprocessable("invalid_quiet_hours", _("Quiet hours need both a start and an end."))
-    with transaction.atomic(using=DB, durable=True):
-        for pref in preferences:
-            Preference.objects.using(DB).update_or_create(
-                user_id=user_id, category=pref["category"], channel=pref["channel"],
-                defaults={"enabled": pref["enabled"]})
-        if time_zone is not None or quiet_hours is not None:
-            cfg, _created = UserSettings.objects.using(DB).get_or_create(user_id=user_id)
-            if time_zone is not None:
-                cfg.time_zone = time_zone
-            if quiet_hours is not None:
-                cfg.quiet_hours_start, cfg.quiet_hours_end = quiet_hours
-            cfg.save(using=DB)
+        raise errors.INVALID_QUIET_HOURS()
+    for pref in preferences:
+        Preference.objects.update_or_create(user_id=user_id, category=pref["category"], channel=pref["channel"],
+                                            defaults={"enabled": pref["enabled"]})
+    changes: dict = {}
+    if time_zone is not None:
+        changes["time_zone"] = time_zone
+    if quiet_hours is not None:
+        changes["quiet_hours_start"], changes["quiet_hours_end"] = quiet_hours
+    if changes:
+        cfg, _created = UserSettings.objects.get_or_create(user_id=user_id)
+        model_update(instance=cfg, fields=["time_zone", "quiet_hours_start", "quiet_hours_end"], data=changes)
 
 
 def _device_token_valid(kind: str, token: str | dict) -> bool:
@@ -315,22 +310,19 @@ def _device_token_valid(kind: str, token: str | dict) -> bool:
             and all(isinstance(keys.get(k), str) and keys.get(k) for k in ("p256dh", "auth")))
 
 
+@use_case(DB)
 def device_subscribe(*, user_id, kind: str, token: str | dict) -> DeviceToken:
     if kind not in DEVICE_KINDS:
-        raise Unprocessable("invalid_device_kind", _("This device kind does not exist."),
-                            details={"kind": kind, "allowed": list(DEVICE_KINDS)})
+        raise errors.INVALID_DEVICE_KIND(kind=kind, allowed=list(DEVICE_KINDS))
     value = token if isinstance(token, str) else json.dumps(token, sort_keys=True, separators=(",", ":"))
     if not value or len(value) > 4096 or not _device_token_valid(kind, token):
-        raise Unprocessable("invalid_device_token", _("This device token is not valid."),
-                            details={"kind": kind})
-    with transaction.atomic(using=DB, durable=True):
-        device, _created = DeviceToken.objects.using(DB).update_or_create(
-            token=value, defaults={"user_id": user_id, "kind": kind})
+        raise errors.INVALID_DEVICE_TOKEN(kind=kind)
+    device, _created = DeviceToken.objects.update_or_create(token=value, defaults={"user_id": user_id, "kind": kind})
     return device
 
 
+@use_case(DB)
 def device_unsubscribe(*, user_id, token: str | dict) -> bool:
     value = token if isinstance(token, str) else json.dumps(token, sort_keys=True, separators=(",", ":"))
-    with transaction.atomic(using=DB, durable=True):
-        deleted, _ = DeviceToken.objects.using(DB).filter(user_id=user_id, token=value).delete()
+    deleted, _ = DeviceToken.objects.filter(user_id=user_id, token=value).delete()
     return bool(deleted)

@@ -11,6 +11,7 @@ import pytest
 from django.utils import timezone
 
 from coko.domains.files import services
+from coko.domains.files.testing import epub_ingested
 
 from .conftest import PASSWORD, epub_bytes, pdf_bytes, send
 
@@ -18,8 +19,7 @@ pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
 
 
 def published_book(author, data: bytes, *, publish: bool = True, **fields) -> str:
-    body = send(author, "/files/ingest", data, name="book.epub").data
-    book_id = body["book"]["id"]
+    book_id = epub_ingested(author, data=data)["book"]["id"]
     if fields:
         assert author.call("patch", f"/books/{book_id}", fields).status_code == 200
     if publish:

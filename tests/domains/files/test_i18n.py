@@ -39,14 +39,28 @@ def test_the_compiled_files_catalogue_is_not_stale():
 
 
 @pytest.mark.django_db(transaction=True, databases="__all__")
-@pytest.mark.parametrize(("language", "expected"), [
-    ("fr-SN,fr;q=0.9", "Ce PDF est tronqué : il n’a pas de marqueur de fin de fichier."),
-    ("en", "This PDF is truncated: it has no end-of-file marker."),
+@pytest.mark.parametrize(("language", "message", "explanation"), [
+    ("fr-SN,fr;q=0.9", "Ce fichier ne peut pas être accepté.",
+     "Ce PDF est tronqué : il n’a pas de marqueur de fin de fichier."),
+    ("en", "This file cannot be accepted.", "This PDF is truncated: it has no end-of-file marker."),
 ])
-def test_a_refused_file_is_explained_in_the_client_s_language(author, language, expected):
+def test_a_refused_file_is_explained_in_the_client_s_language(author, language, message, explanation):
     author.client.defaults["HTTP_ACCEPT_LANGUAGE"] = language
     response = send(author, "/files/uploads", b"%PDF-1.7\n1 0 obj\n<<>>\n", name="book.pdf")
     assert response.status_code == 422
     assert response.data["error"]["code"] == "file_invalid"
-    assert response.data["error"]["details"] == {"reason": "pdf_truncated"}
-    assert response.data["error"]["message"] == expected
+    assert response.data["error"]["message"] == message  # one code, one message
+    assert response.data["error"]["details"] == {"reason": "pdf_truncated", "explanation": explanation}
+
+
+def test_every_file_invalid_reason_is_explained_in_both_languages():
+    from django.utils import translation
+
+    from coko.domains.files import errors
+
+    for reason in errors.reasons().values():
+        with translation.override("en"):
+            english = str(reason.explanation)
+        with translation.override("fr"):
+            french = str(reason.explanation)
+        assert english != french, reason.reason

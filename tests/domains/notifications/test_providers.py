@@ -7,11 +7,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from django.apps import apps
 
+from coko.devtools.testing.events import last_event, outbox_events
+from coko.domains.accounts.contracts import USER_REGISTERED, CodeRequested
 from coko.domains.notifications import handlers, services, tasks
 from coko.platform.crypto import field_decrypt
-from coko.platform.events import Event
 from coko.devtools.testing.simulators import FcmSimulator, OrangeSmsSimulator, WebPushSimulator
 
 from .conftest import Api, make_admin, model, register
@@ -45,12 +45,6 @@ def run_actor(delivery_id: int) -> None:
     tasks.notification_deliver.fn(delivery_id)
 
 
-def accounts_event(type_: str) -> Event:
-    row = apps.get_model("accounts", "OutboxEvent").objects.filter(type=type_).order_by("-id").first()
-    return Event(id=row.event_id, type=row.type, producer="accounts", aggregate_id=row.aggregate_id,
-                 payload=row.payload, version=row.version, occurred_at=row.occurred_at)
-
-
 # --- SMS (Orange) ------------------------------------------------------------------------------
 @pytest.fixture
 def orange(settings):
@@ -65,7 +59,7 @@ def orange(settings):
 def test_a_verification_code_by_sms_survives_two_provider_failures(api, orange, redeliveries):
     user_id = register(api, phone=SN_NUMBER, preferred_language="en")
     assert api.post("/auth/verification/request", {"channel": "sms"}).status_code == 202
-    event = accounts_event("verification.requested")
+    event = last_event("accounts", "verification.requested")
     handlers.send_one_time_code(event)
     delivery = model("Delivery").objects.get(notification__user_id=user_id, channel="sms")
     assert delivery.destination == SN_NUMBER
@@ -86,7 +80,7 @@ def test_a_verification_code_by_sms_survives_two_provider_failures(api, orange, 
                     .values_list("number", "outcome", "provider_id"))
     assert attempts == [(1, "temporary", ""), (2, "temporary", ""), (3, "sent", sms["id"])]
     assert (sms["to"], sms["from"], sms["sender_name"]) == (SN_NUMBER, "+2210000", "Coko")
-    code = field_decrypt(event.payload["code_encrypted"])
+    code = field_decrypt(event.payload_as(CodeRequested).code_encrypted)
     assert code in sms["message"]
     assert api.post("/auth/verification/confirm", {"channel": "sms", "code": code}).status_code == 204
 
@@ -119,7 +113,7 @@ def test_an_invalid_phone_number_is_refused_and_nothing_is_stored(orange):
     for phone in ("+221 12", "771234567", "+999123456789"):
         response = Api().register(phone=phone)
         assert response.status_code == 422 and response.data["error"]["code"] == "invalid_phone"
-    assert apps.get_model("accounts", "User").objects.count() == 0
+    assert outbox_events("accounts", USER_REGISTERED) == []  # nobody registered
     assert model("Notification").objects.count() == 0
     assert orange.requests == []
 

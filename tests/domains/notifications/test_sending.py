@@ -7,12 +7,15 @@ import socket
 from datetime import datetime, time, timezone
 
 import pytest
-from django.apps import apps
 
+from coko.devtools.testing.events import deliver_pending, last_event
+from coko.domains.accounts.contracts import USER_REGISTERED, CodeRequested, UserRegistered
 from coko.domains.notifications import handlers, services
 from coko.domains.notifications import channels as ch
+from coko.domains.notifications.testing import inbox_titles
 from coko.platform.errors import NotFound, Unprocessable
 from coko.platform.events import Event
+from coko.platform.events.declared import payload_dump
 from coko.platform.events.delivery import apply_events
 
 from .conftest import Api, deliver_all, model, register
@@ -20,16 +23,9 @@ from .conftest import Api, deliver_all, model, register
 pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
 
 
-def accounts_event(type_: str) -> Event:
-    """The last ``type_`` event the accounts domain wrote to its outbox, as a handler gets it."""
-    row = apps.get_model("accounts", "OutboxEvent").objects.filter(type=type_).order_by("-id").first()
-    return Event(id=row.event_id, type=row.type, producer="accounts", aggregate_id=row.aggregate_id,
-                 payload=row.payload, version=row.version, occurred_at=row.occurred_at)
-
-
 def test_user_registered_sends_a_welcome_email_in_the_users_language(api, smtp):
     user_id = register(api, email="awa@example.sn", display_name="Awa", preferred_language="fr")
-    handlers.welcome_new_user(accounts_event("user.registered"))
+    handlers.welcome_new_user(last_event("accounts", "user.registered"))
     notification = model("Notification").objects.get(user_id=user_id)
     assert (notification.template, notification.category, notification.language) == ("welcome", "account", "fr")
     assert set(notification.deliveries.values_list("channel", flat=True)) == {"email", "inapp"}
@@ -43,11 +39,12 @@ def test_user_registered_sends_a_welcome_email_in_the_users_language(api, smtp):
     assert delivery.provider_id == message["Message-ID"]
     assert model("DeliveryAttempt").objects.get(delivery=delivery).outcome == "sent"
     assert model("InboxItem").objects.get(user_id=user_id).title == "Bienvenue sur Coko, Awa !"
+    assert inbox_titles(api) == ["Bienvenue sur Coko, Awa !"]
 
 
 def test_a_language_without_templates_falls_back_to_english(api, smtp):
     register(api, email="moussa@example.sn", display_name="Moussa", preferred_language="wo")
-    handlers.welcome_new_user(accounts_event("user.registered"))
+    handlers.welcome_new_user(last_event("accounts", "user.registered"))
     deliver_all()
     [message] = smtp.to("moussa@example.sn")
     assert message["Subject"] == "Welcome to Coko, Moussa!"
@@ -56,7 +53,7 @@ def test_a_language_without_templates_falls_back_to_english(api, smtp):
 def test_the_verification_code_is_emailed_and_never_stored_in_clear(api, smtp):
     user_id = register(api, email="fatou@example.sn", preferred_language="en")
     assert api.post("/auth/verification/request", {"channel": "email"}).status_code == 202
-    event = accounts_event("verification.requested")
+    event = last_event("accounts", "verification.requested")
     handlers.send_one_time_code(event)
     notification = model("Notification").objects.get(user_id=user_id, template="verification_code")
     assert notification.category == "security" and "code" not in notification.context
@@ -65,7 +62,7 @@ def test_the_verification_code_is_emailed_and_never_stored_in_clear(api, smtp):
     [message] = smtp.to("fatou@example.sn")
     from coko.platform.crypto import field_decrypt
 
-    code = field_decrypt(event.payload["code_encrypted"])
+    code = field_decrypt(event.payload_as(CodeRequested).code_encrypted)
     assert code in message["Subject"] and code in message.get_body(("plain",)).get_content()
     assert api.post("/auth/verification/confirm", {"channel": "email", "code": code}).status_code == 204
 
@@ -73,7 +70,7 @@ def test_the_verification_code_is_emailed_and_never_stored_in_clear(api, smtp):
 def test_password_reset_code_is_sent(api, smtp):
     register(api, email="ibou@example.sn", preferred_language="fr")
     assert Api().post("/auth/password/reset", {"identifier": "ibou@example.sn"}).status_code in (202, 204)
-    handlers.send_one_time_code(accounts_event("password_reset.requested"))
+    handlers.send_one_time_code(last_event("accounts", "password_reset.requested"))
     deliver_all()
     [message] = smtp.to("ibou@example.sn")
     assert message["Subject"].startswith("Réinitialisez votre mot de passe Coko")
@@ -81,23 +78,23 @@ def test_password_reset_code_is_sent(api, smtp):
 
 def test_a_duplicate_event_sends_once(api, smtp):
     register(api, email="awa@example.sn")
-    event = accounts_event("user.registered")
+    event = last_event("accounts", "user.registered")
     # as the worker applies it: in the inbox transaction, twice (at-least-once delivery)
-    apply_events(handler="notifications.welcome_new_user", events=[event.to_dict()])
+    assert deliver_pending(producer="accounts", handler="notifications.welcome_new_user") == 1
     deliver_all()
-    apply_events(handler="notifications.welcome_new_user", events=[event.to_dict()])
+    apply_events(handler="notifications.welcome_new_user", events=[event.to_dict()])  # delivered again
     handlers.welcome_new_user(event)  # even past the inbox, the idempotency key holds
     deliver_all()
     assert model("Notification").objects.count() == 1
     assert len(smtp.to("awa@example.sn")) == 1
-    again = services.notification_send(user_id=event.payload["user_id"], template="welcome", category="account",
+    again = services.notification_send(user_id=event.payload_as(UserRegistered).user_id, template="welcome", category="account",
                                        idempotency_key=f"{event.type}:{event.id}")
     assert again.created is False and set(again.channels) == {"email", "inapp"}
 
 
 def test_a_delivery_attempted_twice_is_sent_once(api, smtp):
     register(api, email="awa@example.sn")
-    handlers.welcome_new_user(accounts_event("user.registered"))
+    handlers.welcome_new_user(last_event("accounts", "user.registered"))
     delivery = model("Delivery").objects.get(channel="email")
     assert services.delivery_attempt(delivery_id=delivery.id).status == "sent"
     assert services.delivery_attempt(delivery_id=delivery.id) is None  # a redelivered task message
@@ -246,7 +243,9 @@ def test_unknown_template_and_unknown_user_are_refused(api):
 
 
 def test_an_event_for_an_erased_user_is_skipped():
-    handlers.welcome_new_user(Event(type="user.registered", producer="accounts",
-                                    aggregate_id="00000000-0000-0000-0000-000000000000",
-                                    payload={"user_id": "00000000-0000-0000-0000-000000000000"}))
+    erased = "00000000-0000-0000-0000-000000000000"
+    payload = UserRegistered(user_id=erased, display_name="Awa", preferred_language="fr", country="SN",
+                             has_email=True, has_phone=False, marketing_consent=False, via="password")
+    handlers.welcome_new_user(Event(type=USER_REGISTERED, producer="accounts", aggregate_id=erased,
+                                    payload=payload_dump(payload)))
     assert model("Notification").objects.count() == 0

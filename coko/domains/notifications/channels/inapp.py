@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from . import Outgoing, PermanentFailure, Sent
 
-DB = "notifications"
-
 
 class InAppAdapter:
     name = "inapp"
@@ -16,11 +14,11 @@ class InAppAdapter:
         notification_id = message.data.get("notification_id")
         if not notification_id:
             raise PermanentFailure("an in-app message needs its notification_id")
-        notification = Notification.objects.using(DB).filter(id=notification_id).first()
+        notification = Notification.objects.filter(id=notification_id).first()
         if notification is None:
             raise PermanentFailure(f"no notification {notification_id}")
         # one inbox item per notification, even when a delivery is retried
-        item, _created = InboxItem.objects.using(DB).get_or_create(
+        item, _created = InboxItem.objects.get_or_create(
             notification=notification,
             defaults={"user_id": notification.user_id, "category": notification.category,
                       "title": message.subject[:255], "body": message.text.strip()})

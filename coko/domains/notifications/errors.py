@@ -1,0 +1,39 @@
+"""Every error the notifications domain answers: one code, one message, one shape of details."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+from coko.platform.errors import ErrorCode, NotFound, PermissionDenied, Unprocessable
+
+D = "notifications"
+
+# --- sending --------------------------------------------------------------------------------------------
+UNKNOWN_CATEGORY = ErrorCode(D, "unknown_category", Unprocessable, _("This notification category does not exist."),
+                             details=("category", "allowed"))
+UNKNOWN_CHANNEL = ErrorCode(D, "unknown_channel", Unprocessable, _("This channel does not exist."),
+                            details=("channels", "allowed"))
+INVALID_IDEMPOTENCY_KEY = ErrorCode(D, "invalid_idempotency_key", Unprocessable,
+                                    _("The idempotency key is missing or too long."))
+# the same message as accounts' user_not_found
+USER_NOT_FOUND = ErrorCode(D, "user_not_found", NotFound, _("No user has this id."), details=("user_id",))
+UNKNOWN_TEMPLATE = ErrorCode(D, "unknown_template", Unprocessable, _("This notification template does not exist."),
+                             details=("template",))
+SEND_NOT_ALLOWED = ErrorCode(D, "permission_denied", PermissionDenied, _("Only staff may send notifications."),
+                             details=("required_role",))
+
+# --- the inbox ------------------------------------------------------------------------------------------
+NOTIFICATION_NOT_FOUND = ErrorCode(D, "notification_not_found", NotFound, _("No notification has this id."),
+                                   details=("id",))
+
+# --- preferences and devices ----------------------------------------------------------------------------
+INVALID_PREFERENCE = ErrorCode(D, "invalid_preference", Unprocessable, _("This category or channel cannot be set."),
+                               details=("category", "channel"))
+INVALID_TIME_ZONE = ErrorCode(D, "invalid_time_zone", Unprocessable, _("This time zone does not exist."),
+                              details=("time_zone",))
+INVALID_QUIET_HOURS = ErrorCode(D, "invalid_quiet_hours", Unprocessable,
+                                _("Quiet hours need both a start and an end."))
+INVALID_DEVICE_KIND = ErrorCode(D, "invalid_device_kind", Unprocessable, _("This device kind does not exist."),
+                                details=("kind", "allowed"))
+INVALID_DEVICE_TOKEN = ErrorCode(D, "invalid_device_token", Unprocessable, _("This device token is not valid."),
+                                 details=("kind",))
