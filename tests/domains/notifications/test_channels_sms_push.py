@@ -9,7 +9,7 @@ import pytest
 from coko.domains.notifications.channels import InvalidRecipient, Outgoing, PermanentFailure, Sent, TemporaryFailure
 from coko.domains.notifications.channels.push import FcmPushAdapter, WebPushAdapter
 from coko.domains.notifications.channels.sms import OrangeSmsAdapter, TwilioSmsAdapter
-from coko.devtools.testing.simulators import FcmSimulator, OrangeSmsSimulator, TwilioSimulator, WebPushSimulator
+from coko.devtools.simulators import FcmSimulator, OrangeSmsSimulator, TwilioSimulator, WebPushSimulator
 
 SN_NUMBER = "+221771234567"  # a valid Senegalese mobile number
 CI_NUMBER = "+2250701020304"  # a valid Ivorian mobile number

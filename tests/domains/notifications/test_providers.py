@@ -12,7 +12,7 @@ from coko.devtools.testing.events import last_event, outbox_events
 from coko.domains.accounts.contracts import USER_REGISTERED, CodeRequested
 from coko.domains.notifications import handlers, services, tasks
 from coko.platform.crypto import field_decrypt
-from coko.devtools.testing.simulators import FcmSimulator, OrangeSmsSimulator, WebPushSimulator
+from coko.devtools.simulators import FcmSimulator, OrangeSmsSimulator, WebPushSimulator
 
 from .conftest import Api, make_admin, model, register
 
