@@ -22,7 +22,7 @@ from django.utils.translation import get_language_info
 
 from coko.platform.errors import DomainError, NotFound
 
-from .. import cache, contracts, selectors, services
+from .. import cache, contracts, errors, selectors, values
 
 NAVIGATION, ACQUISITION = "navigation", "acquisition"
 
@@ -228,7 +228,7 @@ def prices(price: dict | None) -> tuple[Price, ...]:
     if own.currency == DISPLAY_CURRENCY:
         return (own,)
     shown = Price(currency=DISPLAY_CURRENCY,
-                  amount=services.price_in_xof(amount=own.amount, currency=own.currency))
+                  amount=values.price_in_xof(amount=own.amount, currency=own.currency))
     return (shown, own)
 
 
