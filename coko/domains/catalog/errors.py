@@ -8,9 +8,21 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
-from coko.platform.errors import Conflict, ErrorCode, NotFound, PermissionDenied, Unprocessable
+from coko.platform.auth.basic import BASIC_CHALLENGE
+from coko.platform.errors import Conflict, DomainError, ErrorCode, NotFound, PermissionDenied, Unprocessable
 
 D = "catalog"
+
+
+class BasicSignIn(DomainError):
+    """401 with an HTTP ``Basic`` challenge: what an OPDS reader app understands."""
+
+    status = 401
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": BASIC_CHALLENGE}
+
 
 # --- not found ----------------------------------------------------------------------------------
 BOOK_NOT_FOUND = ErrorCode(D, "book_not_found", NotFound, _("There is no such book."), details=("book_id",))
@@ -67,3 +79,9 @@ INVALID_CURSOR = ErrorCode(D, "invalid_cursor", Unprocessable, _("This cursor is
                            details=("cursor",))
 UNKNOWN_FIELDS = ErrorCode(D, "unknown_fields", Unprocessable, _("Unknown fields."),
                            details=("fields", "allowed"))
+
+# --- the OPDS feeds -----------------------------------------------------------------------------
+#: a query parameter a feed cannot answer; ``expected`` says (translated) what it takes
+INVALID_FEED_QUERY = ErrorCode(D, "bad_request", DomainError, _("This feed cannot answer this query."),
+                               details=("parameter", "expected"), status=400)
+SIGN_IN_REQUIRED = ErrorCode(D, "unauthorized", BasicSignIn, _("Sign in to see your books."))
