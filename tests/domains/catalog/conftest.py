@@ -9,7 +9,7 @@ from django.conf import settings
 
 from coko.devtools.testing.api import Api
 from coko.domains.accounts.testing import user_with_roles
-from coko.domains.catalog.testing import book_body, file_attach, published_book
+from coko.domains.catalog.testing import book_body, file_attach, published_book  # noqa: F401 (book_body: for the tests)
 
 _numbers = itertools.count(1)
 

@@ -14,7 +14,7 @@ from decimal import Decimal
 from django.db import transaction
 
 from ..models import Book
-from .writer import BATCH, DATA_DIR, DB, BookRecord, ImportResult, books_import, categories_ensure, \
+from .writer import BATCH, DATA_DIR, DB, BookRecord, ImportResult, books_import, categories_ensure, existing_keys, \
     synthetic_access, synthetic_published_at, taxonomy
 
 SYNTHETIC = "synthetic"
