@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from coko.platform.events import Event, subscribe
 
-from . import api
+from . import api, contracts
 
 
-@subscribe("book.published", "book.updated", "book.withdrawn")
+@subscribe(contracts.BOOK_PUBLISHED, contracts.BOOK_UPDATED, contracts.BOOK_WITHDRAWN)
 def book_changed_sync(event: Event) -> None:
-    api.book_changed_apply(book_id=event.payload["book_id"])
+    api.book_changed_apply(book_id=event.payload_as(contracts.BookChanged).book_id)

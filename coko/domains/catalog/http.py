@@ -17,14 +17,12 @@ from uuid import UUID
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import get_language
-from django.utils.translation import gettext_lazy as _
 from ninja import Field, Query, Router, Schema, Status
 
 from coko.platform.auth.ninja import BearerAuth, OptionalBearerAuth, require_permission
-from coko.platform.errors import NotFound, Unprocessable
 from coko.platform.ratelimit import rate_limit_check
 
-from . import cache, selectors, services
+from . import cache, errors, selectors, services
 
 router = Router(tags=["catalog"])
 anyone = OptionalBearerAuth()
@@ -250,8 +248,7 @@ def _fields(raw: str | None) -> tuple[str, ...] | None:
     wanted = tuple(dict.fromkeys(f.strip() for f in raw.split(",") if f.strip()))
     unknown = [f for f in wanted if f not in CARD_FIELDS]
     if unknown:
-        raise Unprocessable("unknown_fields", _("Unknown fields."), details={"fields": unknown,
-                                                                           "allowed": list(CARD_FIELDS)})
+        raise errors.UNKNOWN_FIELDS(fields=unknown, allowed=list(CARD_FIELDS))
     return tuple(sorted(set(wanted) | {"id"}))
 
 
@@ -274,18 +271,18 @@ def _actor(request: HttpRequest) -> services.Actor:
                           can_publish=principal.has_permission("publish_books"))
 
 
-def _data(payload: Schema, *, partial: bool) -> dict:
-    data = payload.model_dump(exclude_unset=partial)
+def _changes(payload: Schema, *, partial: bool) -> services.BookChanges:
+    """The validated body as the service's ``BookChanges`` (a PATCH: only the fields sent;
+    a new book: the fields with a value)."""
+    data = payload.model_dump(exclude_unset=partial, exclude={"owner_id"})
     if "translations" in data and data["translations"] is not None:
         data["translations"] = {k: {f: v for f, v in (t or {}).items() if v} for k, t in data["translations"].items()}
     if "authors" in data and data["authors"] is not None:
         data["authors"] = [a if isinstance(a, str) else {k: v for k, v in a.items() if v is not None}
                            for a in data["authors"]]
-    if "owner_id" in data and data["owner_id"] is not None:
-        data["owner_id"] = str(data["owner_id"])
     if not partial:
         data = {k: v for k, v in data.items() if v is not None and v != [] and v != {}}
-    return data
+    return services.BookChanges(**data)
 
 
 # --- books --------------------------------------------------------------------------------------
@@ -337,18 +334,20 @@ def book_get(request: HttpRequest, book_id: UUID):
         book = selectors.book_for_editor(book_id=book_id, lang=lang)
         if book is not None:
             return _json(cache.dumps(book), public=False)
-    raise NotFound("book_not_found", _("There is no such book."))
+    raise errors.BOOK_NOT_FOUND(book_id=str(book_id))
 
 
 @router.post("/books", response={201: BookOut}, auth=publisher, summary="Create a draft book")
 def book_create(request: HttpRequest, payload: BookIn):
-    book = services.book_create(actor=_actor(request), data=_data(payload, partial=False))
+    book = services.book_create(actor=_actor(request), changes=_changes(payload, partial=False),
+                                owner_id=str(payload.owner_id) if payload.owner_id else None)
     return Status(201, selectors.book_for_editor(book_id=book.id, lang=_lang()))
 
 
 @router.patch("/books/{book_id}", response=BookOut, auth=publisher, summary="Change a book")
 def book_update(request: HttpRequest, book_id: UUID, payload: BookPatch):
-    book = services.book_update(actor=_actor(request), book_id=book_id, data=_data(payload, partial=True))
+    book = services.book_update(actor=_actor(request), book_id=book_id,
+                                changes=_changes(payload, partial=True))
     return selectors.book_for_editor(book_id=book.id, lang=_lang())
 
 
@@ -381,7 +380,7 @@ def author_get(request: HttpRequest, author_id: UUID):
         return _cached(request, "author", lambda: selectors.author_detail(author_id=author_id, lang=lang),
                        id=str(author_id), lang=lang)
     except _Missing:
-        raise NotFound("author_not_found", _("There is no such author.")) from None
+        raise errors.AUTHOR_NOT_FOUND(author_id=str(author_id)) from None
 
 
 @router.get("/categories", response=list[CategoryOut], auth=anyone, summary="The category tree, with counts")

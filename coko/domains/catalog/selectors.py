@@ -17,11 +17,8 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import connections
 from django.db.models import Prefetch, Q
-from django.utils.translation import gettext_lazy as _
 
-from coko.platform.errors import Unprocessable
-
-from . import contracts, search
+from . import contracts, errors, search
 from .models import Author, Book, BookAuthor, Category, Edition, Format
 
 DB = "catalog"
@@ -167,8 +164,7 @@ def cursor_decode(*, cursor: str, sort: str) -> tuple[object, str]:
             value = Decimal(value)
         return value, str(book_id)
     except (ValueError, TypeError, binascii.Error, json.JSONDecodeError) as exc:
-        raise Unprocessable("invalid_cursor", _("This cursor is not valid for this sort."),
-                            details={"cursor": cursor}) from exc
+        raise errors.INVALID_CURSOR(cursor=cursor) from exc
 
 
 def _after(sort: str, value, book_id: str) -> Q:

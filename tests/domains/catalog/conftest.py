@@ -7,28 +7,18 @@ import itertools
 import pytest
 from django.conf import settings
 
-from coko.domains.accounts import services as accounts_services
-from tests.domains.accounts.conftest import Api
+from coko.devtools.testing.api import Api
+from coko.domains.accounts.testing import user_with_roles
+from coko.domains.catalog.testing import book_body, file_attach, published_book  # noqa: F401 (book_body: for the tests)
 
 _numbers = itertools.count(1)
 
 
 def person(*roles: str, name: str = "reader") -> Api:
-    """A registered user holding ``roles``, logged in again so the token carries them."""
-    client = Api(ip=f"41.82.{next(_numbers) % 250}.{next(_numbers) % 250}")
-    email = f"{name}{next(_numbers)}@example.sn"
-    response = client.register(email=email, display_name=name.title())
-    assert response.status_code == 201, response.data
-    user_id = response.data["user"]["id"]
-    for role in roles:
-        accounts_services.role_grant(user_id=user_id, role=role, by_user_id=None,
-                                     client=accounts_services.Client(ip="127.0.0.1"))
-    if roles:
-        login = client.post("/auth/login", {"identifier": email, "password": "a river in Saint-Louis"})
-        assert login.status_code == 200, login.data
-        client.token = login.data["access_token"] if "access_token" in login.data else login.data["tokens"]["access_token"]
-    client.user_id = user_id
-    return client
+    """A registered user holding ``roles``, signed in so the token carries them."""
+    n = next(_numbers)
+    return user_with_roles(*roles, email=f"{name}{n}@example.sn", display_name=name.title(),
+                           ip=f"41.82.{n % 250}.{(n * 7) % 250}")
 
 
 @pytest.fixture
@@ -65,17 +55,8 @@ def _fresh_state(redis_client):
     yield
 
 
-def book_body(**fields) -> dict:
-    return {"title": "Une si longue lettre", "language": "fr", "authors": ["Mariama Bâ"],
-            "description": "Ramatoulaye écrit à son amie Aïssatou.", **fields}
-
-
-def published(client: Api, **fields) -> dict:
-    created = client.post("/books", book_body(**fields))
-    assert created.status_code == 201, created.data
-    done = client.post(f"/books/{created.data['id']}/publish")
-    assert done.status_code == 200, done.data
-    return done.data
+#: a book created and published by this client (the API's book dict)
+published = published_book
 
 
 # --- OPDS feeds (tests/domains/catalog/test_opds*.py) --------------------------------------------
@@ -86,16 +67,7 @@ LONG_DESCRIPTION = ("Ramatoulaye, veuve depuis peu, écrit à son amie Aïssatou
 
 def book_file(author: Api, book_id: str, kind: str = "epub") -> None:
     """Attach a stored file to a book, as the files domain does after an upload."""
-    import hashlib
-    import uuid
-
-    from coko.domains.catalog import api, contracts
-
-    media_types = {"epub": "application/epub+zip", "pdf": "application/pdf", "audio": "audio/mpeg"}
-    file_id = str(uuid.uuid4())
-    api.book_format_attach(actor_id=author.user_id, book_id=book_id, file=contracts.FormatFile(
-        kind=kind, file_id=file_id, media_type=media_types[kind], size=250_000,
-        sha256=hashlib.sha256(file_id.encode()).hexdigest()))
+    file_attach(author, book_id, kind)
 
 
 def book_cover(author: Api, book_id: str) -> dict:

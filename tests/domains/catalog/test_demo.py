@@ -10,7 +10,7 @@ import pytest
 from django.apps import apps
 from django.core.management import call_command
 
-from coko.domains.catalog import demo, importing, services
+from coko.domains.catalog import demo, importing, values
 from coko.domains.catalog.models import Author, Book, Category
 
 from .test_goodbooks import write_goodbooks
@@ -39,7 +39,7 @@ def test_the_starter_data_is_well_formed():
     assert len(keys) == len(set(keys)) >= 40
     for entry in STARTER["books"]:
         assert entry["title"] and entry["authors"] and isinstance(entry["year"], int), entry["key"]
-        assert services.language_normalise(entry["language"]) == entry["language"]
+        assert values.language_normalise(entry["language"]) == entry["language"]
         assert set(entry["categories"]) <= slugs, entry["key"]
         assert entry["description"]["en"] and entry["description"]["fr"], entry["key"]
         access = entry["access"]

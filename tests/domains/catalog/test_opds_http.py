@@ -11,16 +11,15 @@ import pytest
 from django.test import Client
 from lxml import etree
 
-from coko.domains.accounts import services as accounts_services
+from coko.devtools.testing.api import PASSWORD, Api
+from coko.domains.accounts.testing import user_with_roles
 from coko.domains.catalog import cache, selectors
-from tests.domains.accounts.conftest import Api
 from tests.specs.validation import opds1_errors, opds2_feed_errors
 
 from .conftest import book_file, published
 
 pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
 
-PASSWORD = "a river in Saint-Louis"
 REALM = 'Basic realm="Coko"'
 NAVIGATION = "application/atom+xml;profile=opds-catalog;kind=navigation"
 ACQUISITION = "application/atom+xml;profile=opds-catalog;kind=acquisition"
@@ -35,18 +34,7 @@ def client() -> Client:
 
 def member(email: str, *roles: str) -> Api:
     """A registered user whose email and password we know (for HTTP Basic)."""
-    api = Api(ip="41.82.213.10")
-    response = api.register(email=email, display_name="Awa")
-    assert response.status_code == 201, response.data
-    api.user_id, api.email = response.data["user"]["id"], email
-    for role in roles:
-        accounts_services.role_grant(user_id=api.user_id, role=role, by_user_id=None,
-                                     client=accounts_services.Client(ip="127.0.0.1"))
-    if roles:
-        login = api.post("/auth/login", {"identifier": email, "password": PASSWORD})
-        assert login.status_code == 200, login.data
-        api.token = login.data["tokens"]["access_token"] if "tokens" in login.data else login.data["access_token"]
-    return api
+    return user_with_roles(*roles, email=email, display_name="Awa", ip="41.82.213.10")
 
 
 def basic(identifier: str, password: str = PASSWORD) -> dict:

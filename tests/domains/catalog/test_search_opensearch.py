@@ -19,12 +19,10 @@ import threading
 import pytest
 from osmem_server import OsmemServer
 
+from coko.devtools.testing.events import deliver_pending
 from coko.domains.catalog import api, search
-from coko.domains.catalog.models import OutboxEvent
 from coko.domains.catalog.search import SearchFilters
 from coko.domains.catalog.search import opensearch as os_backend
-from coko.platform.events import delivery
-from coko.platform.events.envelope import Event
 
 from .conftest import published
 from .search_conftest import categories, found, popularity_set, searched, shelf  # noqa: F401 (fixtures)
@@ -57,13 +55,7 @@ def opensearch(osmem, settings):
 def events_apply() -> int:
     """Deliver the catalog's pending book events to its handler, as the worker does (inbox,
     one transaction); returns how many were applied. Delivering twice changes nothing."""
-    rows = list(OutboxEvent.objects.using("catalog").filter(type__startswith="book.").order_by("id"))
-    envelopes = [Event(type=r.type, producer="catalog", aggregate_id=r.aggregate_id, payload=r.payload,
-                       version=r.version, id=r.event_id, occurred_at=r.occurred_at, trace_id=r.trace_id).to_dict()
-                 for r in rows]
-    if envelopes:
-        delivery.apply_events(handler="catalog.book_changed_sync", events=envelopes)
-    return len(envelopes)
+    return deliver_pending(producer="catalog", handler="catalog.book_changed_sync")
 
 
 def indexed(backend) -> dict[str, dict]:

@@ -31,7 +31,7 @@ Decisions:
 
 * **Prices** are shown in XOF, what readers pay with (Orange Money, Wave): a book priced in
   EUR is converted at the fixed parity (655.957), one in USD at ``COKO_CATALOG['USD_XOF']`` —
-  the conversion the catalogue's price filters use (``services.price_in_xof``). OPDS 1.2 allows
+  the conversion the catalogue's price filters use (``values.price_in_xof``). OPDS 1.2 allows
   several ``opds:price`` on a buy link: the book's own price follows the XOF one when it is in
   another currency. OPDS 2.0 has one ``properties.price``: XOF.
 * **Acquisition links** point at the files domain's ``/api/v1/files/books/<id>/file/<format>``,

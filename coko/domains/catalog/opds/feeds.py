@@ -18,11 +18,11 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.urls import reverse
-from django.utils.translation import get_language_info
+from django.utils import translation
+from django.utils.translation import get_language_info, gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
-from coko.platform.errors import DomainError, NotFound
-
-from .. import cache, contracts, selectors, services
+from .. import cache, contracts, errors, selectors, values
 
 NAVIGATION, ACQUISITION = "navigation", "acquisition"
 
@@ -49,44 +49,44 @@ EPOCH = datetime(2024, 1, 1, tzinfo=UTC)  # `updated` of a feed with nothing dat
 _CURSOR = re.compile(r"^[A-Za-z0-9_-]{1,400}$")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}$")
 
-# --- words (English and French; the feeds follow Accept-Language) --------------------------
+# --- words (gettext: English msgids, French in catalog/locale; the feeds follow Accept-Language)
 _TEXTS = {
-    "root": ("Coko", "Coko"),
-    "root_about": ("Books for African readers", "Des livres pour les lecteurs africains"),
-    "new": ("New books", "Nouveautés"),
-    "new_about": ("The latest books in the catalogue", "Les derniers livres parus au catalogue"),
-    "popular": ("Popular books", "Livres populaires"),
-    "popular_about": ("What readers read most", "Ce que les lecteurs lisent le plus"),
-    "categories": ("Categories", "Catégories"),
-    "categories_about": ("Browse by category", "Parcourir par catégorie"),
-    "authors": ("Authors", "Auteurs"),
-    "authors_about": ("Browse by author", "Parcourir par auteur"),
-    "shelf": ("My books", "Mes livres"),
-    "shelf_about": ("The books you manage (sign in)", "Les livres que vous gérez (connexion)"),
-    "search": ("Search", "Recherche"),
-    "search_for": ("Search: {q}", "Recherche : {q}"),
-    "search_about": ("Search the Coko catalogue", "Rechercher dans le catalogue Coko"),
-    "all_of": ("All of {name}", "Tout {name}"),
-    "books": ("{n} books", "{n} livres"),
-    "one_book": ("1 book", "1 livre"),
-    "language": ("Language", "Langue"),
-    "access": ("Access", "Accès"),
-    "all": ("All", "Tous"),
-    "free": ("Free", "Gratuit"),
-    "subscription": ("Subscription", "Abonnement"),
-    "sale": ("For sale", "À l'achat"),
-    "complete": ("Complete entry", "Fiche complète"),
-    "back": ("Back to the catalogue", "Retour au catalogue"),
+    "root": _("Coko"),
+    "root_about": _("Books for African readers"),
+    "new": _("New books"),
+    "new_about": _("The latest books in the catalogue"),
+    "popular": _("Popular books"),
+    "popular_about": _("What readers read most"),
+    "categories": _("Categories"),
+    "categories_about": _("Browse by category"),
+    "authors": _("Authors"),
+    "authors_about": _("Browse by author"),
+    "shelf": _("My books"),
+    "shelf_about": _("The books you manage (sign in)"),
+    "search": _("Search"),
+    "search_for": _("Search: {q}"),
+    "search_about": _("Search the Coko catalogue"),
+    "all_of": _("All of {name}"),
+    "language": _("Language"),
+    "access": _("Access"),
+    "all": _("All"),
+    "free": _("Free"),
+    "subscription": _("Subscription"),
+    "sale": _("For sale"),
+    "complete": _("Complete entry"),
+    "back": _("Back to the catalogue"),
 }
 
 
 def text(key: str, lang: str, **values) -> str:
-    english, french = _TEXTS[key]
-    return (french if lang == "fr" else english).format(**values)
+    """The feed word ``key`` in ``lang`` (``{placeholders}`` filled from ``values``)."""
+    with translation.override(lang):
+        return str(_TEXTS[key]).format(**values)
 
 
 def count_text(n: int, lang: str) -> str:
-    return text("one_book", lang) if n == 1 else text("books", lang, n=n)
+    with translation.override(lang):
+        return ngettext("{n} book", "{n} books", n).format(n=n)
 
 
 def language_name(code: str) -> str:
@@ -107,10 +107,6 @@ def when(value: str | None) -> datetime | None:
         return None
     moment = datetime.fromisoformat(value)
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-class BadRequest(DomainError):
-    status, code = 400, "bad_request"
 
 
 # --- targets and URLs --------------------------------------------------------------------------
@@ -228,7 +224,7 @@ def prices(price: dict | None) -> tuple[Price, ...]:
     if own.currency == DISPLAY_CURRENCY:
         return (own,)
     shown = Price(currency=DISPLAY_CURRENCY,
-                  amount=services.price_in_xof(amount=own.amount, currency=own.currency))
+                  amount=values.price_in_xof(amount=own.amount, currency=own.currency))
     return (shown, own)
 
 
@@ -329,21 +325,22 @@ class Params:
 
         q = one(search_param) or ""
         if len(q) > 200:
-            raise BadRequest(message="The search is too long (200 characters at most).")
+            raise errors.INVALID_FEED_QUERY(parameter=search_param, expected=gettext("200 characters at most"))
         language = one("language")
         if language is not None and not _LANGUAGE.match(language):
-            raise BadRequest(message="language: an ISO 639 code (two or three lowercase letters).")
+            raise errors.INVALID_FEED_QUERY(parameter="language",
+                                            expected=gettext("an ISO 639 code (two or three lowercase letters)"))
         access = one("access")
         if access is not None and access not in contracts.ACCESS_MODELS:
-            raise BadRequest(message="access: free, subscription or sale.")
+            raise errors.INVALID_FEED_QUERY(parameter="access", expected=gettext("free, subscription or sale"))
         limit = _integer(one("limit"), "limit", PAGE_SIZE, 1, settings.COKO_CATALOG["PAGE_MAX"])
         offset = _integer(one("offset"), "offset", 0, 0, SEARCH_OFFSET_MAX)
         cursor = one("cursor")
         if cursor is not None and not _CURSOR.match(cursor):
-            raise BadRequest(message="cursor: not a cursor of this feed.")
+            raise errors.INVALID_FEED_QUERY(parameter="cursor", expected=gettext("a cursor of this feed"))
         back = tuple(one("back").split(",")) if one("back") else ()
         if len(back) > BACK_MAX or any(c != "-" and not _CURSOR.match(c) for c in back):
-            raise BadRequest(message="back: not the cursors of this feed.")
+            raise errors.INVALID_FEED_QUERY(parameter="back", expected=gettext("the cursors of this feed"))
         return cls(q=q, language=language, access=access, limit=limit, cursor=cursor, back=back, offset=offset)
 
     def filters(self, **fixed) -> selectors.BookFilters:
@@ -365,7 +362,8 @@ def _integer(raw: str | None, name: str, default: int, low: int, high: int) -> i
     except ValueError:
         value = low - 1
     if not low <= value <= high:
-        raise BadRequest(message=f"{name}: a whole number from {low} to {high}.")
+        raise errors.INVALID_FEED_QUERY(parameter=name, expected=gettext("a whole number from {low} to {high}")
+                                        .format(low=low, high=high))
     return value
 
 
@@ -442,8 +440,8 @@ def _find(nodes: list[dict], slug: str) -> tuple[dict | None, dict | None]:
     return None, None
 
 
-def _no_category(slug: str) -> NotFound:
-    return NotFound("category_not_found", "There is no such category.", details={"slug": slug})
+def _no_category(slug: str):
+    return errors.CATEGORY_NOT_FOUND(slug=slug)
 
 
 def category_sections(*, slug: str, lang: str) -> Feed:
@@ -537,7 +535,7 @@ def category(*, slug: str, params: Params, lang: str) -> Feed:
 def author(*, author_id: str, params: Params, lang: str) -> Feed:
     found = selectors.author_detail(author_id=author_id, lang=lang, limit=1)
     if found is None:
-        raise NotFound("author_not_found", "There is no such author.", details={"id": author_id})
+        raise errors.AUTHOR_NOT_FOUND(author_id=str(author_id))
     return _acquisition(key=f"author:{author_id}", title=found["name"], name="author",
                         kwargs={"author_id": author_id}, params=params, sort="popularity",
                         filters=params.filters(author_id=author_id), up=Target.to("authors", kind=NAVIGATION),
@@ -586,5 +584,5 @@ def shelf(*, user_id: str, lang: str) -> Feed:
 def book(*, book_id: str, lang: str) -> Book:
     found = book_prepare(book_full(book_id, lang=lang))
     if found is None:
-        raise NotFound("book_not_found", "There is no such book.", details={"id": book_id})
+        raise errors.BOOK_NOT_FOUND(book_id=str(book_id))
     return found

@@ -27,23 +27,15 @@ from django.utils.translation import get_language
 from django.views.decorators.http import require_safe
 
 from coko.domains.accounts import api as accounts_api
-from coko.platform.auth.basic import BASIC_CHALLENGE, BasicRefused
+from coko.platform.auth.basic import BasicRefused
 from coko.platform.auth.tokens import access_token_verify
-from coko.platform.errors import ApiError, DomainError, error_for_exception
+from coko.platform.errors import ApiError, error_for_exception
 
-from .. import cache
+from .. import cache, errors
 from . import atom, feeds, json2
 from .feeds import ACQUISITION, NAVIGATION, Params, Urls
 
 OPENSEARCH_TYPE = atom.OPENSEARCH_TYPE
-
-
-class SignInRequired(DomainError):
-    status, code, message = 401, "unauthorized", "Sign in to see your books."
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"WWW-Authenticate": BASIC_CHALLENGE}
 
 
 # --- who is asking -----------------------------------------------------------------------------
@@ -90,6 +82,8 @@ def _respond(request: HttpRequest, body: bytes, content_type: str, *, personal: 
 def _error(error: ApiError, version: int) -> HttpResponse:
     """Not the API's envelope: plain text for OPDS 1.2, problem details for OPDS 2.0."""
     message = str(error.message)
+    if isinstance(error.details, dict) and {"parameter", "expected"} <= set(error.details):
+        message = f"{message} {error.details['parameter']}: {error.details['expected']}."
     if version == 2:
         body = json.dumps({"title": HTTPStatus(error.status).phrase, "status": error.status, "detail": message,
                            "code": error.code}, ensure_ascii=False).encode()
@@ -227,7 +221,7 @@ def book(request, book_id, *, version):
 @opds_view
 def shelf(request, *, version):
     if request.opds_user_id is None:
-        raise SignInRequired()
+        raise errors.SIGN_IN_REQUIRED()
     lang = _lang()
     urls = _urls(request, version)
     feed = feeds.shelf(user_id=request.opds_user_id, lang=lang)

@@ -1,0 +1,44 @@
+"""Catalog writes, one package per family of use cases. Each use case is one durable
+transaction (``@use_case(DB)``) that writes the books and their events.
+
+Who may write: staff (the ``admin`` role), and authors holding ``publish_books`` on the
+books they own. Readers never see drafts or withdrawn books.
+
+* ``books``: create a draft, change it (``BookChanges``), a draft from a book file's
+  metadata, the admin console's edits;
+* ``publication``: publish, withdraw;
+* ``formats``: a book's files and cover;
+* ``categories``: the taxonomy;
+* ``stats``: ratings and popularity fed by other domains;
+* ``_shared``: who writes (``Actor``), the ``BookChanged`` payload, authors' counts.
+"""
+
+from ._shared import DB, Actor, author_counts_refresh, book_changed_payload
+from .books import UNSET, BookChanges, author_get_or_create, book_admin_saved, book_create, \
+    book_draft_from_metadata, book_update, changes_from_metadata
+from .categories import category_create
+from .formats import book_cover_set, book_format_attach, book_format_attach_trusted
+from .publication import book_publish, book_withdraw
+from .stats import book_stats_set
+
+__all__ = [
+    "DB",
+    "UNSET",
+    "Actor",
+    "BookChanges",
+    "author_counts_refresh",
+    "author_get_or_create",
+    "book_admin_saved",
+    "book_changed_payload",
+    "book_cover_set",
+    "book_create",
+    "book_draft_from_metadata",
+    "book_format_attach",
+    "book_format_attach_trusted",
+    "book_publish",
+    "book_stats_set",
+    "book_update",
+    "book_withdraw",
+    "category_create",
+    "changes_from_metadata",
+]
