@@ -13,10 +13,6 @@ from coko.devtools.testing.events import outbox_events
 from coko.domains.accounts import contracts
 from coko.platform.crypto import field_decrypt
 
-# Re-exported for the catalog, files and notifications conftests until they use
-# coko.devtools.testing.api and accounts.testing (the rate limits are reset suite-wide now).
-from tests.conftest import _fresh_rate_limits  # noqa: F401
-
 __all__ = ["Api", "code_sent", "payloads"]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.apps import apps
 
-from coko.domains.accounts.models import User
+from coko.domains.accounts.testing import console_login
 
 from .conftest import book_body
 
@@ -14,8 +14,7 @@ pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
 
 @pytest.fixture
 def console(client):
-    staff = User.objects.create_superuser("staff@coko.africa", "a long staff passphrase")
-    client.force_login(staff)
+    console_login(client)
     return client
 
 
