@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
+from coko.platform.auth import errors as auth_errors
 from coko.platform.errors import (
     Conflict,
     DomainError,
@@ -70,15 +71,15 @@ INVALID_EMAIL = ErrorCode(DOMAIN, "invalid_email", Unprocessable, _("Enter a val
 INVALID_PHONE = ErrorCode(DOMAIN, "invalid_phone", Unprocessable,
                           _("Enter a valid mobile number with its country code, like +221 77 123 45 67."),
                           details=("field",))
-INVALID_LANGUAGE = ErrorCode(DOMAIN, "invalid_language", Unprocessable, _("This language is not offered."),
-                             details=("field", "allowed"))
+INVALID_LANGUAGE = ErrorCode(DOMAIN, "invalid_language", Unprocessable, _("This language is not accepted here."),
+                             details=("field", "value"))
 WEAK_PASSWORD = ErrorCode(DOMAIN, "weak_password", Unprocessable, _("This password is not allowed."),
                           details=("field", "reasons"))
 ACCOUNT_EXISTS = ErrorCode(DOMAIN, "account_exists", Conflict,
                            _("An account already uses this email address or mobile number."),
                            details=("fields",))
-UNKNOWN_FIELDS = ErrorCode(DOMAIN, "unknown_fields", Unprocessable, _("These fields cannot be changed here."),
-                           details=("fields",))
+UNKNOWN_FIELDS = ErrorCode(DOMAIN, "unknown_fields", Unprocessable, _("These fields cannot be used here."),
+                           details=("fields", "allowed"))
 
 # --- sessions and credentials ---------------------------------------------------------------------
 INVALID_CREDENTIALS = ErrorCode(DOMAIN, "invalid_credentials", Unauthorized,
@@ -93,7 +94,7 @@ NO_DESTINATION = ErrorCode(DOMAIN, "no_destination", Unprocessable,
                            _("This account has no such contact to verify."), details=("field",))
 
 # --- users, roles and permissions -----------------------------------------------------------------
-USER_NOT_FOUND = ErrorCode(DOMAIN, "user_not_found", NotFound, _("No user has this id."))
+USER_NOT_FOUND = ErrorCode(DOMAIN, "user_not_found", NotFound, _("No user has this id."), details=("user_id",))
 UNKNOWN_ROLE = ErrorCode(DOMAIN, "unknown_role", Unprocessable, _("This role does not exist."),
                          details=("field", "allowed"))
 CANNOT_DEMOTE_SELF = ErrorCode(DOMAIN, "cannot_demote_self", PermissionDenied,
@@ -101,7 +102,7 @@ CANNOT_DEMOTE_SELF = ErrorCode(DOMAIN, "cannot_demote_self", PermissionDenied,
 UNKNOWN_PERMISSION = ErrorCode(DOMAIN, "unknown_permission", NotFound,
                                _("No such permission on this kind of object."), details=("kind", "permission"))
 ADMIN_ONLY = ErrorCode(DOMAIN, "admin_only", PermissionDenied, _("Only staff can do this."))
-PERMISSION_DENIED = ErrorCode(DOMAIN, "permission_denied", PermissionDenied, _("You are not allowed to do this."))
+PERMISSION_DENIED = auth_errors.PERMISSION_DENIED  # the platform's: one code, one shape in every domain
 
 # --- social sign-in -------------------------------------------------------------------------------
 SOCIAL_TOKEN_INVALID = ErrorCode(DOMAIN, "social_token_invalid", SocialTokenInvalid,

@@ -245,10 +245,10 @@ def delete(request, body: DeleteIn):
             summary="Roles and effective permissions of a user (the user themself or an admin)")
 def user_permissions(request, user_id: UUID):
     if str(user_id) != str(request.auth.user_id) and "*" not in request.auth.permissions:
-        raise errors.PERMISSION_DENIED()
+        raise errors.PERMISSION_DENIED(missing_permissions=[], required_roles=["admin"])
     user = selectors.user_get(user_id=user_id)
     if user is None:
-        raise errors.USER_NOT_FOUND()
+        raise errors.USER_NOT_FOUND(user_id=str(user_id))
     return {"user_id": user.id, "roles": sorted(selectors.roles_for_user(user=user)),
             "permissions": sorted(selectors.permissions_for_user(user=user))}
 

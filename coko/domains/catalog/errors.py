@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
+from coko.platform.auth import errors as auth_errors
 from coko.platform.auth.basic import BASIC_CHALLENGE
 from coko.platform.errors import Conflict, DomainError, ErrorCode, NotFound, PermissionDenied, Unprocessable
 
@@ -32,16 +33,14 @@ CATEGORY_NOT_FOUND = ErrorCode(D, "category_not_found", NotFound, _("There is no
                                details=("slug",))
 
 # --- who may write ------------------------------------------------------------------------------
-PERMISSION_DENIED = ErrorCode(D, "permission_denied", PermissionDenied,
-                              _("You do not hold the permission or role this needs."), details=("missing",))
+PERMISSION_DENIED = auth_errors.PERMISSION_DENIED  # the platform's: one code, one shape in every domain
 NOT_YOUR_BOOK = ErrorCode(D, "not_your_book", PermissionDenied,
                           _("Only the book's author or staff may change it."))
 
 # --- a book's fields ----------------------------------------------------------------------------
 INVALID_TITLE = ErrorCode(D, "invalid_title", Unprocessable, _("A book needs a title."))
-INVALID_LANGUAGE = ErrorCode(D, "invalid_language", Unprocessable,
-                             _("Give the language as an ISO 639 code (fr, en, wo, sw, ar …)."),
-                             details=("language",))
+INVALID_LANGUAGE = ErrorCode(D, "invalid_language", Unprocessable, _("This language is not accepted here."),
+                             details=("field", "value"))  # an ISO 639 code: fr, en, wo, sw, ar …
 INVALID_TRANSLATION = ErrorCode(D, "invalid_translation", Unprocessable,
                                 _("Only title, subtitle and description are translated."),
                                 details=("language", "fields"))
@@ -77,11 +76,11 @@ CATEGORY_EXISTS = ErrorCode(D, "category_exists", Conflict, _("A category with t
 # --- reads --------------------------------------------------------------------------------------
 INVALID_CURSOR = ErrorCode(D, "invalid_cursor", Unprocessable, _("This cursor is not valid for this sort."),
                            details=("cursor",))
-UNKNOWN_FIELDS = ErrorCode(D, "unknown_fields", Unprocessable, _("Unknown fields."),
+UNKNOWN_FIELDS = ErrorCode(D, "unknown_fields", Unprocessable, _("These fields cannot be used here."),
                            details=("fields", "allowed"))
 
 # --- the OPDS feeds -----------------------------------------------------------------------------
 #: a query parameter a feed cannot answer; ``expected`` says (translated) what it takes
 INVALID_FEED_QUERY = ErrorCode(D, "bad_request", DomainError, _("This feed cannot answer this query."),
                                details=("parameter", "expected"), status=400)
-SIGN_IN_REQUIRED = ErrorCode(D, "unauthorized", BasicSignIn, _("Sign in to see your books."))
+SIGN_IN_REQUIRED = ErrorCode(D, "unauthorized", BasicSignIn, _("Authentication is required."))

@@ -33,7 +33,7 @@ def language_normalise(value: str) -> str:
     code = (value or "").strip().lower().replace("_", "-").split("-")[0]
     code = _ISO639_2_TO_1.get(code, code)
     if not _LANGUAGE.fullmatch(code):
-        raise errors.INVALID_LANGUAGE(language=value)
+        raise errors.INVALID_LANGUAGE(field="language", value=value)
     return code
 
 

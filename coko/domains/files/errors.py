@@ -45,7 +45,7 @@ COVER_NOT_FOUND = ErrorCode(D, "cover_not_found", NotFound, _("There is no such 
 # --- downloads ----------------------------------------------------------------------------------------
 DOWNLOAD_NOT_ALLOWED = ErrorCode(D, "download_not_allowed", PermissionDenied, _("You may not download this book."),
                                  details=("book_id", "access_model"))
-DOWNLOAD_SIGN_IN = ErrorCode(D, "unauthorized", BasicRefused, _("Sign in to download this book."))
+DOWNLOAD_SIGN_IN = ErrorCode(D, "unauthorized", BasicRefused, _("Authentication is required."))
 FORMAT_NOT_FOUND = ErrorCode(D, "format_not_found", NotFound, _("This book has no file in this format."),
                              details=("format", "available"))
 DOWNLOAD_TOKEN_INVALID = ErrorCode(D, "download_token_invalid", PermissionDenied,

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
-from coko.platform.errors import ErrorCode, NotFound, PermissionDenied, Unprocessable
+from coko.platform.auth import errors as auth_errors
+from coko.platform.errors import ErrorCode, NotFound, Unprocessable
 
 D = "notifications"
 
 # --- sending --------------------------------------------------------------------------------------------
-UNKNOWN_CATEGORY = ErrorCode(D, "unknown_category", Unprocessable, _("This notification category does not exist."),
-                             details=("category", "allowed"))
+UNKNOWN_CATEGORY = ErrorCode(D, "unknown_category", Unprocessable, _("There is no such category."),
+                             details=("categories",))
 UNKNOWN_CHANNEL = ErrorCode(D, "unknown_channel", Unprocessable, _("This channel does not exist."),
                             details=("channels", "allowed"))
 INVALID_IDEMPOTENCY_KEY = ErrorCode(D, "invalid_idempotency_key", Unprocessable,
@@ -19,8 +20,7 @@ INVALID_IDEMPOTENCY_KEY = ErrorCode(D, "invalid_idempotency_key", Unprocessable,
 USER_NOT_FOUND = ErrorCode(D, "user_not_found", NotFound, _("No user has this id."), details=("user_id",))
 UNKNOWN_TEMPLATE = ErrorCode(D, "unknown_template", Unprocessable, _("This notification template does not exist."),
                              details=("template",))
-SEND_NOT_ALLOWED = ErrorCode(D, "permission_denied", PermissionDenied, _("Only staff may send notifications."),
-                             details=("required_role",))
+PERMISSION_DENIED = auth_errors.PERMISSION_DENIED  # the platform's: one code, one shape in every domain
 
 # --- the inbox ------------------------------------------------------------------------------------------
 NOTIFICATION_NOT_FOUND = ErrorCode(D, "notification_not_found", NotFound, _("No notification has this id."),

@@ -169,7 +169,7 @@ def unsubscribe(request, body: UnsubscribeIn):
              summary="Send a notification to a user (staff and internal callers)")
 def send(request, body: SendIn):
     if not request.auth.is_admin:
-        raise errors.SEND_NOT_ALLOWED(required_role="admin")
+        raise errors.PERMISSION_DENIED(missing_permissions=[], required_roles=["admin"])
     queued = api.notification_send(user_id=str(body.user_id), template=body.template,
                                    category=body.category, idempotency_key=body.idempotency_key,
                                    context=body.context, channels=body.channels)

@@ -85,7 +85,7 @@ def notification_send(*, user_id, template: str, context: dict | None = None,
     The same ``idempotency_key`` always answers the same notification; nothing is queued twice.
     """
     if category not in CATEGORIES:
-        raise errors.UNKNOWN_CATEGORY(category=category, allowed=list(CATEGORIES))
+        raise errors.UNKNOWN_CATEGORY(categories=[category])
     if channels is not None:
         unknown = sorted(set(channels) - set(CHANNELS))
         if unknown:

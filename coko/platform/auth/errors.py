@@ -23,7 +23,7 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
-from coko.platform.errors import DomainError, PermissionDenied, ServiceUnavailable
+from coko.platform.errors import DomainError, ErrorCode, PermissionDenied, ServiceUnavailable
 
 BEARER_INVALID = 'Bearer error="invalid_token"'
 
@@ -74,3 +74,12 @@ __all__ = [
     "TokenExpired",
     "TokenRevoked",
 ]
+
+
+# --- the codes every domain shares (domains raise these, never a look-alike of their own) -------
+#: 401 with a bare Bearer challenge.
+UNAUTHORIZED = ErrorCode("platform", "unauthorized", NotAuthenticated, NotAuthenticated.message)
+#: 403: the caller lacks permissions (``missing_permissions``) or one of the roles (``required_roles``);
+#: both keys are always there, one of them possibly empty.
+PERMISSION_DENIED = ErrorCode("platform", "permission_denied", InsufficientPermission, InsufficientPermission.message,
+                              details=("missing_permissions", "required_roles"))

@@ -33,7 +33,7 @@ from collections.abc import Iterable
 from django.http import HttpRequest
 from ninja.security import HttpBearer
 
-from coko.platform.auth.errors import InsufficientPermission, NotAuthenticated
+from coko.platform.auth.errors import PERMISSION_DENIED, NotAuthenticated
 from coko.platform.auth.tokens import Principal, access_token_verify
 
 _UNSET = object()
@@ -103,9 +103,9 @@ class BearerAuth(HttpBearer):
         """Raise 403 unless ``principal`` has every permission and one of the roles."""
         missing = [name for name in self.permissions if not principal.has_permission(name)]
         if missing:
-            raise InsufficientPermission(details={"missing_permissions": missing})
+            raise PERMISSION_DENIED(missing_permissions=missing, required_roles=[])
         if self.roles and not (principal.is_admin or principal.roles & self.roles):
-            raise InsufficientPermission(details={"required_roles": sorted(self.roles)})
+            raise PERMISSION_DENIED(missing_permissions=[], required_roles=sorted(self.roles))
 
 
 class OptionalBearerAuth(BearerAuth):

@@ -299,7 +299,7 @@ def test_two_identical_uploads_at_once_store_one_object(author, media):
 def test_uploading_needs_publish_books(reader, media):
     response = send(reader, "/files/uploads", pdf_bytes(), name="a.pdf")
     assert response.status_code == 403
-    assert response.data["error"]["details"] == {"missing_permissions": ["publish_books"]}
+    assert response.data["error"]["details"] == {"missing_permissions": ["publish_books"], "required_roles": []}
     anonymous = send(type(reader)(), "/files/uploads", pdf_bytes(), name="a.pdf")
     assert anonymous.status_code == 401
     assert_nothing_stored(media)

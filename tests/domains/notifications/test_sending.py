@@ -4,7 +4,7 @@ hours, security bypass, idempotency, retries."""
 from __future__ import annotations
 
 import socket
-from datetime import datetime, time, timezone
+from datetime import datetime, timezone
 
 import pytest
 

@@ -65,7 +65,7 @@ def email_normalize(raw: str) -> str:
 
 def language_check(language: str) -> None:
     if language not in contracts.LANGUAGES:
-        raise errors.INVALID_LANGUAGE(field="preferred_language", allowed=list(contracts.LANGUAGES))
+        raise errors.INVALID_LANGUAGE(field="preferred_language", value=language)
 
 
 def identifier_key(identifier: str) -> str:

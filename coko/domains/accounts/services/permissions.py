@@ -24,7 +24,7 @@ def _role_change(*, user_id, role, by_user_id, client, grant: bool) -> None:
         raise errors.UNKNOWN_ROLE(field="role", allowed=list(contracts.ROLES))
     user = User.objects.filter(id=user_id).first()
     if user is None:
-        raise errors.USER_NOT_FOUND()
+        raise errors.USER_NOT_FOUND(user_id=str(user_id))
     if not grant and str(user.id) == str(by_user_id) and role == "admin":
         raise errors.CANNOT_DEMOTE_SELF()
     (user.groups.add if grant else user.groups.remove)(role_group(role))

@@ -17,7 +17,7 @@ def profile_update(*, user_id: str, changes: dict, client: Client) -> User:
     """Change profile fields; publishes ``user.profile.updated`` with the names that changed."""
     unknown = set(changes) - set(PROFILE_FIELDS)
     if unknown:
-        raise errors.UNKNOWN_FIELDS(fields=sorted(unknown))
+        raise errors.UNKNOWN_FIELDS(fields=sorted(unknown), allowed=list(PROFILE_FIELDS))
     if "preferred_language" in changes:
         language_check(changes["preferred_language"])
     data = dict(changes)

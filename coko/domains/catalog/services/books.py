@@ -216,7 +216,7 @@ def book_create(*, actor: Actor, changes: BookChanges, owner_id: str | None = No
 
 def _book_create(*, actor: Actor, changes: BookChanges, owner_id: str | None = None) -> Book:
     if not actor.can_publish:
-        raise errors.PERMISSION_DENIED(missing=["publish_books"])
+        raise errors.PERMISSION_DENIED(missing_permissions=["publish_books"], required_roles=[])
     if not (changes.title or "").strip():
         raise errors.INVALID_TITLE()
     book = Book(owner_id=(owner_id if actor.is_staff and owner_id else actor.user_id), language="en")

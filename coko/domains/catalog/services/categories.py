@@ -16,7 +16,7 @@ def category_create(*, actor: Actor, slug: str | None, name: str, parent_slug: s
                     translations: dict | None = None) -> Category:
     """A node of the taxonomy (staff only)."""
     if not actor.is_staff:
-        raise errors.PERMISSION_DENIED(missing=["admin"])
+        raise errors.PERMISSION_DENIED(missing_permissions=[], required_roles=["admin"])
     slug = slug or slugify(name)
     parent = None
     if parent_slug:
