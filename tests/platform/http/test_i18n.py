@@ -65,16 +65,23 @@ def test_every_platform_message_has_a_french_translation():
 
 
 # --- the committed catalogue ---------------------------------------------------------------------
-def parse_po(text: str) -> dict[str, str]:
-    """Translated, non-fuzzy entries of a .po file (no plurals or contexts), as msgfmt keeps them."""
-    catalog: dict[str, str] = {}
+def parse_po(text: str) -> dict:
+    """Translated, non-fuzzy entries of a .po file, as msgfmt keeps them (and ``GNUTranslations``
+    reads them): ``msgid -> msgstr``, ``(msgid, n) -> msgstr[n]`` for plural entries, and
+    ``"context\x04msgid"`` for an entry with a ``msgctxt``."""
+    catalog: dict = {}
     entry: dict[str, str] = {}
     fuzzy = False
     field = None
 
     def flush():
         nonlocal entry, fuzzy
-        if "msgid" in entry and entry.get("msgstr") and not fuzzy:
+        plurals = sorted(k for k in entry if k.startswith("msgstr["))
+        if "msgctxt" in entry and "msgid" in entry:
+            entry["msgid"] = f"{entry.pop('msgctxt')}\x04{entry['msgid']}"
+        if "msgid" in entry and plurals and all(entry[k] for k in plurals) and not fuzzy:
+            catalog.update({(entry["msgid"], int(k[7:-1])): entry[k] for k in plurals})
+        elif "msgid" in entry and entry.get("msgstr") and not fuzzy:
             catalog[entry["msgid"]] = entry["msgstr"]
         entry, fuzzy = {}, False
 
@@ -86,10 +93,8 @@ def parse_po(text: str) -> dict[str, str]:
             fuzzy = "fuzzy" in line
         elif line.startswith("#"):
             continue
-        elif line.startswith(("msgctxt", "msgid_plural", "msgstr[")):
-            raise AssertionError(f"parse_po does not handle {line.split()[0]}: extend it")
-        elif line.startswith(("msgid ", "msgstr ")):
-            if line.startswith("msgid ") and "msgstr" in entry:
+        elif line.startswith(("msgctxt ", "msgid ", "msgstr ", "msgid_plural ", "msgstr[")):
+            if line.startswith(("msgctxt ", "msgid ")) and any(k.startswith("msgstr") for k in entry):
                 flush()
             field, literal = line.split(" ", 1)
             entry[field] = ast.literal_eval(literal)
@@ -101,7 +106,9 @@ def parse_po(text: str) -> dict[str, str]:
 # --- what the code asks to translate ---------------------------------------------------------------
 TRANSLATION_MODULE = "django.utils.translation"
 SINGULAR = {"gettext", "gettext_lazy", "gettext_noop", "ugettext", "ugettext_lazy", "ugettext_noop"}
-UNSUPPORTED = {"ngettext", "ngettext_lazy", "pgettext", "pgettext_lazy", "npgettext", "npgettext_lazy"}
+PLURAL = {"ngettext", "ngettext_lazy"}  # their msgid is the singular
+CONTEXT = {"pgettext", "pgettext_lazy"}  # (context, msgid): "context\x04msgid", as gettext keys it
+UNSUPPORTED = {"npgettext", "npgettext_lazy"}
 
 
 def translatable_strings(source: str, filename: str = "<source>") -> set[str]:
@@ -130,8 +137,14 @@ def translatable_strings(source: str, filename: str = "<source>") -> set[str]:
             function = None
         where = f"{filename}:{node.lineno}"
         if function in UNSUPPORTED:
-            raise AssertionError(f"{where}: {function} needs plural/context support in parse_po: extend it")
-        if function not in SINGULAR:
+            raise AssertionError(f"{where}: {function} needs plural-with-context support in parse_po: extend it")
+        if function in CONTEXT:
+            context, msgid = (node.args + [None, None])[:2]
+            if not all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in (context, msgid)):
+                raise AssertionError(f"{where}: {function}() of a non-literal cannot be extracted into a catalogue")
+            found.add(f"{context.value}\x04{msgid.value}")
+            continue
+        if function not in SINGULAR | PLURAL:
             continue
         if not (node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
             raise AssertionError(f"{where}: {function}() of a non-literal cannot be extracted into a catalogue")
@@ -162,21 +175,30 @@ def po_of(package: Path) -> Path:
 def untranslated(package: Path) -> dict[str, list[str]]:
     """The package's messages its own French catalogue lacks (msgid -> where it is used)."""
     catalog = parse_po(po_of(package).read_text(encoding="utf-8"))
-    return {msgid: where for msgid, where in package_strings(package).items() if msgid not in catalog}
+    return {msgid: where for msgid, where in package_strings(package).items()
+            if msgid not in catalog and (msgid, 0) not in catalog}
 
 
 def unused(package: Path) -> list[str]:
     """Catalogue entries no module of the package asks for any more (delete them)."""
     catalog = parse_po(po_of(package).read_text(encoding="utf-8"))
-    return sorted(set(catalog) - set(package_strings(package)) - {""})
+    msgids = {key[0] if isinstance(key, tuple) else key for key in catalog}
+    return sorted(msgids - set(package_strings(package)) - {""})
 
 
 def not_served(package: Path) -> dict[str, tuple[str, str]]:
     """Entries Django does not answer with at run time (catalogue not found, or shadowed by
     another one): msgid -> (expected, what ``gettext`` gives in French)."""
     catalog = parse_po(po_of(package).read_text(encoding="utf-8"))
+    def serve(key):
+        if isinstance(key, str) and "\x04" in key:
+            return translation.pgettext(*key.split("\x04", 1))
+        if isinstance(key, tuple):  # French: form 0 for n <= 1, form 1 above
+            return translation.ngettext(key[0], key[0], 1 if key[1] == 0 else 2)
+        return translation.gettext(key)
+
     with translation.override("fr"):
-        served = {msgid: translation.gettext(msgid) for msgid in catalog if msgid}
+        served = {msgid: serve(msgid) for msgid in catalog if msgid}
     return {msgid: (catalog[msgid], served[msgid]) for msgid in served if served[msgid] != catalog[msgid]}
 
 
@@ -233,14 +255,19 @@ def test_translatable_strings_finds_every_alias_and_only_calls():
     assert translatable_strings(source) == {"Lazy joined.", "Eager.", "Through the module."}
     with pytest.raises(AssertionError, match="non-literal"):
         translatable_strings("from django.utils.translation import gettext as _\n_(name)")
-    with pytest.raises(AssertionError, match="plural"):
-        translatable_strings("from django.utils.translation import ngettext\nngettext('a', 'b', 2)")
+    assert translatable_strings("from django.utils.translation import ngettext\nngettext('a', 'b', 2)") == {"a"}
+    assert translatable_strings("from django.utils.translation import pgettext\npgettext('c', 'a')") == {"c\x04a"}
+    with pytest.raises(AssertionError, match="plural-with-context"):
+        translatable_strings("from django.utils.translation import npgettext\nnpgettext('c', 'a', 'b', 2)")
 
 
 def test_parse_po_reads_what_msgfmt_reads():
     text = "\n".join([
         "#, fuzzy", 'msgid "a"', 'msgstr "b"', "",
         'msgid ""', '"multi "', '"line"', 'msgstr "x\\"y\\n"', "",
-        'msgid "u"', 'msgstr ""',
+        'msgid "u"', 'msgstr ""', "",
+        'msgid "{n} book"', 'msgid_plural "{n} books"', 'msgstr[0] "{n} livre"', 'msgstr[1] "{n} livres"', "",
+        'msgctxt "opds"', 'msgid "All"', 'msgstr "Tous"',
     ])
-    assert parse_po(text) == {"multi line": 'x"y\n'}
+    assert parse_po(text) == {"multi line": 'x"y\n', ("{n} book", 0): "{n} livre", ("{n} book", 1): "{n} livres",
+                              "opds\x04All": "Tous"}

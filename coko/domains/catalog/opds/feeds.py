@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.urls import reverse
 from django.utils import translation
-from django.utils.translation import get_language_info, gettext, ngettext
+from django.utils.translation import get_language_info, gettext, ngettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from .. import cache, contracts, errors, selectors, values
@@ -63,13 +63,13 @@ _TEXTS = {
     "authors_about": _("Browse by author"),
     "shelf": _("My books"),
     "shelf_about": _("The books you manage (sign in)"),
-    "search": _("Search"),
+    "search": pgettext_lazy("opds", "Search"),  # a context: Django's own "Search" is a verb
     "search_for": _("Search: {q}"),
     "search_about": _("Search the Coko catalogue"),
     "all_of": _("All of {name}"),
     "language": _("Language"),
     "access": _("Access"),
-    "all": _("All"),
+    "all": pgettext_lazy("opds", "All"),  # a context: Django's own "All" is "Tout"
     "free": _("Free"),
     "subscription": _("Subscription"),
     "sale": _("For sale"),
