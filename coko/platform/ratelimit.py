@@ -16,13 +16,13 @@ lockout says nothing about which accounts are real.
 from __future__ import annotations
 
 import math
-import time
 import uuid
 
 import dramatiq
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from coko.platform import clock
 from coko.platform.errors import RateLimited
 
 _SLIDING_WINDOW = """
@@ -34,7 +34,7 @@ if count >= limit then
   return {0, tostring(oldest[2] + window - now)}
 end
 redis.call('ZADD', key, now, ARGV[4])
-redis.call('PEXPIRE', key, math.ceil(window * 1000))
+redis.call('PEXPIRE', key, math.ceil((window + 60) * 1000))  -- memory only: the scores decide
 return {1, '0'}
 """
 
@@ -60,7 +60,7 @@ def _script():
 def rate_limit_hit(*, key: str, limit: int, window_s: float) -> tuple[bool, int]:
     """Count one hit; return ``(allowed, retry_after_seconds)``."""
     allowed, wait = _script()(keys=[_key(key)],
-                              args=[time.time(), window_s, limit, uuid.uuid4().hex])
+                              args=[clock.time(), window_s, limit, uuid.uuid4().hex])
     return bool(allowed), max(1, math.ceil(float(wait))) if not allowed else 0
 
 
@@ -72,29 +72,53 @@ def rate_limit_check(*, key: str, limit: int, window_s: float) -> None:
                           retry_after=retry_after)
 
 
-def failure_record(*, key: str, window_s: int) -> int:
-    """Count one failure for ``key`` (kept ``window_s``); returns the count so far."""
+_FAILURE = """
+local key, now, window = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2])
+local deadline = tonumber(redis.call('HGET', key, 'until'))
+local count = 1
+if deadline and now < deadline then
+  count = redis.call('HINCRBY', key, 'count', 1)
+else
+  redis.call('HSET', key, 'count', 1)
+end
+redis.call('HSET', key, 'until', ARGV[3])  -- now + window, written by Python (Lua's tostring rounds)
+redis.call('PEXPIRE', key, math.ceil((window + 60) * 1000))  -- memory only: 'until' decides
+return count
+"""
+
+
+def _failures_key(key: str) -> str:
+    # A hash {count, until}; "fail:" held a plain counter with a TTL (the key TTL decided then).
+    return _key(f"failures:{key}")
+
+
+def _failure_script():
     client = _client()
-    name = _key(f"fail:{key}")
-    pipe = client.pipeline()
-    pipe.incr(name)
-    pipe.expire(name, window_s)
-    count, _ = pipe.execute()
-    return int(count)
+    script = _scripts.get(-id(client))
+    if script is None:
+        script = _scripts[-id(client)] = client.register_script(_FAILURE)
+    return script
+
+
+def failure_record(*, key: str, window_s: int) -> int:
+    """Count one failure for ``key``; returns the count so far.
+
+    The count lasts ``window_s`` after the last failure (each failure restarts the window).
+    """
+    now = clock.time()
+    return int(_failure_script()(keys=[_failures_key(key)], args=[repr(now), window_s, repr(now + window_s)]))
 
 
 def failures_clear(*, key: str) -> None:
-    _client().delete(_key(f"fail:{key}"))
+    _client().delete(_failures_key(key))
 
 
 def lockout_check(*, key: str, threshold: int) -> None:
-    """Raise ``RateLimited`` while ``key`` has ``threshold`` or more recent failures."""
-    client = _client()
-    name = _key(f"fail:{key}")
-    pipe = client.pipeline()
-    pipe.get(name)
-    pipe.ttl(name)
-    count, ttl = pipe.execute()
-    if count is not None and int(count) >= threshold:
+    """Raise ``RateLimited`` while ``key`` has ``threshold`` or more failures in its window."""
+    count, until = _client().hmget(_failures_key(key), "count", "until")
+    if count is None or until is None or int(count) < threshold:
+        return
+    remaining = float(until) - clock.time()
+    if remaining > 0:
         raise RateLimited("locked_out", _("Too many failed attempts. Try again later."),
-                          retry_after=max(1, int(ttl)))
+                          retry_after=max(1, math.ceil(remaining)))

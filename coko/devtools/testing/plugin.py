@@ -21,3 +21,6 @@ os.environ.setdefault("COKO_EVENT_MAX_BACKOFF_MS", "200")
 os.environ.setdefault("COKO_RELAY_IDLE_S", "0.05")
 os.environ.setdefault("COKO_LOG_CONSOLE", "1")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
+
+# Suite-wide fixtures (a ``-p`` plugin's fixtures are visible to every test).
+from coko.devtools.testing.clock import clock  # noqa: E402,F401

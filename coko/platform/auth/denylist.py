@@ -32,7 +32,6 @@ from __future__ import annotations
 import math
 import os
 import threading
-import time
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -43,6 +42,7 @@ from redis.exceptions import RedisError
 from redis.retry import Retry
 
 from coko.platform.auth.errors import ServiceUnavailable
+from coko.platform import clock
 from coko.platform.observability import get_logger
 
 log = get_logger("coko.auth")
@@ -98,7 +98,7 @@ def _epoch(moment: datetime | float | int) -> float:
 
 def _ttl_ms(until: datetime | float | int) -> int:
     """Milliseconds from now until ``until`` plus the verification leeway (0: nothing to do)."""
-    remaining = _epoch(until) + settings.COKO_JWT["LEEWAY_S"] - time.time()
+    remaining = _epoch(until) + settings.COKO_JWT["LEEWAY_S"] - clock.time()
     return max(0, math.ceil(remaining * 1000))
 
 
@@ -117,7 +117,7 @@ def token_revoke(jti: str, expires_at: datetime | float | int) -> None:
 def sessions_revoke(session_ids: Iterable[str], until: datetime | float | int | None = None) -> None:
     """Refuse every access token of these sessions (one round trip for all of them)."""
     if until is None:
-        until = time.time() + settings.COKO_JWT["ACCESS_TOKEN_TTL_S"]
+        until = clock.time() + settings.COKO_JWT["ACCESS_TOKEN_TTL_S"]
     ttl = _ttl_ms(until)
     session_ids = [str(sid) for sid in session_ids]
     if not ttl or not session_ids:

@@ -31,7 +31,6 @@ import json
 import os
 import re
 import threading
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +40,8 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from jwt.algorithms import OKPAlgorithm, RSAAlgorithm
+
+from coko.platform import clock
 
 KID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
 ALGORITHMS = ("EdDSA", "RS256")
@@ -358,13 +359,13 @@ class RemoteKeySet:
         response.raise_for_status()
         keys = public_keys_from_jwks(response.json())
         self._remote = {key.kid: key for key in keys}
-        self._fetched_at = time.monotonic()
+        self._fetched_at = clock.monotonic()
 
     def refresh(self, *, force: bool = False) -> bool:
         """Fetch the document again unless one was attempted less than
         ``min_refresh_interval`` ago; returns whether a fetch was made."""
         with self._lock:
-            now = time.monotonic()
+            now = clock.monotonic()
             if not force and now - self._attempted_at < self.min_refresh_interval:
                 return False
             self._attempted_at = now
@@ -380,7 +381,7 @@ class RemoteKeySet:
     def get(self, kid: str) -> Key | None:
         if self.local is not None and (key := self.local.get(kid)) is not None:
             return key
-        if self._fetched_at is None or time.monotonic() - self._fetched_at > self.max_age:
+        if self._fetched_at is None or clock.monotonic() - self._fetched_at > self.max_age:
             self.refresh()
         key = self._remote.get(kid)
         if key is None and self.refresh():

@@ -34,7 +34,6 @@ import base64
 import binascii
 import json
 import threading
-import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -48,6 +47,7 @@ from django.dispatch import receiver
 
 from coko.platform.auth import denylist
 from coko.platform.auth.errors import InvalidToken, TokenExpired, TokenRevoked
+from coko.platform import clock
 from coko.platform.auth.keys import Key, KeySet, RemoteKeySet, current_keys, reset_current_keys
 
 ADMIN_ROLE = "admin"
@@ -113,7 +113,7 @@ def access_token_issue(*, subject: Any, roles: Iterable[str], permissions: Itera
     if not str(subject) or not str(session_id):
         raise ValueError("subject and session_id are required")
     key = (keys or current_keys()).signing_key()
-    issued = int(time.time() if now is None else
+    issued = int(clock.time() if now is None else
                  (now.timestamp() if isinstance(now, datetime) else now))
     claims = {
         "iss": config["ISSUER"],
@@ -190,7 +190,7 @@ class TokenVerifier:
             if self.cache_size:
                 self._remember(token, entry)
         else:
-            now = time.time()
+            now = clock.time()
             if entry[3] <= now - self.leeway:
                 self._cache.pop(token, None)
                 raise TokenExpired()
@@ -252,7 +252,7 @@ class TokenVerifier:
                 and isinstance(jti, str) and _is_names(roles) and _is_names(permissions)
                 and all(type(value) is int for value in (iat, nbf, exp))):
             raise InvalidToken("bad_claims")
-        now = time.time()
+        now = clock.time()
         if exp <= now - self.leeway:
             raise TokenExpired()
         if nbf > now + self.leeway or iat > now + self.leeway:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import dataclass, is_dataclass
 from typing import Any, TypeVar
 
 from pydantic import TypeAdapter
@@ -39,11 +39,6 @@ class Declared:
     @property
     def version(self) -> int:
         return self.payload.VERSION
-
-    def field_list(self) -> list[tuple[str, str]]:
-        """``(name, annotation)`` of each payload field, for the events catalogue."""
-        return [(f.name, f.type if isinstance(f.type, str) else getattr(f.type, "__name__", repr(f.type)))
-                for f in fields(self.payload)]
 
 
 _declared: dict[str, Declared] = {}

@@ -251,7 +251,9 @@ class Relay:
         except Exception as exc:  # noqa: BLE001
             log.warning("relay maintenance failed", task=func.__name__, error=str(exc))
 
-    def _listen_connections(self) -> list[psycopg.Connection]:
+    def _listen_connections(self) -> tuple[list[psycopg.Connection], bool]:
+        """The LISTEN connections, and whether one was (re)opened just now."""
+        opened = False
         for domain in self.domains:
             params = connections[domain].get_connection_params()
             key = tuple(sorted((k, str(v)) for k, v in params.items() if k != "options"))
@@ -261,15 +263,20 @@ class Relay:
                 conn = psycopg.connect(**params, autocommit=True)
                 conn.execute(f"LISTEN {CHANNEL}")
                 self._listeners[key] = conn
+                opened = True
             except psycopg.Error as exc:
                 log.warning("relay cannot LISTEN; polling", error=str(exc))
-        return [c for c in self._listeners.values() if not c.closed]
+        return [c for c in self._listeners.values() if not c.closed], opened
 
     def _wait(self, timeout: float) -> None:
         """Sleep until an outbox NOTIFY (or ``timeout``), then linger a moment so
         that one cycle carries the events committed meanwhile (fewer, fuller
         batches under load, for a few milliseconds of latency)."""
-        listeners = self._listen_connections()
+        listeners, opened = self._listen_connections()
+        if opened:
+            # A NOTIFY sent before this LISTEN (at start-up, or after an outage closed
+            # the listeners) is lost: look at the outbox once more before sleeping.
+            return
         if not listeners:
             self._stop.wait(timeout)
             return

@@ -10,7 +10,6 @@ import jwt
 import pytest
 from django.urls import reverse
 
-from coko.platform.auth import keys as keys_module
 from coko.platform.auth.errors import InvalidToken
 from coko.platform.auth.jwks import jwks_document
 from coko.platform.auth.keys import KeyConfigurationError, KeySet, RemoteKeySet
@@ -129,16 +128,14 @@ def test_a_service_that_only_verifies_fetches_the_keys_from_the_url(jwks_server,
 
 
 def test_an_unknown_kid_makes_the_verifier_fetch_again_at_most_once_per_interval(
-        jwks_server, key_a, key_b, monkeypatch):
-    clock = [1000.0]
-    monkeypatch.setattr(keys_module.time, "monotonic", lambda: clock[0])
+        jwks_server, key_a, key_b, clock):
     jwks_server.document = KeySet([key_a]).jwks()
     keys = RemoteKeySet(jwks_server.url, min_refresh_interval=30, max_age=300)
     verifier = TokenVerifier(keys=keys)
     verifier.verify(sign(claims(), key_a))
     assert jwks_server.fetches == 1
 
-    clock[0] += 31
+    clock.advance(31)
     jwks_server.document = KeySet([key_a, key_b], "key-b").jwks()  # accounts rotated
     assert verifier.verify(sign(claims(jti="new"), key_b)).jti == "new"
     assert jwks_server.fetches == 2
@@ -147,7 +144,7 @@ def test_an_unknown_kid_makes_the_verifier_fetch_again_at_most_once_per_interval
         with pytest.raises(InvalidToken):
             verifier.verify(sign(claims(), key_b, kid=f"made-up-{n}"))
     assert jwks_server.fetches == 2
-    clock[0] += 301  # the document is fetched again when it gets old
+    clock.advance(301)  # the document is fetched again when it gets old
     verifier.verify(sign(claims(), key_a))
     assert jwks_server.fetches == 3
 

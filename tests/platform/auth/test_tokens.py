@@ -12,7 +12,7 @@ from datetime import timedelta
 import jwt
 import pytest
 
-from coko.platform.auth import tokens
+from coko.platform import clock as platform_clock
 from coko.platform.auth.errors import InvalidToken, TokenExpired
 from coko.platform.auth.keys import KeyConfigurationError, KeySet, key_pem
 from coko.platform.auth.tokens import (
@@ -118,11 +118,10 @@ def test_a_token_not_yet_valid_is_refused():
     assert (error.code, error.details) == ("invalid_token", {"reason": "not_yet_valid"})
 
 
-def test_a_cached_token_still_expires(monkeypatch):
+def test_a_cached_token_still_expires(clock):
     token = issue(ttl=60)
     access_token_verify(token)  # verified, and remembered
-    later = time.time() + 120
-    monkeypatch.setattr(tokens.time, "time", lambda: later)
+    clock.advance(120)
     assert refusal(token).code == "token_expired"
 
 
@@ -218,10 +217,13 @@ def test_after_a_rotation_old_tokens_verify_until_they_expire_and_new_ones_carry
     assert jwt.get_unverified_header(new)["kid"] == "key-b"
     assert access_token_verify(new).user_id == "user-1"
 
-    later = time.time() + 120  # the old short-lived token expires as usual
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(tokens.time, "time", lambda: later)
+    frozen = platform_clock.FrozenClock()  # the old short-lived token expires as usual
+    frozen.advance(120)
+    previous = platform_clock.freeze(frozen)
+    try:
         assert refusal(old_expiring).code == "token_expired"
+    finally:
+        platform_clock.freeze(previous)
 
     token_keys(key_b, active="key-b")  # the old key is withdrawn: its tokens stop working
     assert refusal(old).details == {"reason": "unknown_key"}

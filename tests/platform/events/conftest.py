@@ -55,6 +55,16 @@ class Processes:
         return self._ready(self.start("relay_outbox", "--http-port", "0"), "relay running")
 
     def worker(self, threads: int = 4) -> subprocess.Popen:
+        """A dramatiq worker of this run's key space, started on empty queues.
+
+        Messages left in the queues by earlier tests (a dead letter queued for replay
+        with no worker running, a delivery still in flight when its test ended) are
+        from databases that have been flushed since: a new worker would apply them
+        now and add effects the running test did not cause. None of this run's
+        workers is running here, so nothing is consuming them: they are dropped.
+        """
+        if not any(p.poll() is None and p.args[2] == "run_worker" for p in self.procs):
+            purge_broker()
         return self._ready(self.start("run_worker", "--threads", str(threads), "--http-port", "0"),
                            "worker running")
 
@@ -135,6 +145,8 @@ def start_relay(processes):
 
 @pytest.fixture
 def clean(effect_table, redis_client):
+    """No effect rows, and none on the way: the previous test's deliveries are consumed first."""
+    wait_for(lambda: queues_drained(redis_client), message="the previous test's deliveries consumed")
     with connections[handlers.CONSUMER].cursor() as cursor:
         cursor.execute(f"TRUNCATE {effect_table}")
     redis_client.delete(f"{settings.REDIS_NAMESPACE}:{handlers.HEAL_KEY}")
@@ -176,6 +188,16 @@ def publish_committed(type_: str = "test.recorded", *, aggregate: str = "agg", *
 
 def effect_ids() -> list[str]:
     return [row[0] for row in effects()]
+
+
+def purge_broker() -> None:
+    """Delete every key of this run's dramatiq namespace: queues, delayed messages, acks."""
+    import dramatiq
+
+    client = dramatiq.get_broker().client
+    keys = list(client.scan_iter(f"{settings.REDIS_NAMESPACE}:dramatiq:*"))
+    if keys:
+        client.delete(*keys)
 
 
 def queues_drained(redis_client) -> bool:

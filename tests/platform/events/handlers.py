@@ -26,7 +26,7 @@ class Recorded(EventPayload):
     """``test.recorded``, ``test.poison`` and ``test.unheard`` (nobody subscribes to it)."""
 
     seq: int = 0
-    jitter_ms: int = 0  # the handler waits up to this long, at random, before its effect
+    jitter_ms: int = 0  # the handler waits up to this long (random, seeded by the event id), before its effect
     sleep_ms: int = 0  # and then this long
 
 
@@ -44,8 +44,8 @@ def _record(event: Event, handler: str) -> None:
 @subscribe("test.recorded", domain=CONSUMER, name="analytics.test_record")
 def record(event: Event) -> None:
     payload = event.payload_as(Recorded)
-    if payload.jitter_ms:
-        time.sleep(random.uniform(0, payload.jitter_ms) / 1000)
+    if payload.jitter_ms:  # seeded by the event: a run's waits are the same every time
+        time.sleep(random.Random(event.id.int).uniform(0, payload.jitter_ms) / 1000)
     time.sleep(payload.sleep_ms / 1000)
     _record(event, "analytics.test_record")
 

@@ -35,7 +35,8 @@ OUTAGE_S = 1.5
 def survive_and_catch_up(proxy, relay, processes, redis_client) -> None:
     """Warm up through the proxy, cut it, commit events, check they wait, restore, check all land."""
     warm_up = str(publish_committed(aggregate="warm-up", seq=0).id)
-    wait_for(lambda: effect_ids() == [warm_up], message=processes.logs)
+    wait_for(lambda: effect_ids() == [warm_up],
+             message=lambda: f"effects {effects()} (warm-up {warm_up})\n{processes.logs()}")
     assert proxy.live_connections > 0  # the relay talks to the server through the proxy
 
     proxy.cut()
