@@ -1,16 +1,20 @@
 """Errors the domains raise, and the one envelope every API error is sent in.
 
-Domains raise the hierarchy below from services and thin edges alike::
+Each domain declares every code it answers once, in ``coko/domains/<d>/errors.py``::
 
-    from coko.platform.errors import NotFound
-    raise NotFound("book_not_found", _("No book has this id."), details={"id": str(book_id)})
+    BOOK_NOT_FOUND = ErrorCode("catalog", "book_not_found", NotFound, _("There is no such book."),
+                               details=("book_id",))
 
-and the HTTP layer turns it (or any other exception) into::
+and raises ``errors.BOOK_NOT_FOUND(book_id=str(book_id))`` from services and thin edges
+alike (building a ``DomainError`` from a literal code under ``coko/domains`` fails
+``tests/platform/test_error_vocabulary.py``). The HTTP layer turns it (or any other
+exception) into::
 
-    {"error": {"code": "book_not_found", "message": "No book has this id.", "details": {...}}}
+    {"error": {"code": "book_not_found", "message": "There is no such book.", "details": {"book_id": "…"}}}
 
 Messages are lazy translations, rendered in the request's language (English and
-French; the catalogue lives in ``coko/platform/locale``). Codes are stable,
+French; each domain's catalogue is its ``locale/fr/LC_MESSAGES/django.po``, the
+platform's ``coko/platform/locale``). Codes are stable,
 machine-readable snake_case; clients branch on them, never on messages.
 
 Mapping of exceptions that are not ``DomainError`` (``error_for_exception``):

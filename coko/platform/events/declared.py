@@ -52,9 +52,12 @@ def declare(*, producer: str, events: Mapping[str, type[EventPayload]]) -> None:
         if not (isinstance(payload, type) and issubclass(payload, EventPayload) and is_dataclass(payload)
                 and payload.__dataclass_params__.frozen):
             raise TypeError(f"{event_type}: the payload {payload!r} is not a frozen EventPayload dataclass")
+        if "VERSION" in payload.__dataclass_fields__:
+            raise TypeError(f"{payload.__name__}.VERSION is annotated, so it became a field: write `VERSION = 2`")
         existing = _declared.get(event_type)
         if existing and existing.producer != producer:
             raise ValueError(f"{event_type!r} is declared by {existing.producer!r} and {producer!r}")
+        _adapter(payload)  # an annotation pydantic cannot read fails here, at start-up, not at publish
         _declared[event_type] = Declared(producer=producer, type=event_type, payload=payload)
 
 
@@ -80,7 +83,7 @@ def declared_for_publish(*, producer: str, event_type: str, payload: Any) -> Dec
             f"{producer!r} has not declared {event_type!r}: add it to EVENTS in "
             f"coko/domains/{producer}/contracts.py"
         )
-    if not isinstance(payload, spec.payload):
+    if type(payload) is not spec.payload:  # a subclass would publish fields nobody declared
         raise TypeError(f"{event_type!r} carries a {spec.payload.__name__}, not {type(payload).__name__}")
     return spec
 
@@ -91,8 +94,9 @@ def _adapter(cls: type) -> TypeAdapter:
 
 
 def payload_dump(payload: EventPayload) -> dict[str, Any]:
-    """The payload as JSON-ready data."""
-    return _adapter(type(payload)).dump_python(payload, mode="json")
+    """The payload as JSON-ready data; a field holding a value of the wrong type raises
+    (``PydanticSerializationError``) instead of publishing what no consumer could read."""
+    return _adapter(type(payload)).dump_python(payload, mode="json", warnings="error")
 
 
 def payload_load(cls: type[P], data: Mapping[str, Any], *, version: int) -> P:

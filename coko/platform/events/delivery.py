@@ -41,6 +41,7 @@ from django.utils import timezone
 
 from coko.platform.context import request_id_var
 from coko.platform.observability import get_logger
+from coko.platform.services import handler_transaction
 
 from . import registry
 from .envelope import Event
@@ -163,7 +164,8 @@ def _apply_one(sub, cursor, inbox: str, dead: str, envelope: dict, *, replay: bo
 def _run_handler(sub, event: Event) -> None:
     token = request_id_var.set(event.trace_id or None)
     try:
-        sub.func(event)
+        with handler_transaction(sub.domain):  # the domain's use cases join this transaction
+            sub.func(event)
     finally:
         request_id_var.reset(token)
 
