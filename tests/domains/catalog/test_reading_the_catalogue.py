@@ -172,7 +172,7 @@ def test_the_one_statement_detail_is_the_full_book(author, staff, lang):
                      translations={"en": {"title": "So Long a Letter", "description": "A letter."}})
     book_file(author, book["id"])
     book_file(author, book["id"], "pdf")
-    expected = selectors.book_full(selectors._with_everything(Book.objects.filter(id=book["id"])).get(), lang=lang)
+    expected = selectors.book_full(selectors.with_everything(Book.objects.filter(id=book["id"])).get(), lang=lang)
     assert selectors.book_detail(book_id=book["id"], lang=lang) == expected
 
 

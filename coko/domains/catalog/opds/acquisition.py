@@ -1,0 +1,97 @@
+"""The acquisition feeds: new, popular, a category's or an author's books (keyset pages), the
+search results (offset pages, with facet counts), and a signed-in user's shelf."""
+
+from __future__ import annotations
+
+import json
+
+from .. import errors, selectors
+from .entries import book_prepare, books_prepare, catalog_updated
+from .params import Params, facet_groups, keyset_pages, position
+from .shapes import Feed
+from .vocabulary import ACQUISITION, EPOCH, NAVIGATION, Target, text
+
+
+def _acquisition(*, key: str, title: str, name: str, kwargs: dict, params: Params, sort: str,
+                 filters: selectors.BookFilters, up: Target, lang: str) -> Feed:
+    page = selectors.book_page(filters=filters, sort=sort, cursor=params.cursor, limit=params.limit, lang=lang)
+    books = books_prepare([item["id"] for item in page.items], lang=lang)
+    facet_key = json.dumps(params.facet_query(), sort_keys=True)
+    feed = Feed(kind=ACQUISITION, key=f"{key}:{facet_key}", title=title, up=up, books=books,
+                self=Target.to(name, query=position(params), **kwargs),
+                updated=max((b.updated for b in books), default=None) or catalog_updated(lang=lang))
+    keyset_pages(feed, params, page.next_cursor, lambda cursor, back: Target.to(
+        name, query={**params.facet_query(), "cursor": cursor, "back": back}, **kwargs))
+    feed.facets = facet_groups(params, lambda query: Target.to(name, query=query, **kwargs), lang=lang)
+    return feed
+
+
+def new(*, params: Params, lang: str) -> Feed:
+    return _acquisition(key="new", title=text("new", lang), name="new", kwargs={}, params=params, sort="newest",
+                        filters=params.filters(), up=Target.to("root", kind=NAVIGATION), lang=lang)
+
+
+def popular(*, params: Params, lang: str) -> Feed:
+    return _acquisition(key="popular", title=text("popular", lang), name="popular", kwargs={}, params=params,
+                        sort="popularity", filters=params.filters(), up=Target.to("root", kind=NAVIGATION),
+                        lang=lang)
+
+
+def category(*, slug: str, params: Params, lang: str) -> Feed:
+    found = selectors.category_by_slug(slug=slug, lang=lang)
+    if found is None:
+        raise errors.CATEGORY_NOT_FOUND(slug=slug)
+    parent_path = found["path"].rpartition("/")[0]
+    up = (Target.to("category-sections", kind=NAVIGATION, slug=parent_path.rpartition("/")[2]) if parent_path
+          else Target.to("categories", kind=NAVIGATION))
+    return _acquisition(key=f"category:{slug}", title=found["name"], name="category", kwargs={"slug": slug},
+                        params=params, sort="popularity", filters=params.filters(category=slug), up=up, lang=lang)
+
+
+def author(*, author_id: str, params: Params, lang: str) -> Feed:
+    found = selectors.author_detail(author_id=author_id, lang=lang, limit=1)
+    if found is None:
+        raise errors.AUTHOR_NOT_FOUND(author_id=str(author_id))
+    return _acquisition(key=f"author:{author_id}", title=found["name"], name="author",
+                        kwargs={"author_id": author_id}, params=params, sort="popularity",
+                        filters=params.filters(author_id=author_id), up=Target.to("authors", kind=NAVIGATION),
+                        lang=lang)
+
+
+def search(*, params: Params, lang: str, search_param: str = "q") -> Feed:
+    """Search results (offset pages) with facet counts; an empty search is an empty feed."""
+    def make(query: dict, offset: int | None = None) -> Target:
+        return Target.to("search", query={search_param: params.q, **query, "offset": offset or None})
+
+    facet_key = json.dumps(params.facet_query(), sort_keys=True)
+    feed = Feed(kind=ACQUISITION, key=f"search:{params.q}:{facet_key}",
+                title=text("search_for", lang, q=params.q) if params.q else text("search", lang),
+                self=make(params.facet_query(), params.offset), up=Target.to("root", kind=NAVIGATION),
+                updated=EPOCH, per_page=params.limit)
+    counts = None
+    if params.q:
+        page = selectors.book_search(query=params.q, filters=params.filters(), limit=params.limit,
+                                     offset=params.offset, lang=lang)
+        feed.books = books_prepare([item["id"] for item in page.items], lang=lang)
+        feed.total = page.total
+        counts = page.facets
+        if params.offset:
+            feed.previous = make(params.facet_query(), max(0, params.offset - params.limit))
+        if page.next_cursor:
+            feed.next = make(params.facet_query(), params.offset + params.limit)
+    else:
+        feed.total = 0
+    feed.first = make(params.facet_query())
+    feed.page = params.offset // params.limit + 1
+    feed.updated = max((b.updated for b in feed.books), default=None) or catalog_updated(lang=lang)
+    feed.facets = facet_groups(params, make, lang=lang, counts=counts)
+    return feed
+
+
+def shelf(*, user_id: str, lang: str) -> Feed:
+    """The published books this user manages (an author's own shelf), newest first."""
+    books = [b for b in (book_prepare(data) for data in selectors.books_owned(owner_id=user_id, lang=lang))
+             if b is not None]
+    return Feed(kind=ACQUISITION, key=f"shelf:{user_id}", title=text("shelf", lang), self=Target.to("shelf"),
+                up=Target.to("root", kind=NAVIGATION), books=books, total=len(books),
+                updated=max((b.updated for b in books), default=EPOCH))
