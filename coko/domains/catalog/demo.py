@@ -23,14 +23,14 @@ DB = "catalog"
 
 def load(*, stdout) -> int:
     created = 0
-    if not Book.objects.using(DB).exists():
+    if not Book.objects.exists():
         result = importing.starter_load()
         stdout.write(f"catalog: starter catalogue loaded, {result.created} books ({result.seconds:.1f} s)")
         created += result.created
     source = os.environ.get("COKO_GOODBOOKS_DIR", "").strip()
     if not source:
         return created
-    if Book.objects.using(DB).filter(external_ids__has_key=importing.GOODREADS).exists():
+    if Book.objects.filter(external_ids__has_key=importing.GOODREADS).exists():
         stdout.write("catalog: goodbooks-10k already imported (manage.py load_goodbooks completes an "
                      "interrupted import)")
         return created

@@ -151,8 +151,8 @@ def book_document(book: Book) -> dict:
 
 
 def _books():
-    credits = BookAuthor.objects.using(DB).select_related("author").order_by("position")
-    return (Book.objects.using(DB).select_related("series")
+    credits = BookAuthor.objects.select_related("author").order_by("position")
+    return (Book.objects.select_related("series")
             .prefetch_related(Prefetch("credits", queryset=credits), "categories"))
 
 
@@ -257,7 +257,7 @@ class OpenSearchBackend(SearchBackend):
             raise
         # belt and braces: anything changed while loading is synced again (stale copies are ignored)
         since = started - timedelta(seconds=5)
-        for book_id in Book.objects.using(DB).filter(updated_at__gte=since).values_list("id", flat=True):
+        for book_id in Book.objects.filter(updated_at__gte=since).values_list("id", flat=True):
             self.book_sync(book_id=str(book_id))
         for index in old:
             self.client.indices.delete(index=index, ignore_unavailable=True)

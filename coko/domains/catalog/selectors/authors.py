@@ -5,13 +5,12 @@ from __future__ import annotations
 from django.db.models import Q
 
 from ..models import Author
-from .cards import DB
 from .lists import BookFilters, book_page, cursor_decode, cursor_encode
 
 
 def author_page(*, query: str | None = None, cursor: str | None = None, limit: int = 20) -> tuple[list[dict], str | None]:
     """Authors with at least one published book, by name (keyset on sort name)."""
-    authors = Author.objects.using(DB).filter(book_count__gt=0)
+    authors = Author.objects.filter(book_count__gt=0)
     if query:
         authors = authors.filter(name__icontains=query)
     if cursor:
@@ -30,7 +29,7 @@ def author_card(author: Author) -> dict:
 
 def author_detail(*, author_id, lang: str = "en", limit: int = 50) -> dict | None:
     """An author with their published books (most popular first)."""
-    author = Author.objects.using(DB).filter(id=author_id).first()
+    author = Author.objects.filter(id=author_id).first()
     if author is None:
         return None
     page = book_page(filters=BookFilters(author_id=str(author.id)), sort="popularity", limit=limit, lang=lang)

@@ -82,13 +82,13 @@ def book_full(book: Book, *, lang: str) -> dict:
 
 
 def with_cards(queryset):
-    credits = BookAuthor.objects.using(DB).select_related("author").order_by("position")
+    credits = BookAuthor.objects.select_related("author").order_by("position")
     return queryset.prefetch_related(Prefetch("credits", queryset=credits))
 
 
 def with_everything(queryset):
-    formats = Format.objects.using(DB).order_by("kind")
-    editions = Edition.objects.using(DB).select_related("publisher").prefetch_related(
+    formats = Format.objects.order_by("kind")
+    editions = Edition.objects.select_related("publisher").prefetch_related(
         Prefetch("formats", queryset=formats)).order_by("created_at")
     return with_cards(queryset).select_related("publisher", "series").prefetch_related(
         "categories", Prefetch("editions", queryset=editions))

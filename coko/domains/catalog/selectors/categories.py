@@ -11,10 +11,10 @@ from .cards import DB, category_name
 
 def category_ids_under(*, slug: str) -> list:
     """The ids of a category and of all its descendants (empty if there is no such slug)."""
-    root = Category.objects.using(DB).filter(slug=slug).values_list("path", flat=True).first()
+    root = Category.objects.filter(slug=slug).values_list("path", flat=True).first()
     if root is None:
         return []
-    return list(Category.objects.using(DB).filter(Q(path=root) | Q(path__startswith=root + "/"))
+    return list(Category.objects.filter(Q(path=root) | Q(path__startswith=root + "/"))
                 .values_list("id", flat=True))
 
 
@@ -36,7 +36,7 @@ def category_tree(*, lang: str = "en") -> list[dict]:
         counts = dict(cursor.fetchall())
     nodes: dict = {}
     roots: list[dict] = []
-    for category in Category.objects.using(DB).order_by("depth", "position", "name"):
+    for category in Category.objects.order_by("depth", "position", "name"):
         node = {"id": str(category.id), "slug": category.slug, "name": category_name(category, lang),
                 "path": category.path, "book_count": counts.get(category.id, 0), "children": []}
         nodes[category.id] = node
@@ -46,7 +46,7 @@ def category_tree(*, lang: str = "en") -> list[dict]:
 
 
 def category_by_slug(*, slug: str, lang: str = "en") -> dict | None:
-    category = Category.objects.using(DB).filter(slug=slug).first()
+    category = Category.objects.filter(slug=slug).first()
     if category is None:
         return None
     return {"id": str(category.id), "slug": category.slug, "name": category_name(category, lang),

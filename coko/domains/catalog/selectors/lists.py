@@ -14,7 +14,7 @@ from django.db.models import Q
 
 from .. import contracts, errors, search
 from ..models import Book, BookAuthor, Format
-from .cards import DB, book_card, book_full, with_cards, with_everything
+from .cards import book_card, book_full, with_cards, with_everything
 from .categories import category_ids_under
 
 #: keyset pagination: (sort field, descending?) — ties broken by id ascending
@@ -83,13 +83,13 @@ def _after(sort: str, value, book_id: str) -> Q:
     return Q(**{beyond: value}) | Q(**{field_name: value, "id__gt": book_id})
 
 def _filtered(filters: BookFilters):
-    books = Book.objects.using(DB).filter(status="published")
+    books = Book.objects.filter(status="published")
     if filters.category:
         ids = category_ids_under(slug=filters.category)
-        books = books.filter(id__in=Book.categories.through.objects.using(DB)
+        books = books.filter(id__in=Book.categories.through.objects
                              .filter(category_id__in=ids).values("book_id"))
     if filters.author_id:
-        books = books.filter(id__in=BookAuthor.objects.using(DB).filter(author_id=filters.author_id)
+        books = books.filter(id__in=BookAuthor.objects.filter(author_id=filters.author_id)
                              .values("book_id"))
     if filters.language:
         books = books.filter(language=filters.language)
@@ -100,7 +100,7 @@ def _filtered(filters: BookFilters):
     if filters.price_max_xof is not None:
         books = books.filter(Q(price_xof__lte=filters.price_max_xof) | Q(price_xof__isnull=True))
     if filters.has_files:
-        books = books.filter(id__in=Format.objects.using(DB).values("edition__book_id"))
+        books = books.filter(id__in=Format.objects.values("edition__book_id"))
     return books
 
 
@@ -126,8 +126,8 @@ def book_page(*, filters: BookFilters, sort: str = "popularity", cursor: str | N
 
 def starter_books_without_files() -> list[contracts.BookSummary]:
     """The demo (starter catalogue) books that have no file yet, for the demo files."""
-    books = with_cards(Book.objects.using(DB).filter(external_ids__has_key="coko-starter")
-                       .exclude(id__in=Format.objects.using(DB).values("edition__book_id")).order_by("title"))
+    books = with_cards(Book.objects.filter(external_ids__has_key="coko-starter")
+                       .exclude(id__in=Format.objects.values("edition__book_id")).order_by("title"))
     return [contracts.BookSummary(id=str(b.id), title=b.title, language=b.language, access_model=b.access_model,
                                   authors=tuple(c.author.name for c in b.credits.all()), description=b.description)
             for b in books]
@@ -135,13 +135,13 @@ def starter_books_without_files() -> list[contracts.BookSummary]:
 
 def books_owned(*, owner_id, lang: str = "en", limit: int = 100) -> list[dict]:
     """Every book (any status) an author manages, newest first."""
-    books = with_everything(Book.objects.using(DB).filter(owner_id=owner_id).order_by("-created_at", "id"))
+    books = with_everything(Book.objects.filter(owner_id=owner_id).order_by("-created_at", "id"))
     return [book_full(b, lang=lang) for b in books[:limit]]
 
 
 def books_by_ids(*, book_ids, lang: str = "en") -> list[dict]:
     """Published books as cards, in the order of ``book_ids`` (unknown ids are skipped)."""
-    found = {str(b.id): b for b in with_cards(Book.objects.using(DB).filter(id__in=list(book_ids),
+    found = {str(b.id): b for b in with_cards(Book.objects.filter(id__in=list(book_ids),
                                                                                status="published"))}
     return [book_card(found[str(i)], lang=lang) for i in book_ids if str(i) in found]
 

@@ -91,14 +91,14 @@ def book_detail(*, book_id, lang: str = "en") -> dict | None:
 
 def book_for_editor(*, book_id, lang: str = "en") -> dict | None:
     """A book in any status, for its owner and staff."""
-    book = with_everything(Book.objects.using(DB).filter(id=book_id)).first()
+    book = with_everything(Book.objects.filter(id=book_id)).first()
     return book_full(book, lang=lang) if book else None
 
 
 def book_owner(*, book_id) -> str | None:
     """The accounts user who manages a book (any status), or ``None``."""
     try:
-        owner = Book.objects.using(DB).filter(id=book_id).values_list("owner_id", flat=True).first()
+        owner = Book.objects.filter(id=book_id).values_list("owner_id", flat=True).first()
     except ValidationError:  # not a UUID
         return None
     return str(owner) if owner else None
@@ -107,12 +107,12 @@ def book_owner(*, book_id) -> str | None:
 def book_files(*, book_id) -> contracts.BookFiles | None:
     """A book's access model and stored files (any status)."""
     try:
-        book = Book.objects.using(DB).filter(id=book_id).first()
+        book = Book.objects.filter(id=book_id).first()
     except ValidationError:  # not a UUID
         return None
     if book is None:
         return None
-    formats = Format.objects.using(DB).filter(edition__book=book).order_by("kind", "-created_at")
+    formats = Format.objects.filter(edition__book=book).order_by("kind", "-created_at")
     return contracts.BookFiles(
         book_id=str(book.id), status=book.status, access_model=book.access_model,
         price_amount=book.price_amount, price_currency=book.price_currency,
