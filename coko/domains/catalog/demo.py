@@ -18,7 +18,6 @@ from pathlib import Path
 from . import importing
 from .models import Book
 
-DB = "catalog"
 
 
 def load(*, stdout) -> int:
