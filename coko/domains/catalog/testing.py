@@ -5,6 +5,7 @@ catalog's HTTP API and facade (never its services or models)::
 
     book = published_book(title="Une si longue lettre")      # the API's book dict
     book = book_with_file(kind="epub")                       # … and an EPUB attached
+    books = starter_books()                                  # what load_demo_data loaded
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from coko.devtools.testing.api import Api
 from coko.domains.accounts.testing import user_with_roles
 
 from . import api, contracts
+from .models import Book
 
 MEDIA_TYPES = {"epub": "application/epub+zip", "pdf": "application/pdf", "audio": "audio/mpeg"}
 
@@ -55,4 +57,14 @@ def book_with_file(author: Api | None = None, kind: str = "epub", **fields) -> d
     return book
 
 
-__all__ = ["MEDIA_TYPES", "book_body", "book_with_file", "file_attach", "published_book"]
+def starter_books() -> list[contracts.BookSummary]:
+    """Every book of the starter catalogue (what ``load_demo_data`` loads), by title, any status.
+
+    For tests of the demo data; each book's files come from ``api.book_files(book_id=...)``.
+    """
+    books = Book.objects.filter(external_ids__has_key="coko-starter").order_by("title", "id")
+    return [contracts.BookSummary(id=str(b.id), title=b.title, language=b.language,
+                                  access_model=b.access_model, description=b.description) for b in books]
+
+
+__all__ = ["MEDIA_TYPES", "book_body", "book_with_file", "file_attach", "published_book", "starter_books"]
