@@ -4,7 +4,6 @@ relay and worker processes; every effect happens once, in order per aggregate.""
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 
 import pytest
@@ -117,17 +116,19 @@ def test_two_relays_at_once_deliver_every_event_once_and_in_order(start_relay, w
         assert seqs == list(range(40)), f"{aggregate} handled out of order: {seqs}"
 
 
-def test_events_of_one_aggregate_are_handled_in_order_despite_concurrent_threads(
-    start_relay, worker, clean
-):
-    start_relay()
-    # One event per relay cycle (so each travels in its own message), and every
-    # tenth event slow to handle: a 4-thread worker would finish its successors
-    # first if nothing kept the aggregate's order.
+def test_events_of_one_aggregate_are_handled_in_order_despite_concurrent_threads(worker, clean):
+    from coko.platform.events.relay import Relay
+
+    # One event per relay cycle (so each travels in its own message: the cycle is
+    # driven here, after each commit), and every tenth event slow to handle: a
+    # 4-thread worker would finish its successors first if nothing kept the
+    # aggregate's order.
+    relay = Relay(domains=[PRODUCER])
     for seq in range(40):
         publish_committed(aggregate="ordered", seq=seq, sleep_ms=200 if seq % 10 == 0 else 0)
-        time.sleep(0.02)
+        assert relay.relay_domain(PRODUCER) == 1
     publish_committed(aggregate="other", seq=0)
+    assert relay.relay_domain(PRODUCER) == 1
 
     wait_for(lambda: len(effects(where="aggregate_id = 'ordered'")) == 40, timeout=60)
     assert [row[3] for row in effects(where="aggregate_id = 'ordered'")] == list(range(40))
