@@ -173,7 +173,10 @@ class ErrorCode:
 
     and raises ``BOOK_NOT_FOUND(book_id=str(book_id))``: the call checks that exactly the
     declared detail keys are given, so the same code never answers two shapes.
-    ``details=None`` means a free-form list or mapping (validation errors); ``()`` none.
+    ``details=()`` means none; ``details=None`` means free-form (a list such as validation
+    errors, given as ``CODE(items=[...])``, or any mapping). ``retry_after=`` (seconds, for
+    the ``Retry-After`` header) is only for the retryable kinds (``RateLimited``,
+    ``ServiceUnavailable``). Code that handles a refusal tests it with ``CODE.matches(exc)``.
     """
 
     domain: str
@@ -194,8 +197,14 @@ class ErrorCode:
             payload = details.get("items", details or None)
         else:
             payload = {key: details[key] for key in self.details} or None
+        if retry_after is not None and not issubclass(self.kind, _Retryable):
+            raise TypeError(f"{self.code} is a {self.kind.__name__}: it takes no retry_after")
         extra = {"retry_after": retry_after} if issubclass(self.kind, _Retryable) else {}
         return self.kind(self.code, self.message, self.status, payload, **extra)
+
+    def matches(self, exc: BaseException) -> bool:
+        """Whether ``exc`` is this error (``except NotFound as exc: if BOOK_NOT_FOUND.matches(exc)``)."""
+        return isinstance(exc, self.kind) and exc.code == self.code
 
     def __repr__(self) -> str:
         return f"<ErrorCode {self.domain}.{self.code}>"

@@ -72,6 +72,17 @@ def test_a_domain_declares_a_code_once():
     assert twice == []
 
 
+def test_a_code_recognises_its_own_error_and_refuses_a_retry_after_it_cannot_send():
+    from coko.domains.accounts import errors as accounts_errors
+
+    raised = accounts_errors.INVALID_CODE(field="code")
+    assert accounts_errors.INVALID_CODE.matches(raised)
+    assert not accounts_errors.INVALID_CREDENTIALS.matches(raised)
+    assert not accounts_errors.INVALID_CODE.matches(ValueError("invalid_code"))
+    with pytest.raises(TypeError, match="retry_after"):
+        accounts_errors.INVALID_CODE(field="code", retry_after=30)
+
+
 def test_a_raised_code_checks_its_details():
     from coko.domains.accounts import errors as accounts_errors
 
