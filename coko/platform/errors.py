@@ -211,8 +211,20 @@ class ErrorCode:
 
 
 def vocabulary() -> dict[str, list[ErrorCode]]:
-    """Every declared code by domain (import each domain's ``errors`` module first)."""
+    """Every declared code by domain (``autodiscover()`` imports each domain's ``errors`` first)."""
     return {domain: list(codes) for domain, codes in _vocabulary.items()}
+
+
+def autodiscover() -> None:
+    """Import the platform's shared codes and every domain's ``errors`` module (by name)."""
+    from importlib import import_module, util
+
+    from django.conf import settings
+
+    import_module("coko.platform.auth.errors")
+    for domain in settings.COKO_DOMAINS:
+        if util.find_spec(f"coko.domains.{domain}.errors") is not None:
+            import_module(f"coko.domains.{domain}.errors")
 
 
 # --- the envelope ---------------------------------------------------------------------------------
@@ -308,6 +320,7 @@ __all__ = [
     "Unprocessable",
     "error_for_exception",
     "response_for_exception",
+    "autodiscover",
     "status_defaults",
     "vocabulary",
 ]

@@ -161,3 +161,26 @@ def test_accounts_raises_only_declared_codes():
 def test_no_domain_raises_a_literal_code():
     """Declare the code in the domain's errors.py and raise ``errors.THE_CODE(**details)``."""
     assert literal_codes_under(DOMAINS) == []
+
+
+def test_errors_catalog_lists_every_code_with_its_shape():
+    """``manage.py errors_catalog``: what a new domain reads before declaring a code."""
+    import json
+
+    from coko.devtools.testing.manage import manage
+
+    text = manage("errors_catalog")
+    assert text.returncode == 0, text.stderr
+    assert "book_not_found  404  catalog  'There is no such book.'  details: book_id" in text.stdout
+    assert "permission_denied  403  platform" in text.stdout
+    rows = json.loads(manage("errors_catalog", "--format", "json").stdout)
+    assert {"code": "invalid_code", "domain": "accounts", "status": 422, "kind": "Unprocessable",
+            "message": "This code is not valid or has expired.",
+            "message_fr": rendered(accounts_invalid_code().message, "fr"), "details": ["field"]} in rows
+    assert len(rows) == len(declared_codes())
+
+
+def accounts_invalid_code():
+    from coko.domains.accounts import errors as accounts_errors
+
+    return accounts_errors.INVALID_CODE
