@@ -173,7 +173,10 @@ class ErrorCode:
 
     and raises ``BOOK_NOT_FOUND(book_id=str(book_id))``: the call checks that exactly the
     declared detail keys are given, so the same code never answers two shapes.
-    ``details=None`` means a free-form list or mapping (validation errors); ``()`` none.
+    ``details=()`` means none; ``details=None`` means free-form (a list such as validation
+    errors, given as ``CODE(items=[...])``, or any mapping). ``retry_after=`` (seconds, for
+    the ``Retry-After`` header) is only for the retryable kinds (``RateLimited``,
+    ``ServiceUnavailable``). Code that handles a refusal tests it with ``CODE.matches(exc)``.
     """
 
     domain: str
@@ -194,16 +197,34 @@ class ErrorCode:
             payload = details.get("items", details or None)
         else:
             payload = {key: details[key] for key in self.details} or None
+        if retry_after is not None and not issubclass(self.kind, _Retryable):
+            raise TypeError(f"{self.code} is a {self.kind.__name__}: it takes no retry_after")
         extra = {"retry_after": retry_after} if issubclass(self.kind, _Retryable) else {}
         return self.kind(self.code, self.message, self.status, payload, **extra)
+
+    def matches(self, exc: BaseException) -> bool:
+        """Whether ``exc`` is this error (``except NotFound as exc: if BOOK_NOT_FOUND.matches(exc)``)."""
+        return isinstance(exc, self.kind) and exc.code == self.code
 
     def __repr__(self) -> str:
         return f"<ErrorCode {self.domain}.{self.code}>"
 
 
 def vocabulary() -> dict[str, list[ErrorCode]]:
-    """Every declared code by domain (import each domain's ``errors`` module first)."""
+    """Every declared code by domain (``autodiscover()`` imports each domain's ``errors`` first)."""
     return {domain: list(codes) for domain, codes in _vocabulary.items()}
+
+
+def autodiscover() -> None:
+    """Import the platform's shared codes and every domain's ``errors`` module (by name)."""
+    from importlib import import_module, util
+
+    from django.conf import settings
+
+    import_module("coko.platform.auth.errors")
+    for domain in settings.COKO_DOMAINS:
+        if util.find_spec(f"coko.domains.{domain}.errors") is not None:
+            import_module(f"coko.domains.{domain}.errors")
 
 
 # --- the envelope ---------------------------------------------------------------------------------
@@ -299,6 +320,7 @@ __all__ = [
     "Unprocessable",
     "error_for_exception",
     "response_for_exception",
+    "autodiscover",
     "status_defaults",
     "vocabulary",
 ]

@@ -72,6 +72,17 @@ def test_a_domain_declares_a_code_once():
     assert twice == []
 
 
+def test_a_code_recognises_its_own_error_and_refuses_a_retry_after_it_cannot_send():
+    from coko.domains.accounts import errors as accounts_errors
+
+    raised = accounts_errors.INVALID_CODE(field="code")
+    assert accounts_errors.INVALID_CODE.matches(raised)
+    assert not accounts_errors.INVALID_CREDENTIALS.matches(raised)
+    assert not accounts_errors.INVALID_CODE.matches(ValueError("invalid_code"))
+    with pytest.raises(TypeError, match="retry_after"):
+        accounts_errors.INVALID_CODE(field="code", retry_after=30)
+
+
 def test_a_raised_code_checks_its_details():
     from coko.domains.accounts import errors as accounts_errors
 
@@ -150,3 +161,26 @@ def test_accounts_raises_only_declared_codes():
 def test_no_domain_raises_a_literal_code():
     """Declare the code in the domain's errors.py and raise ``errors.THE_CODE(**details)``."""
     assert literal_codes_under(DOMAINS) == []
+
+
+def test_errors_catalog_lists_every_code_with_its_shape():
+    """``manage.py errors_catalog``: what a new domain reads before declaring a code."""
+    import json
+
+    from coko.devtools.testing.manage import manage
+
+    text = manage("errors_catalog")
+    assert text.returncode == 0, text.stderr
+    assert "book_not_found  404  catalog  'There is no such book.'  details: book_id" in text.stdout
+    assert "permission_denied  403  platform" in text.stdout
+    rows = json.loads(manage("errors_catalog", "--format", "json").stdout)
+    assert {"code": "invalid_code", "domain": "accounts", "status": 422, "kind": "Unprocessable",
+            "message": "This code is not valid or has expired.",
+            "message_fr": rendered(accounts_invalid_code().message, "fr"), "details": ["field"]} in rows
+    assert len(rows) == len(declared_codes())
+
+
+def accounts_invalid_code():
+    from coko.domains.accounts import errors as accounts_errors
+
+    return accounts_errors.INVALID_CODE

@@ -102,6 +102,14 @@ def test_any_domain_may_read_any_domains_contracts(tree):
     assert lint(tree).returncode == 0
 
 
+def test_two_domains_may_read_each_other_s_contracts(tree):
+    """Contracts never make a cycle: payments reads accounts' events and accounts payments'."""
+    add_module(tree, "coko.domains.payments.probe", "from coko.domains.accounts import contracts\n")
+    add_module(tree, "coko.domains.accounts.probe", "from coko.domains.payments import contracts\n")
+    result = lint(tree)
+    assert result.returncode == 0, result.stdout
+
+
 def _layers() -> set[str]:
     config = configparser.ConfigParser()
     config.read(ROOT / "importlinter.ini")

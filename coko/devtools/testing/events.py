@@ -26,10 +26,10 @@ def outbox_events(producer: str, *types: str) -> list[Event]:
 
 def last_event(producer: str, type_: str) -> Event:
     """The last ``type_`` event ``producer`` wrote, as a handler receives it."""
-    [event] = outbox_events(producer, type_)[-1:] or [None]
-    if event is None:
+    row = apps.get_model(producer, "OutboxEvent").objects.filter(type=type_).order_by("-id").first()
+    if row is None:
         raise LookupError(f"{producer} has published no {type_!r}")
-    return event
+    return row.to_event()
 
 
 def deliver_pending(*, producer: str, handler: str) -> int:

@@ -7,15 +7,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from coko.platform import money
 from coko.platform.contracts import EventPayload
 
 # --- vocabularies ---------------------------------------------------------------------------------
 BOOK_STATUSES = ("draft", "published", "withdrawn")
 ACCESS_MODELS = ("free", "subscription", "sale")
 FORMAT_KINDS = ("epub", "pdf", "audio")
-CURRENCIES = ("XOF", "EUR", "USD")
+CURRENCIES = money.CURRENCIES
 #: ISO 4217 minor-unit exponent: XOF has no minor unit, EUR and USD have cents.
-CURRENCY_EXPONENT = {"XOF": 0, "EUR": 2, "USD": 2}
+CURRENCY_EXPONENT = money.CURRENCY_EXPONENT
 SORTS = ("popularity", "newest", "rating", "title")
 
 # --- events the catalog publishes (payload version 1) -------------------------------------------

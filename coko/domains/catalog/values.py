@@ -10,10 +10,11 @@ import re
 
 from django.conf import settings
 
+from coko.platform import money
+
 from . import contracts, errors
 
-#: XOF per euro: the fixed parity of the CFA franc
-EUR_XOF = 655.957
+EUR_XOF = money.EUR_XOF  # XOF per euro: the fixed parity of the CFA franc
 
 _ISO639_2_TO_1 = {
     "eng": "en", "fre": "fr", "fra": "fr", "wol": "wo", "swa": "sw", "swh": "sw", "ara": "ar", "por": "pt",
@@ -60,11 +61,7 @@ def isbn_normalise(value: str) -> str:
 def price_in_xof(*, amount: int, currency: str) -> int:
     """The XOF value of a price, for price filters: EUR at the fixed parity (655.957), USD at
     ``COKO_CATALOG['USD_XOF']``. Amounts are integer minor units (XOF has none)."""
-    if currency == "XOF":
-        return amount
-    if currency == "EUR":
-        return round(amount * EUR_XOF / 100)
-    return round(amount * settings.COKO_CATALOG["USD_XOF"] / 100)
+    return money.in_xof(amount=amount, currency=currency, usd_xof=settings.COKO_CATALOG["USD_XOF"])
 
 
 def access_check(*, access_model: str, amount: int | None, currency: str | None) -> None:

@@ -21,6 +21,7 @@ class Field:
     name: str
     type: str  # the annotation, resolved and written as in the source: "tuple[str, ...]", "str | None"
     required: bool  # False when the field has a default
+    default: str | None = None  # the default as written in the source (repr), when there is one
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,8 @@ class Entry:
     def as_dict(self) -> dict:
         return {
             "producer": self.producer, "type": self.type, "version": self.version, "payload": self.payload,
-            "fields": [{"name": f.name, "type": f.type, "required": f.required} for f in self.fields],
+            "fields": [{"name": f.name, "type": f.type, "required": f.required, "default": f.default}
+                       for f in self.fields],
             "consumers": list(self.consumers),
         }
 
@@ -72,7 +74,9 @@ def payload_fields(payload: type) -> tuple[Field, ...]:
     hints = typing.get_type_hints(payload)
     return tuple(
         Field(name=f.name, type=type_name(hints[f.name]),
-              required=f.default is MISSING and f.default_factory is MISSING)
+              required=f.default is MISSING and f.default_factory is MISSING,
+              default=repr(f.default) if f.default is not MISSING
+              else f"{f.default_factory.__name__}()" if f.default_factory is not MISSING else None)
         for f in fields(payload)
     )
 

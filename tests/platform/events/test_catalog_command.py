@@ -20,6 +20,7 @@ def test_the_catalogue_lists_each_event_with_its_producer_fields_and_consumers()
     block = re.split(r"\n(?=\S)", result.stdout.split(line, 1)[1], maxsplit=1)[0]  # its indented lines
     assert "    user_id: str\n" in block and "    marketing_consent: bool\n" in block
     assert "book.published v1  from catalog" in result.stdout
+    assert "    owner_id: str | None = None\n" in result.stdout  # a default is shown as written
 
 
 def test_the_catalogue_as_json_and_markdown():
@@ -30,15 +31,15 @@ def test_the_catalogue_as_json_and_markdown():
     event = next(e for e in data["events"] if e["type"] == "user.registered")
     assert event["producer"] == "accounts" and event["version"] == 1
     assert "notifications.welcome_new_user" in event["consumers"]
-    assert {"name": "user_id", "type": "str", "required": True} in event["fields"]
+    assert {"name": "user_id", "type": "str", "required": True, "default": None} in event["fields"]
     book = next(e for e in data["events"] if e["type"] == "book.published")
-    assert {"name": "owner_id", "type": "str | None", "required": False} in book["fields"]
-    assert {"name": "author_ids", "type": "tuple[str, ...]", "required": False} in book["fields"]
+    assert {"name": "owner_id", "type": "str | None", "required": False, "default": "None"} in book["fields"]
+    assert {"name": "author_ids", "type": "tuple[str, ...]", "required": False, "default": "()"} in book["fields"]
 
     as_markdown = manage("events_catalog", "--format", "markdown", unset=UNSET)
     assert as_markdown.returncode == 0, as_markdown.stderr
     assert "### `user.registered` (v1)" in as_markdown.stdout
-    assert "| `owner_id` | `str \\| None` | no |" in as_markdown.stdout
+    assert "| `owner_id` | `str \\| None` | `None` |" in as_markdown.stdout
 
 
 def test_a_subscription_to_an_undeclared_type_fails_the_catalogue():

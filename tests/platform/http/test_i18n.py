@@ -207,6 +207,9 @@ def compiled_and_source(package: Path) -> tuple[dict[str, str], dict[str, str]]:
     source = parse_po(po_of(package).read_text(encoding="utf-8"))
     with open(po_of(package).with_suffix(".mo"), "rb") as handle:
         compiled = gettext.GNUTranslations(handle)._catalog
+    # The header ("" entry) is metadata msgfmt rewrites (it drops POT-Creation-Date …).
+    compiled.pop("", None)
+    source.pop("", None)
     return compiled, source
 
 

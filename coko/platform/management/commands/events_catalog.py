@@ -36,7 +36,7 @@ def _consumers(entry) -> str:
 
 
 def _field(field) -> str:
-    return f"{field.name}: {field.type}" + ("" if field.required else " = default")
+    return f"{field.name}: {field.type}" + ("" if field.required else f" = {field.default}")
 
 
 def _text(entries, errors) -> str:
@@ -65,8 +65,9 @@ def _markdown(entries, errors) -> str:
             f"### `{entry.type}` (v{entry.version})", "",
             f"Payload `{entry.payload}`; consumers: "
             + (", ".join(f"`{c}`" for c in entry.consumers) or "none") + ".", "",
-            "| field | type | required |", "|---|---|---|",
-            *[f"| `{f.name}` | `{_cell(f.type)}` | {'yes' if f.required else 'no'} |" for f in entry.fields],
+            "| field | type | default |", "|---|---|---|",
+            *[f"| `{f.name}` | `{_cell(f.type)}` | {'(required)' if f.required else f'`{_cell(f.default)}`'} |"
+              for f in entry.fields],
             "",
         ]
     if errors:

@@ -1,0 +1,35 @@
+"""Money as Coko handles it everywhere: integer minor units with an ISO 4217 currency.
+
+Plain Python (a domain's contracts may import it). XOF, the CFA franc of Senegal, Côte
+d'Ivoire, Mali, Burkina Faso …, has no minor unit: 150 FCFA is ``150``; 2,50 € is ``250``.
+Never a float for an amount; a conversion rounds once, to the nearest minor unit.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+#: The currencies Coko prices in: XOF first, EUR and USD for readers abroad.
+CURRENCIES = ("XOF", "EUR", "USD")
+#: ISO 4217 minor-unit exponent of each.
+CURRENCY_EXPONENT = {"XOF": 0, "EUR": 2, "USD": 2}
+#: XOF per euro: the fixed parity of the CFA franc.
+EUR_XOF = 655.957
+
+
+def major_units(*, amount: int, currency: str) -> Decimal:
+    """``amount`` minor units as a decimal of major units (``250 EUR`` → ``Decimal("2.50")``)."""
+    exponent = CURRENCY_EXPONENT[currency]
+    return Decimal(amount).scaleb(-exponent).quantize(Decimal(1).scaleb(-exponent))
+
+
+def in_xof(*, amount: int, currency: str, usd_xof: float) -> int:
+    """The XOF value of ``amount`` minor units: EUR at the fixed parity, USD at ``usd_xof``
+    (XOF per dollar, a rate the caller configures)."""
+    if currency == "XOF":
+        return amount
+    rate = EUR_XOF if currency == "EUR" else usd_xof
+    return round(amount * rate / 10 ** CURRENCY_EXPONENT[currency])
+
+
+__all__ = ["CURRENCIES", "CURRENCY_EXPONENT", "EUR_XOF", "in_xof", "major_units"]
