@@ -78,8 +78,6 @@ WEAK_PASSWORD = ErrorCode(DOMAIN, "weak_password", Unprocessable, _("This passwo
 ACCOUNT_EXISTS = ErrorCode(DOMAIN, "account_exists", Conflict,
                            _("An account already uses this email address or mobile number."),
                            details=("fields",))
-UNKNOWN_FIELDS = ErrorCode(DOMAIN, "unknown_fields", Unprocessable, _("These fields cannot be used here."),
-                           details=("fields", "allowed"))
 
 # --- sessions and credentials ---------------------------------------------------------------------
 INVALID_CREDENTIALS = ErrorCode(DOMAIN, "invalid_credentials", Unauthorized,

@@ -192,7 +192,8 @@ def profile(request):
 
 @router.put("/auth/profile", response=ProfileOut, auth=bearer)
 def profile_update(request, body: ProfileIn):
-    changes = body.dict(exclude_unset=True)
+    # the fields the client sent (null included); the schema ignores any other key
+    changes = services.ProfileChanges(**body.model_dump(exclude_unset=True))
     user = services.profile_update(user_id=request.auth.user_id, changes=changes, client=_client(request))
     return _profile(user)
 

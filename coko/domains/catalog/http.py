@@ -271,18 +271,50 @@ def _actor(request: HttpRequest) -> services.Actor:
                           can_publish=principal.has_permission("publish_books"))
 
 
-def _changes(payload: Schema, *, partial: bool) -> services.BookChanges:
-    """The validated body as the service's ``BookChanges`` (a PATCH: only the fields sent;
-    a new book: the fields with a value)."""
-    data = payload.model_dump(exclude_unset=partial, exclude={"owner_id"})
-    if "translations" in data and data["translations"] is not None:
-        data["translations"] = {k: {f: v for f, v in (t or {}).items() if v} for k, t in data["translations"].items()}
-    if "authors" in data and data["authors"] is not None:
-        data["authors"] = [a if isinstance(a, str) else {k: v for k, v in a.items() if v is not None}
-                           for a in data["authors"]]
-    if not partial:
-        data = {k: v for k, v in data.items() if v is not None and v != [] and v != {}}
-    return services.BookChanges(**data)
+def _credit(credit: Credit | str) -> services.AuthorCredit:
+    if isinstance(credit, str):
+        return services.AuthorCredit(name=credit)
+    return services.AuthorCredit(name=credit.name, author_id=credit.id, role=credit.role)
+
+
+def _texts(texts: Texts) -> services.BookTexts:
+    return services.BookTexts(title=texts.title, subtitle=texts.subtitle, description=texts.description)
+
+
+def _changes(payload: BookIn | BookPatch, *, partial: bool) -> services.BookChanges:
+    """The validated body as the service's ``BookChanges``, the one place it is built.
+
+    A PATCH gives the fields the client sent (``null`` included: "clear it"); a new book,
+    the fields with a value (not null, not an empty list or map). The others are ``UNSET``."""
+    if partial:
+        sent = payload.model_fields_set
+    else:
+        sent = {name for name, value in payload if value is not None and value != [] and value != {}}
+
+    def given(name: str, convert=None):
+        if name not in sent:
+            return services.UNSET
+        value = getattr(payload, name)
+        return value if value is None or convert is None else convert(value)
+
+    return services.BookChanges(
+        title=given("title"),
+        subtitle=given("subtitle"),
+        description=given("description"),
+        translations=given("translations", lambda texts: {lang: _texts(t) for lang, t in texts.items()}),
+        language=given("language"),
+        access_model=given("access_model"),
+        price_amount=given("price_amount"),
+        price_currency=given("price_currency"),
+        publication_date=given("publication_date"),
+        publication_year=given("publication_year"),
+        publisher=given("publisher"),
+        series=given("series"),
+        series_position=given("series_position"),
+        authors=given("authors", lambda credits: tuple(_credit(c) for c in credits)),
+        categories=given("categories", tuple),
+        isbn=given("isbn"),
+    )
 
 
 # --- books --------------------------------------------------------------------------------------

@@ -145,8 +145,9 @@ def preferences_put(request, body: PreferencesIn):
         quiet = (None, None)
     elif body.quiet_hours is not None:
         quiet = (body.quiet_hours.start, body.quiet_hours.end)
-    services.preferences_update(user_id=request.auth.user_id,
-                                preferences=[p.dict() for p in body.preferences],
+    preferences = [services.PreferenceChange(category=p.category, channel=p.channel, enabled=p.enabled)
+                   for p in body.preferences]
+    services.preferences_update(user_id=request.auth.user_id, preferences=preferences,
                                 time_zone=body.time_zone, quiet_hours=quiet)
     return _preferences(request.auth.user_id)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import zoneinfo
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
@@ -267,12 +268,23 @@ def inbox_item_read(*, user_id, item_id) -> InboxItem:
 
 
 # --- preferences and devices ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PreferenceChange:
+    """Whether the user wants ``category`` notifications on ``channel``."""
+
+    category: str
+    channel: str
+    enabled: bool
+
+
 @use_case(DB)
-def preferences_update(*, user_id, preferences: list[dict], time_zone: str | None = None,
+def preferences_update(*, user_id, preferences: Sequence[PreferenceChange], time_zone: str | None = None,
                        quiet_hours: tuple[time | None, time | None] | None = None) -> None:
+    """Set the user's preferences (each ``(category, channel)`` given), time zone and quiet
+    hours (``(None, None)``: none)."""
     for pref in preferences:
-        if pref["category"] not in PREFERENCE_CATEGORIES or pref["channel"] not in CHANNELS:
-            raise errors.INVALID_PREFERENCE(category=pref["category"], channel=pref["channel"])
+        if pref.category not in PREFERENCE_CATEGORIES or pref.channel not in CHANNELS:
+            raise errors.INVALID_PREFERENCE(category=pref.category, channel=pref.channel)
     if time_zone is not None:
         try:
             zoneinfo.ZoneInfo(time_zone)
@@ -281,8 +293,8 @@ def preferences_update(*, user_id, preferences: list[dict], time_zone: str | Non
     if quiet_hours is not None and (quiet_hours[0] is None) != (quiet_hours[1] is None):
         raise errors.INVALID_QUIET_HOURS()
     for pref in preferences:
-        Preference.objects.update_or_create(user_id=user_id, category=pref["category"], channel=pref["channel"],
-                                            defaults={"enabled": pref["enabled"]})
+        Preference.objects.update_or_create(user_id=user_id, category=pref.category, channel=pref.channel,
+                                            defaults={"enabled": pref.enabled})
     changes: dict = {}
     if time_zone is not None:
         changes["time_zone"] = time_zone

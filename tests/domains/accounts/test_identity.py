@@ -143,6 +143,24 @@ def test_profile_read_and_update(api):
     assert api.put("/auth/profile", {"preferred_language": "klingon"}).status_code == 422
 
 
+def test_a_profile_change_sets_only_what_it_sends(api):
+    api.register(country="sn")
+    avatar = "0b7c6d2e-5f3a-4c1b-9e8d-7a6b5c4d3e2f"
+    response = api.put("/auth/profile", {"country": "ml", "avatar_file_id": avatar, "is_staff": True,
+                                         "email": "someone@else.sn"})  # keys a profile has not are ignored
+    assert response.status_code == 200, response.data
+    assert (response.data["country"], response.data["avatar_file_id"]) == ("ML", avatar)
+    assert response.data["display_name"] == "Awa" and response.data["email"] != "someone@else.sn"
+    assert "admin" not in response.data["roles"]
+    [updated] = payloads(USER_PROFILE_UPDATED)
+    assert updated.changed == ("country", "avatar_file_id")
+    assert api.put("/auth/profile", {"country": "ML", "display_name": "Awa"}).status_code == 200
+    assert len(payloads(USER_PROFILE_UPDATED)) == 1  # nothing changed, nothing announced
+    cleared = api.put("/auth/profile", {"avatar_file_id": None})
+    assert cleared.status_code == 200 and cleared.data["avatar_file_id"] is None
+    assert payloads(USER_PROFILE_UPDATED)[-1].changed == ("avatar_file_id",)
+
+
 def test_profile_needs_a_token(api):
     response = api.get("/auth/profile")
     assert response.status_code == 401

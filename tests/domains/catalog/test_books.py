@@ -131,6 +131,42 @@ def test_titles_and_descriptions_have_translations(author, anonymous):
     assert english.data["translations"] == ["en"]
 
 
+def test_credits_name_new_authors_or_existing_ones_by_id_in_a_role(author):
+    first = author.post("/books", book_body(authors=["Mariama Bâ", {"name": "Aminata Sow Fall",
+                                                                     "role": "translator"}])).data
+    ba, sow_fall = first["authors"]
+    assert (ba["name"], ba["role"]) == ("Mariama Bâ", "author")
+    assert (sow_fall["name"], sow_fall["role"]) == ("Aminata Sow Fall", "translator")
+    second = author.post("/books", book_body(authors=[{"id": ba["id"], "name": "ignored", "role": "editor"},
+                                                      "  Mariama   Bâ ", {"id": ba["id"], "role": "editor"}]))
+    assert second.status_code == 201, second.data
+    assert second.data["authors"] == [{**ba, "role": "editor"}, ba]  # one author, two roles; a repeat is dropped
+    unknown = author.post("/books", book_body(authors=[{"id": "00000000-0000-4000-8000-000000000000"}]))
+    assert unknown.status_code == 422 and unknown.data["error"]["code"] == "unknown_author"
+    assert unknown.data["error"]["details"] == {"id": "00000000-0000-4000-8000-000000000000"}
+    nameless = author.post("/books", book_body(authors=[{"role": "author"}]))
+    assert nameless.status_code == 422 and nameless.data["error"]["code"] == "invalid_author"
+    bad_role = author.post("/books", book_body(authors=[{"name": "X", "role": "ghost"}]))
+    assert bad_role.status_code == 422
+
+
+def test_a_change_touches_only_what_it_sends_and_null_clears(author):
+    book = author.post("/books", book_body(subtitle="Roman", series="Classiques", categories=[],
+                                           translations={"EN": {"title": "So Long a Letter", "subtitle": ""}})).data
+    assert book["translations"] == ["en"] and book["series"]["name"] == "Classiques"
+    url = f"/books/{book['id']}"
+    changed = author.patch(url, {"translations": {"wo": {"title": "Bataaxal bu gudd"}, "en": {"subtitle": ""}}})
+    assert changed.data["translations"] == ["en", "wo"]
+    assert changed.data["title"] == "Une si longue lettre" and changed.data["subtitle"] == "Roman"
+    assert author.get(url, HTTP_ACCEPT_LANGUAGE="en").data["title"] == "Une si longue lettre"  # "en" has no title now
+    cleared = author.patch(url, {"translations": None, "series": None, "authors": None})
+    assert cleared.status_code == 200, cleared.data
+    assert cleared.data["translations"] == [] and cleared.data["series"] is None and cleared.data["authors"] == []
+    assert cleared.data["subtitle"] == "Roman"
+    refused = author.patch(url, {"title": None})
+    assert refused.status_code == 422 and refused.data["error"]["code"] == "invalid_title"
+
+
 def test_staff_build_the_category_tree_with_counts(staff, author, anonymous):
     assert staff.post("/categories", {"name": "Fiction", "slug": "fiction",
                                       "translations": {"fr": "Romans"}}).status_code == 201

@@ -42,7 +42,7 @@ from .permissions import (
     role_revoke,
     roles_changed_audit,
 )
-from .profile import PROFILE_FIELDS, profile_update
+from .profile import PROFILE_FIELDS, UNSET, ProfileChanges, Unset, profile_update
 from .registration import user_register, user_registered_payload
 from .sessions import REFRESH_TTL, TokenPair, credentials_verify, session_logout, session_refresh, user_login
 from .social_accounts import social_login
@@ -54,8 +54,11 @@ __all__ = [
     "DELETION_GRACE",
     "PROFILE_FIELDS",
     "REFRESH_TTL",
+    "UNSET",
     "Client",
+    "ProfileChanges",
     "TokenPair",
+    "Unset",
     "account_delete_request",
     "account_erase",
     "accounts_erase_due",

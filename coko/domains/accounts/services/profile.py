@@ -1,30 +1,68 @@
-"""The profile a user edits themself."""
+"""The profile a user edits themself.
+
+A change travels as a ``ProfileChanges`` value: each field is ``UNSET`` unless the request
+gave it (``None`` is a value). The dataclass is the list of fields a profile change may set.
+"""
 
 from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, fields, replace
+from typing import Final
+from uuid import UUID
 
 from coko.platform.events import publish
 from coko.platform.services import model_update, use_case
 
-from .. import contracts, errors
+from .. import contracts
 from ..models import User
 from ._common import DB, Client, audit, language_check
 
-PROFILE_FIELDS = ("display_name", "preferred_language", "country", "avatar_file_id", "marketing_consent")
+
+class Unset(enum.Enum):
+    """The type of ``UNSET``: a field the request did not give (an enum of one member, so
+    ``x: str | Unset`` says what ``x`` may hold and ``x is UNSET`` narrows it)."""
+
+    UNSET = "UNSET"
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Final = Unset.UNSET
+
+
+@dataclass(frozen=True)
+class ProfileChanges:
+    """What a user asks to change in their profile; a field left ``UNSET`` is not touched."""
+
+    display_name: str | None | Unset = UNSET
+    preferred_language: str | None | Unset = UNSET
+    country: str | None | Unset = UNSET
+    avatar_file_id: UUID | None | Unset = UNSET
+    marketing_consent: bool | None | Unset = UNSET
+
+    def given(self) -> dict[str, object]:
+        """The fields the request gave, by name."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not UNSET}
+
+
+#: the profile's fields a user may change (the columns of ``User`` of the same names)
+PROFILE_FIELDS = tuple(f.name for f in fields(ProfileChanges))
 
 
 @use_case(DB)
-def profile_update(*, user_id: str, changes: dict, client: Client) -> User:
+def profile_update(*, user_id: str, changes: ProfileChanges, client: Client) -> User:
     """Change profile fields; publishes ``user.profile.updated`` with the names that changed."""
-    unknown = set(changes) - set(PROFILE_FIELDS)
-    if unknown:
-        raise errors.UNKNOWN_FIELDS(fields=sorted(unknown), allowed=list(PROFILE_FIELDS))
-    if "preferred_language" in changes:
-        language_check(changes["preferred_language"])
-    data = dict(changes)
-    if data.get("country"):
-        data["country"] = data["country"].upper()[:2]
+    if changes.preferred_language is not UNSET:
+        language_check(changes.preferred_language)
+    if changes.country:
+        changes = replace(changes, country=changes.country.upper()[:2])
     user = User.objects.select_for_update().get(id=user_id)
-    user, changed = model_update(instance=user, fields=[name for name in changes], data=data)
+    user, changed = model_update(instance=user, fields=PROFILE_FIELDS, data=changes.given())
     if changed:
         publish(producer=DB, type=contracts.USER_PROFILE_UPDATED, aggregate_id=user.id,
                 payload=contracts.UserProfileUpdated(user_id=str(user.id), changed=tuple(changed)))

@@ -4,8 +4,10 @@ transaction (``@use_case(DB)``) that writes the books and their events.
 Who may write: staff (the ``admin`` role), and authors holding ``publish_books`` on the
 books they own. Readers never see drafts or withdrawn books.
 
-* ``books``: create a draft, change it (``BookChanges``), a draft from a book file's
-  metadata, the admin console's edits;
+* ``changes``: what a request asks to change in a book, typed (``BookChanges``,
+  ``AuthorCredit``, ``BookTexts``, ``UNSET``);
+* ``books``: create a draft, change it, a draft from a book file's metadata, the admin
+  console's edits;
 * ``publication``: publish, withdraw;
 * ``formats``: a book's files and cover;
 * ``categories``: the taxonomy;
@@ -14,9 +16,10 @@ books they own. Readers never see drafts or withdrawn books.
 """
 
 from ._shared import DB, Actor, author_counts_refresh, book_changed_payload
-from .books import UNSET, BookChanges, author_get_or_create, book_admin_saved, book_create, \
-    book_draft_from_metadata, book_update, changes_from_metadata
+from .books import author_get_or_create, book_admin_saved, book_create, book_draft_from_metadata, book_update, \
+    changes_from_metadata
 from .categories import category_create
+from .changes import UNSET, AuthorCredit, BookChanges, BookTexts, Unset
 from .formats import book_cover_set, book_format_attach, book_format_attach_trusted
 from .publication import book_publish, book_withdraw
 from .stats import book_stats_set
@@ -25,7 +28,10 @@ __all__ = [
     "DB",
     "UNSET",
     "Actor",
+    "AuthorCredit",
     "BookChanges",
+    "BookTexts",
+    "Unset",
     "author_counts_refresh",
     "author_get_or_create",
     "book_admin_saved",

@@ -1,16 +1,16 @@
 """Writing a book's description: create a draft, change it, pre-fill one from a book file,
 and the admin console's edits.
 
-A change travels as a ``BookChanges`` value: each field is ``UNSET`` unless the request gave it.
+A change travels as a ``BookChanges`` value (``changes.py``): each field is ``UNSET`` unless
+the request gave it; credits are ``AuthorCredit``s, translations ``BookTexts``.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, fields
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import date
-from decimal import Decimal
-from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -23,66 +23,12 @@ from .. import contracts, errors, search, values
 from ..models import Author, Book, BookAuthor, Category, Publisher, Series
 from ._shared import DB, Actor, after_commit, announce, author_counts_refresh, credited_author_ids, editable, \
     first_edition, touched
+from .changes import UNSET, AuthorCredit, BookChanges, BookTexts, Unset
 from .formats import cover_set, format_attach
 
 
-class _Unset:
-    """A field the request did not give (``None`` is a value: "clear it")."""
-
-    _instance = None
-
-    def __new__(cls):
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __bool__(self) -> bool:
-        return False
-
-    def __repr__(self) -> str:
-        return "UNSET"
-
-
-UNSET: Any = _Unset()
-
 #: plain columns a change sets as given (``model_update``)
 _PLAIN_FIELDS = ("title", "subtitle", "description", "publication_year", "series_position")
-_TRANSLATED = frozenset({"title", "subtitle", "description"})
-
-
-@dataclass(frozen=True)
-class BookChanges:
-    """What a request asks to change in a book; a field left ``UNSET`` is not touched.
-
-    ``authors``: names, or ``{"name": …, "role": …}`` / ``{"id": …, "role": …}``.
-    ``translations``: ``{language: {"title"|"subtitle"|"description": text}}``.
-    Prices are integer minor units.
-    """
-
-    title: str | None = UNSET
-    subtitle: str | None = UNSET
-    description: str | None = UNSET
-    translations: dict | None = UNSET
-    language: str | None = UNSET
-    access_model: str | None = UNSET
-    price_amount: int | None = UNSET
-    price_currency: str | None = UNSET
-    publication_date: date | None = UNSET
-    publication_year: int | None = UNSET
-    publisher: str | None = UNSET
-    series: str | None = UNSET
-    series_position: Decimal | float | None = UNSET
-    authors: list | None = UNSET
-    categories: list[str] | None = UNSET
-    isbn: str | None = UNSET
-
-    def given(self) -> dict[str, Any]:
-        """The fields the request gave, by name."""
-        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not UNSET}
-
-    @property
-    def touches_relations(self) -> bool:
-        return any(v is not UNSET for v in (self.authors, self.categories, self.isbn))
 
 
 # --- helpers (inside a use case's transaction) -----------------------------------------------------
@@ -105,28 +51,27 @@ def _named(model, name: str | None):
     return obj
 
 
-def _credits_set(book: Book, authors: list) -> None:
+def _credits_set(book: Book, authors: Iterable[AuthorCredit]) -> None:
     BookAuthor.objects.filter(book=book).delete()
     seen = set()
-    for position, entry in enumerate(authors):
-        if isinstance(entry, str):
-            entry = {"name": entry}
-        role = entry.get("role") or "author"
+    for position, credit in enumerate(authors):
+        role = credit.role or "author"
         if role not in dict(BookAuthor.ROLES):
             raise errors.INVALID_AUTHOR_ROLE(role=role)
-        if entry.get("id"):
-            author = Author.objects.filter(id=entry["id"]).first()
+        if credit.author_id:
+            author = Author.objects.filter(id=credit.author_id).first()
             if author is None:
-                raise errors.UNKNOWN_AUTHOR(id=str(entry["id"]))
+                raise errors.UNKNOWN_AUTHOR(id=str(credit.author_id))
         else:
-            author = author_get_or_create(name=entry.get("name") or "")
+            author = author_get_or_create(name=credit.name or "")
         if (author.id, role) in seen:
             continue
         seen.add((author.id, role))
         BookAuthor.objects.create(book=book, author=author, role=role, position=position)
 
 
-def _categories_set(book: Book, categories: list[str]) -> None:
+def _categories_set(book: Book, categories: Iterable[str]) -> None:
+    categories = list(categories)
     found = list(Category.objects.filter(slug__in=categories))
     known = {c.slug for c in found}
     missing = [c for c in categories if c not in known]
@@ -145,15 +90,11 @@ def _isbn_set(book: Book, isbn: str | None) -> None:
         raise errors.ISBN_TAKEN(isbn=isbn) from exc
 
 
-def _translations(raw: dict | None) -> dict:
-    translations = {}
-    for lang, texts in (raw or {}).items():
-        code = values.language_normalise(lang)
-        bad = set(texts or {}) - _TRANSLATED
-        if bad:
-            raise errors.INVALID_TRANSLATION(language=lang, fields=sorted(bad))
-        translations[code] = {k: v for k, v in (texts or {}).items() if v}
-    return translations
+def _translations(texts_by_language: Mapping[str, BookTexts] | None) -> dict[str, dict[str, str]]:
+    """``Book.translations``: ``{language code: {"title"|"subtitle"|"description": text}}``,
+    the empty texts left out."""
+    return {values.language_normalise(language): texts.given()
+            for language, texts in (texts_by_language or {}).items()}
 
 
 def _apply(book: Book, changes: BookChanges) -> set[str]:
@@ -217,12 +158,11 @@ def book_create(*, actor: Actor, changes: BookChanges, owner_id: str | None = No
 def _book_create(*, actor: Actor, changes: BookChanges, owner_id: str | None = None) -> Book:
     if not actor.can_publish:
         raise errors.PERMISSION_DENIED(missing_permissions=["publish_books"], required_roles=[])
-    if not (changes.title or "").strip():
+    if not (changes.title if isinstance(changes.title, str) else "").strip():
         raise errors.INVALID_TITLE()
     book = Book(owner_id=(owner_id if actor.is_staff and owner_id else actor.user_id), language="en")
-    if not changes.language:
-        book.language = "en"
-        changes = BookChanges(**{**changes.given(), "language": "en"})
+    if changes.language is UNSET or not changes.language:
+        changes = replace(changes, language="en")
     _apply(book, changes)
     book.save()
     _relations(book, changes)
@@ -252,27 +192,30 @@ def book_update(*, actor: Actor, book_id, changes: BookChanges) -> Book:
 
 def changes_from_metadata(metadata: contracts.IngestedMetadata) -> BookChanges:
     """What a book file says about itself, as the changes of a new draft (unusable values left out)."""
-    given: dict[str, Any] = {"title": (metadata.title or "").strip()[:300] or gettext("Untitled"),
-                             "authors": [a for a in metadata.authors if a.strip()][:20],
-                             "description": (metadata.description or "")[:20000]}
+    language: str | Unset = UNSET
     if metadata.language:
         try:
-            given["language"] = values.language_normalise(metadata.language)
+            language = values.language_normalise(metadata.language)
         except DomainError:
             pass
-    if metadata.publisher:
-        given["publisher"] = metadata.publisher
     year = re.match(r"^(-?\d{4})", metadata.published or "")
-    if year:
-        given["publication_year"] = int(year.group(1))
+    isbn: str | Unset = UNSET
     for scheme, value in metadata.identifiers:
         if scheme.lower() == "isbn" or re.fullmatch(r"(urn:isbn:)?[\d\s-]{10,17}X?", value.strip(), re.I):
             try:
-                given["isbn"] = values.isbn_normalise(value.lower().removeprefix("urn:isbn:"))
+                isbn = values.isbn_normalise(value.lower().removeprefix("urn:isbn:"))
                 break
             except DomainError:
                 continue
-    return BookChanges(**given)
+    return BookChanges(
+        title=(metadata.title or "").strip()[:300] or gettext("Untitled"),
+        authors=tuple(AuthorCredit(name=name) for name in metadata.authors if name.strip())[:20],
+        description=(metadata.description or "")[:20000],
+        language=language,
+        publisher=metadata.publisher or UNSET,
+        publication_year=int(year.group(1)) if year else UNSET,
+        isbn=isbn,
+    )
 
 
 @use_case(DB)
