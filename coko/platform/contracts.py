@@ -33,7 +33,9 @@ outbox, in dead letters and in flight through a deploy)::
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+import enum
+from dataclasses import fields
+from typing import Any, ClassVar, Final
 
 
 class EventPayload:
@@ -57,4 +59,29 @@ class PayloadVersionError(ValueError):
     """An event's payload version cannot be read as the consumer's payload class."""
 
 
-__all__ = ["EventPayload", "PayloadVersionError"]
+# --- changes: what a request asks to change, as a typed value -----------------------------------
+class Unset(enum.Enum):
+    """The type of ``UNSET``: a field a request did not give (``None`` is a value: "clear it").
+
+    A change travels from the HTTP edge to a service as a frozen dataclass whose fields are
+    ``T | None | Unset = UNSET``; an enum of one member, so the annotation says what a field
+    may hold and ``if value is UNSET`` narrows it for a type checker."""
+
+    UNSET = "UNSET"
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Final = Unset.UNSET
+
+
+def given(changes: Any) -> dict[str, Any]:
+    """The fields of a changes dataclass that are not ``UNSET``, by name (``model_update``'s data)."""
+    return {f.name: getattr(changes, f.name) for f in fields(changes) if getattr(changes, f.name) is not UNSET}
+
+
+__all__ = ["UNSET", "EventPayload", "PayloadVersionError", "Unset", "given"]

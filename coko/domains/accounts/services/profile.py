@@ -6,11 +6,10 @@ gave it (``None`` is a value). The dataclass is the list of fields a profile cha
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass, fields, replace
-from typing import Final
 from uuid import UUID
 
+from coko.platform.contracts import UNSET, Unset, given
 from coko.platform.events import publish
 from coko.platform.services import model_update, use_case
 
@@ -18,21 +17,6 @@ from .. import contracts
 from ..models import User
 from ._common import DB, Client, audit, language_check
 
-
-class Unset(enum.Enum):
-    """The type of ``UNSET``: a field the request did not give (an enum of one member, so
-    ``x: str | Unset`` says what ``x`` may hold and ``x is UNSET`` narrows it)."""
-
-    UNSET = "UNSET"
-
-    def __bool__(self) -> bool:
-        return False
-
-    def __repr__(self) -> str:
-        return "UNSET"
-
-
-UNSET: Final = Unset.UNSET
 
 
 @dataclass(frozen=True)
@@ -47,7 +31,7 @@ class ProfileChanges:
 
     def given(self) -> dict[str, object]:
         """The fields the request gave, by name."""
-        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not UNSET}
+        return given(self)
 
 
 #: the profile's fields a user may change (the columns of ``User`` of the same names)

@@ -10,31 +10,14 @@ what it has. ``None`` is a value: "clear it".
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import date
 from decimal import Decimal
-from typing import Final
 from uuid import UUID
 
+from coko.platform.contracts import UNSET, Unset, given
 
-class Unset(enum.Enum):
-    """The type of ``UNSET``: a field the request did not give.
-
-    An enum of one member, so ``x: str | None | Unset`` says what ``x`` may hold and
-    ``if x is UNSET`` narrows it for a type checker."""
-
-    UNSET = "UNSET"
-
-    def __bool__(self) -> bool:
-        return False
-
-    def __repr__(self) -> str:
-        return "UNSET"
-
-
-UNSET: Final = Unset.UNSET
 
 @dataclass(frozen=True)
 class AuthorCredit:
@@ -86,7 +69,7 @@ class BookChanges:
 
     def given(self) -> dict[str, object]:
         """The fields the request gave, by name."""
-        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not UNSET}
+        return given(self)
 
     @property
     def touches_relations(self) -> bool:
