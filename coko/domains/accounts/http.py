@@ -10,6 +10,7 @@ from uuid import UUID
 
 from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
+from pydantic import field_validator
 
 from coko.platform.auth.ninja import BearerAuth
 
@@ -74,11 +75,21 @@ class RefreshIn(Schema):
 
 
 class ProfileIn(Schema):
+    """Only what is sent changes; ``null`` clears the avatar, is refused for the fields that
+    cannot be empty (422), and for the language is an invalid language (as any other)."""
+
     display_name: str | None = Field(None, max_length=120)
     preferred_language: str | None = Field(None, max_length=8)
     country: str | None = Field(None, max_length=2)
     avatar_file_id: UUID | None = None
     marketing_consent: bool | None = None
+
+    @field_validator("display_name", "country", "marketing_consent")
+    @classmethod
+    def _not_null(cls, value):
+        if value is None:  # only an explicit null gets here (a missing field keeps its default)
+            raise ValueError("may not be null")
+        return value
 
 
 class VerificationRequestIn(Schema):

@@ -41,9 +41,6 @@ NOT_YOUR_BOOK = ErrorCode(D, "not_your_book", PermissionDenied,
 INVALID_TITLE = ErrorCode(D, "invalid_title", Unprocessable, _("A book needs a title."))
 INVALID_LANGUAGE = ErrorCode(D, "invalid_language", Unprocessable, _("This language is not accepted here."),
                              details=("field", "value"))  # an ISO 639 code: fr, en, wo, sw, ar …
-INVALID_TRANSLATION = ErrorCode(D, "invalid_translation", Unprocessable,
-                                _("Only title, subtitle and description are translated."),
-                                details=("language", "fields"))
 INVALID_ISBN = ErrorCode(D, "invalid_isbn", Unprocessable,
                          _("This is not a valid ISBN: 10 or 13 digits (978/979…) with a correct check digit."),
                          details=("isbn",))

@@ -165,3 +165,13 @@ def test_profile_needs_a_token(api):
     response = api.get("/auth/profile")
     assert response.status_code == 401
     assert response.data["error"]["code"] in {"unauthorized", "invalid_token", "missing_token"}
+
+
+@pytest.mark.parametrize("field", ["display_name", "country", "marketing_consent"])
+def test_a_profile_field_that_cannot_be_empty_refuses_null_and_changes_nothing(api, field):
+    api.register(display_name="Awa", country="SN")
+    before = api.get("/auth/profile").data
+    refused = api.put("/auth/profile", {field: None})
+    assert refused.status_code == 422 and refused.data["error"]["code"] == "validation_error"
+    assert refused.data["error"]["details"][0]["loc"][-1] == field
+    assert api.get("/auth/profile").data == before
