@@ -37,6 +37,7 @@ COKO_APP_DOMAINS = {
     for label in [
         "admin", "auth", "contenttypes", "sessions", "messages", "staticfiles",
         "guardian", "pgtrigger", "django_prometheus", "ninja", "platform",
+        "csp", "corsheaders",  # web hardening (no tables)
     ]
 }
 
@@ -180,15 +181,21 @@ INSTALLED_APPS = [
     "pgtrigger",
     "django_prometheus",
     "ninja",
+    "csp",  # Content-Security-Policy (web hardening block below)
+    "corsheaders",  # CORS for browser clients (COKO_CORS_ORIGINS)
     *[f"coko.domains.{domain}" for domain in COKO_DOMAINS],
 ]
 
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "coko.platform.http.middleware.RequestIdMiddleware",
+    # security headers on every response, the ops endpoints' too (HTTPS redirect: not for them)
+    "django.middleware.security.SecurityMiddleware",
+    "coko.platform.http.middleware.ContentSecurityPolicyMiddleware",
+    # CORS preflights answered here, before anything that could answer first
+    "corsheaders.middleware.CorsMiddleware",
     # /health, /ready, /metrics answered here: before any host check (probes use the pod IP)
     "coko.platform.http.middleware.OpsEndpointsMiddleware",
-    "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",  # the admin's static files, from the image
     # before the envelope, so errors are written in the request's language
     "django.middleware.locale.LocaleMiddleware",
@@ -252,11 +259,8 @@ AUTHENTICATION_BACKENDS = [
     "guardian.backends.ObjectPermissionBackend",
 ]
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
-SESSION_COOKIE_SECURE = PRODUCTION
-CSRF_COOKIE_SECURE = PRODUCTION
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# HTTPS, cookies, CSP and CORS: the web hardening block below.
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("fr", "Français")]
@@ -474,6 +478,77 @@ else:
 # to the API, as its baseline. Off everywhere else.
 COKO_BENCH_VIEWS = env.bool("COKO_BENCH_VIEWS", False)
 # --- end benchmarks ---
+
+# --- web hardening: security headers, HTTPS, CSP, CORS ----------------------------------
+# Every response carries X-Content-Type-Options, Referrer-Policy, Cross-Origin-Opener-Policy
+# and a Content-Security-Policy (SecurityMiddleware and django-csp, above the ops endpoints).
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# COKO_SECURE_HTTPS=1 (production behind TLS): redirect plain HTTP to HTTPS and send HSTS.
+# Where the ingress terminates TLS it redirects and may send HSTS itself; this makes the app
+# refuse plain HTTP too. The ops endpoints are exempt (probes speak plain HTTP to the pod).
+COKO_SECURE_HTTPS = env.bool("COKO_SECURE_HTTPS", False)
+SECURE_SSL_REDIRECT = COKO_SECURE_HTTPS
+SECURE_REDIRECT_EXEMPT = [r"^(health|ready|metrics)$"]
+SECURE_HSTS_SECONDS = env.int("COKO_HSTS_SECONDS", 31_536_000, minimum=0) if COKO_SECURE_HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("COKO_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env.bool("COKO_HSTS_PRELOAD", True)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = PRODUCTION or COKO_SECURE_HTTPS
+# X-Forwarded-Proto is believed only when COKO_TRUST_X_FORWARDED_PROTO=1: set it only when
+# every request reaches the app through a proxy that overwrites that header (the shipped
+# ingress). Otherwise any client could claim HTTPS and skip the redirect.
+if env.bool("COKO_TRUST_X_FORWARDED_PROTO", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Content-Security-Policy: only this origin's scripts, styles, images, fonts and fetches; no
+# plugins, no framing, no <base>, forms post here. The API docs (Swagger UI, served from
+# ninja's bundled static files, no CDN) set inline styles and data: icons: their pages get
+# those two additions only (COKO_CSP_RELAXED_PATHS, ContentSecurityPolicyMiddleware).
+_csp_self = ["'self'"]
+if STATIC_URL.startswith(("http://", "https://", "//")):  # static files from a CDN
+    from urllib.parse import urlsplit as _urlsplit  # noqa: E402
+
+    _static = _urlsplit(STATIC_URL if not STATIC_URL.startswith("//") else "https:" + STATIC_URL)
+    _csp_self.append(f"{_static.scheme}://{_static.netloc}")
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": _csp_self,
+        "style-src": _csp_self,
+        "img-src": _csp_self,
+        "font-src": _csp_self,
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "upgrade-insecure-requests": COKO_SECURE_HTTPS,
+    },
+}
+if _csp_report_uri := env.str("COKO_CSP_REPORT_URI", pattern=r"https?://\S+|/\S*"):  # violations
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["report-uri"] = [_csp_report_uri]
+COKO_CSP_RELAXED_PATHS = frozenset({"/api/v1/docs"})  # exact paths
+
+# CORS for browser clients (django-cors-headers): COKO_CORS_ORIGINS, comma-separated exact
+# origins (https://app.example.org). Unset: no cross-origin browser access. The API uses
+# bearer tokens, never cookies, so credentials are not allowed.
+def _origins(value: str) -> list[str]:
+    origins = [origin.strip().rstrip("/") for origin in value.split(",") if origin.strip()]
+    for origin in origins:
+        if not _re.fullmatch(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?", origin):
+            raise ValueError(f"{origin!r} is not an origin (scheme://host[:port], no path)")
+    return origins
+
+
+CORS_ALLOWED_ORIGINS = env.parsed("COKO_CORS_ORIGINS", _origins, [])
+CORS_URLS_REGEX = r"^/(api/|opds/|\.well-known/jwks\.json$)"
+CORS_ALLOW_CREDENTIALS = False
+CORS_ALLOW_HEADERS = ("accept", "accept-language", "authorization", "content-type",
+                      "if-none-match", "x-request-id")
+CORS_EXPOSE_HEADERS = ("content-language", "etag", "retry-after", "x-request-id")
+CORS_PREFLIGHT_MAX_AGE = 3600
+# --- end web hardening ---
 
 env.check()  # stop here, with one line per bad variable, before anything connects
 

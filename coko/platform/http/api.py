@@ -22,7 +22,7 @@ from importlib import metadata
 
 from django.conf import settings
 from django.http import Http404, HttpRequest
-from ninja import NinjaAPI, Router, Schema
+from ninja import NinjaAPI, Router, Schema, Swagger
 from ninja.errors import HttpError, ValidationError
 
 from coko.platform.errors import response_for_exception
@@ -77,6 +77,119 @@ def meta(request: HttpRequest):
     }
 
 
+# --- the error responses in the OpenAPI ---------------------------------------------------------
+ERROR_ENVELOPE_SCHEMA = {
+    "title": "ErrorEnvelope",
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message", "details"],
+            "properties": {
+                "code": {"type": "string", "description": "Stable, machine-readable: branch on it.",
+                         "examples": ["not_found"]},
+                "message": {"type": "string", "description": "For people, in the request's language."},
+                "details": {"description": "Structured context (fields, limits, …) or null."},
+            },
+        },
+    },
+}
+_RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying again.",
+                                "schema": {"type": "integer"}}}
+# status: (component name, description, headers)
+ERROR_RESPONSES: dict[int, tuple[str, str, dict]] = {
+    401: ("Unauthorized", "No valid access token: missing (`unauthorized`), invalid, expired or "
+          "revoked (`invalid_token`, `token_expired`, `token_revoked`): refresh and retry.",
+          {"WWW-Authenticate": {"description": "`Bearer`", "schema": {"type": "string"}}}),
+    403: ("Forbidden", "The token is valid but lacks a permission or role (`permission_denied`; "
+          "`details` names what is missing), or the object is not the caller's.", {}),
+    404: ("NotFound", "Nothing with that identifier (or nothing the caller may see).", {}),
+    409: ("Conflict", "The request conflicts with the current state (a duplicate, a state that "
+          "does not allow it).", {}),
+    413: ("PayloadTooLarge", "The request body is over its limit.", {}),
+    422: ("Unprocessable", "The input is invalid (`validation_error`: `details` lists each field) "
+          "or cannot be carried out as it stands.", {}),
+    429: ("TooManyRequests", "Too many requests: the operation's own limit where it has one (login, "
+          "registration, resets, search, uploads …) or a lockout.", _RETRY_AFTER),
+    503: ("ServiceUnavailable", "A dependency (database, Redis) is unreachable: retry later "
+          "(`details.dependency` names it).", _RETRY_AFTER),
+}
+_WRITE_METHODS = frozenset({"post", "put", "patch", "delete"})
+
+
+def _operation_auth(api: NinjaAPI) -> dict[str, list]:
+    """``{operationId: [auth objects]}`` of every operation in the schema."""
+    found = {}
+    for bound_router in api._get_bound_routers():
+        for path_view in bound_router.path_operations.values():
+            for operation in path_view.operations:
+                operation_id = operation.operation_id or api.get_openapi_operation_id(operation)
+                found[operation_id] = list(operation.auth_callbacks or [])
+    return found
+
+
+def _is_optional(auth) -> bool:
+    from coko.platform.auth.ninja import BearerAuth
+
+    return isinstance(auth, BearerAuth) and auth.optional and not (auth.permissions or auth.roles)
+
+
+def document_errors(schema: dict, api: NinjaAPI) -> dict:
+    """Add the error envelope and the error responses each operation can meet to ``schema``.
+
+    One place for every operation (no route declares them): ``401`` and ``403`` where a token
+    is required (``401`` alone where it is optional: a token sent is still checked), ``404``
+    where the path names an object, ``409`` on writes, ``413`` and ``422`` where there is a
+    body (``422`` also for bad parameters), ``429`` and ``503`` everywhere (every operation
+    reads the database; limits and lockouts sit in front of many). Optional-auth operations
+    list ``{}`` among their security requirements (anonymous allowed). Responses a route
+    declares itself are left as they are.
+    """
+    components = schema.setdefault("components", {})
+    components.setdefault("schemas", {})["ErrorEnvelope"] = ERROR_ENVELOPE_SCHEMA
+    shared = components.setdefault("responses", {})
+    for _status, (name, description, headers) in ERROR_RESPONSES.items():
+        shared[name] = {
+            "description": description,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}},
+            **({"headers": headers} if headers else {}),
+        }
+    auth_of = _operation_auth(api)
+    for path, methods in schema.get("paths", {}).items():
+        for method, operation in methods.items():
+            if method not in {"get", "put", "post", "delete", "options", "head", "patch", "trace"}:
+                continue
+            auths = auth_of.get(operation.get("operationId"), [])
+            optional = bool(auths) and any(_is_optional(auth) for auth in auths)
+            statuses = {429, 503}
+            if auths:
+                statuses |= {401} if optional else {401, 403}
+                if optional and {} not in operation.get("security", []):
+                    operation.setdefault("security", []).append({})
+            if "{" in path:
+                statuses.add(404)
+            if method in _WRITE_METHODS:
+                statuses.add(409)
+            if "requestBody" in operation:
+                statuses |= {413, 422}
+            if operation.get("parameters"):
+                statuses.add(422)
+            responses = operation.setdefault("responses", {})
+            for status in sorted(statuses):
+                if status not in responses and str(status) not in responses:
+                    responses[status] = {"$ref": f"#/components/responses/{ERROR_RESPONSES[status][0]}"}
+    return schema
+
+
+class CokoAPI(NinjaAPI):
+    """NinjaAPI whose OpenAPI documents the error envelope on every operation (``document_errors``)."""
+
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        return document_errors(schema, self)
+
+
 # --- assembly ------------------------------------------------------------------------------------
 def domain_routers() -> list[tuple[str, Router]]:
     """``(domain, router)`` of every domain, imported by name."""
@@ -88,13 +201,16 @@ def domain_routers() -> list[tuple[str, Router]]:
 
 
 def build_api() -> NinjaAPI:
-    api = NinjaAPI(
+    api = CokoAPI(
         title="Coko API",
         version=API_VERSION,
         description=DESCRIPTION,
         urls_namespace="api-v1",
         openapi_url="/openapi.json",
         docs_url="/docs",
+        # Swagger UI from ninja's bundled static files (no CDN: the CSP allows 'self' only);
+        # no validator badge (it would load an image from validator.swagger.io)
+        docs=Swagger(settings={"validatorUrl": None}),
     )
     install_error_handlers(api)
     api.add_router("", platform_router)

@@ -4,8 +4,10 @@ Order in ``settings.MIDDLEWARE`` (outermost first)::
 
     PrometheusBeforeMiddleware
     RequestIdMiddleware          X-Request-ID in and out, one JSON access line
+    SecurityMiddleware           nosniff, Referrer-Policy, COOP; HTTPS redirect + HSTS (COKO_SECURE_HTTPS)
+    ContentSecurityPolicyMiddleware  the CSP (relaxed for the API docs' inline styles)
+    CorsMiddleware               CORS headers, preflights answered (COKO_CORS_ORIGINS)
     OpsEndpointsMiddleware       /health, /ready, /metrics served before any host check
-    SecurityMiddleware
     LocaleMiddleware             Accept-Language → active language (errors below are rendered in it)
     GZipMiddleware
     ConditionalGetMiddleware     ETag / If-None-Match on the final body
@@ -18,6 +20,7 @@ from __future__ import annotations
 import time
 
 import structlog
+from csp.middleware import CSPMiddleware
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
@@ -74,10 +77,11 @@ class OpsEndpointsMiddleware:
     Kubelet probes and Prometheus reach the pod by its IP, which is not (and
     must not be) in ``ALLOWED_HOSTS``. Django validates the host lazily, in
     ``request.get_host()`` (CommonMiddleware, CSRF, SSL redirects …), so this
-    middleware, placed before SecurityMiddleware, answers those three exact
-    paths itself without calling the rest of the chain: nothing below it ever
-    sees them, no host is read, no session or user is loaded, no SSL redirect
-    applies (probes speak plain HTTP to the pod). The same views
+    middleware answers those three exact paths itself without calling the rest
+    of the chain: nothing below it ever sees them, no host is read, no session
+    or user is loaded. SecurityMiddleware, above it, adds its headers but
+    redirects none of them to HTTPS (``SECURE_REDIRECT_EXEMPT``: probes speak
+    plain HTTP to the pod). The same views
     are also in the URLconf (for ``reverse()`` and for a stack without this
     middleware). Every other path, ``/health/`` included, goes through the
     normal checks.
@@ -144,3 +148,21 @@ class ApiErrorEnvelopeMiddleware:
 def _is_json(response: HttpResponse) -> bool:
     content_type = response.get("Content-Type", "").split(";")[0].strip().lower()
     return content_type == "application/json" or content_type.endswith("+json")
+
+
+class ContentSecurityPolicyMiddleware(CSPMiddleware):
+    """django-csp's middleware: ``settings.CONTENT_SECURITY_POLICY`` on every response.
+
+    On ``settings.COKO_CSP_RELAXED_PATHS`` (exact paths: the API docs: Swagger UI, served from
+    ninja's bundled static files) the policy also allows inline styles and ``data:``
+    images, which Swagger UI's React components and CSS need; scripts stay ``'self'``
+    only (ninja's page has no inline script: its settings are a JSON data block).
+    """
+
+    DOCS_ADDITIONS = {"style-src": ["'unsafe-inline'"], "img-src": ["data:"]}
+
+    def get_policy_parts(self, request, response, report_only: bool = False):
+        parts = super().get_policy_parts(request, response, report_only)
+        if request.path_info in settings.COKO_CSP_RELAXED_PATHS:
+            parts.update = {**self.DOCS_ADDITIONS, **(parts.update or {})}
+        return parts

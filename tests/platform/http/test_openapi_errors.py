@@ -1,0 +1,107 @@
+"""The OpenAPI documents the error envelope on every operation (issue 10, web hardening).
+
+A client generated from /api/v1/openapi.json must know the shape and the statuses of the
+errors it will meet, and which operations take a token optionally; an undocumented 401 or
+429 is an unhandled exception in every generated client.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
+ENVELOPE = "#/components/schemas/ErrorEnvelope"
+
+
+@pytest.fixture(scope="module")
+def openapi(django_db_blocker):
+    from django.test import Client
+
+    with django_db_blocker.unblock():
+        response = Client().get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    return response.json()
+
+
+def operations(schema):
+    for path, methods in schema["paths"].items():
+        for method, operation in methods.items():
+            if method in METHODS:
+                yield path, method, operation
+
+
+def error_schema(schema, response: dict) -> dict:
+    """The JSON schema of an error response (following a ``$ref`` to components.responses)."""
+    if "$ref" in response:
+        response = schema["components"]["responses"][response["$ref"].rsplit("/", 1)[-1]]
+    return response["content"]["application/json"]["schema"]
+
+
+def statuses(operation) -> set[int]:
+    return {int(status) for status in operation["responses"]}
+
+
+def test_the_envelope_schema_is_in_the_components(openapi):
+    envelope = openapi["components"]["schemas"]["ErrorEnvelope"]
+    assert envelope["required"] == ["error"]
+    error = envelope["properties"]["error"]
+    assert error["required"] == ["code", "message", "details"]
+    assert error["properties"]["code"]["type"] == "string"
+    assert error["properties"]["message"]["type"] == "string"
+
+
+def test_every_operation_documents_the_errors_it_can_meet(openapi):
+    checked = 0
+    for path, method, operation in operations(openapi):
+        where = f"{method.upper()} {path}"
+        found = statuses(operation)
+        assert {429, 503} <= found, where  # every operation reads the database; limits exist
+        security = operation.get("security") or []
+        if any(requirement for requirement in security):
+            optional = {} in security
+            assert (401 in found) if optional else ({401, 403} <= found), where
+        if "requestBody" in operation:
+            assert {413, 422} <= found, where
+        if "{" in path:
+            assert 404 in found, where
+        for status in (status for status in found if status >= 400):
+            response = operation["responses"][str(status)]
+            assert error_schema(openapi, response) == {"$ref": ENVELOPE}, (where, status)
+        checked += 1
+    assert checked >= 40
+
+
+def test_retry_after_and_the_bearer_challenge_are_documented(openapi):
+    responses = openapi["components"]["responses"]
+    assert "Retry-After" in responses["TooManyRequests"]["headers"]
+    assert "Retry-After" in responses["ServiceUnavailable"]["headers"]
+    assert "WWW-Authenticate" in responses["Unauthorized"]["headers"]
+
+
+def test_optional_auth_operations_show_auth_as_optional(openapi):
+    """GET /books works without a token: its security lists the anonymous alternative ({}),
+    while a required-token operation does not."""
+    books = openapi["paths"]["/api/v1/books"]
+    assert books["get"]["security"] == [{"OptionalBearerAuth": []}, {}]
+    assert 403 not in statuses(books["get"])  # no permission is required to read
+    assert {} not in books["post"]["security"]
+    assert {401, 403, 409, 413, 422} <= statuses(books["post"])
+    optional = [(p, m) for p, m, op in operations(openapi) if {} in (op.get("security") or [])]
+    assert len(optional) >= 5
+    for path, method, operation in operations(openapi):
+        if any("OptionalBearerAuth" in requirement for requirement in operation.get("security") or []):
+            assert {} in operation["security"], f"{method.upper()} {path}"
+
+
+@pytest.mark.django_db(databases="__all__")
+def test_the_documented_envelope_is_what_the_api_answers(client, openapi):
+    """The schema is the truth: a real 401, 404 and 422 match ErrorEnvelope."""
+    import jsonschema
+
+    envelope = openapi["components"]["schemas"]["ErrorEnvelope"]
+    answers = [client.get("/api/v1/books/mine"), client.get("/api/v1/books/not-a-uuid"),
+               client.get("/api/v1/nowhere")]
+    assert [answer.status_code for answer in answers][0] == 401
+    for answer in answers:
+        assert answer.status_code >= 400
+        jsonschema.validate(answer.json(), envelope)
