@@ -37,6 +37,8 @@ from coko.domains.accounts.social import (
 )
 from coko.platform.errors import error_for_exception
 
+pytestmark = pytest.mark.usefixtures("outbound_loopback")  # the simulators listen on loopback
+
 
 # --- a real HTTP server in a thread ----------------------------------------------------------
 class FakeServer:
