@@ -411,6 +411,20 @@ COKO_NOTIFICATIONS = {
 }
 # --- end notifications ---
 
+# --- outbound requests (SSRF) ---
+# Every outbound HTTP client of providers and of hosts named from outside goes through
+# coko/platform/outbound.py: the host is resolved once, refused unless every address is public,
+# and the connection pinned to the checked address. Hosts listed here (``host``, ``host:port``,
+# ``*.suffix``) may be private: the provider simulators of ``make run`` and the tests (loopback).
+COKO_OUTBOUND_ALLOWED_HOSTS = env.list("COKO_OUTBOUND_ALLOWED_HOSTS", [])
+# Web push endpoints a device may register: https URLs on these push services (the browsers'
+# own); COKO_WEBPUSH_ALLOWED_HOSTS adds more (same patterns). An endpoint on a host of
+# COKO_OUTBOUND_ALLOWED_HOSTS (a simulator) is accepted too, http or https.
+COKO_WEBPUSH_DEFAULT_HOSTS = ["fcm.googleapis.com", "updates.push.services.mozilla.com",
+                              "*.push.apple.com", "*.notify.windows.com"]
+COKO_WEBPUSH_ALLOWED_HOSTS = COKO_WEBPUSH_DEFAULT_HOSTS + env.list("COKO_WEBPUSH_ALLOWED_HOSTS", [])
+# --- end outbound requests ---
+
 # --- observability ---------------------------------------------------------------------
 PROMETHEUS_METRIC_NAMESPACE = ""
 from coko.platform.observability import logging_config, sentry_init  # noqa: E402

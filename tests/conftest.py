@@ -42,3 +42,13 @@ def _fresh_rate_limits(request):
     for key in client.scan_iter(f"{settings.REDIS_NAMESPACE}:rl:*"):
         client.delete(key)
     yield
+
+
+# --- outbound requests (SSRF) ------------------------------------------------------------------
+@pytest.fixture
+def outbound_loopback(settings):
+    """Loopback provider simulators are allowed outbound destinations in this test, as
+    ``make run`` allows its own (``COKO_OUTBOUND_ALLOWED_HOSTS``; coko/platform/outbound.py
+    refuses loopback otherwise). Use it with ``pytest.mark.usefixtures("outbound_loopback")``."""
+    settings.COKO_OUTBOUND_ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
+    return settings.COKO_OUTBOUND_ALLOWED_HOSTS

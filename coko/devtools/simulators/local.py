@@ -13,11 +13,13 @@ to ``<directory>/<name>.jsonl`` and lists it at ``GET <url>/_messages``.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from . import fcm, orange_sms, webpush
 
@@ -73,9 +75,19 @@ def start(names: list[str], directory: Path, ports: Mapping[str, int] | None = N
     return Running(process, urls)
 
 
-def settings_env(urls: Mapping[str, str], directory: Path) -> dict[str, str]:
-    """The environment variables that point config/settings.py at the running simulators."""
+def settings_env(urls: Mapping[str, str], directory: Path,
+                 environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment variables that point config/settings.py at the running simulators.
+
+    The simulators listen on loopback, which the outbound check (coko/platform/outbound.py)
+    refuses: ``COKO_OUTBOUND_ALLOWED_HOSTS`` names each of them (``127.0.0.1:<port>``), added
+    to what ``environ`` (default: this process's environment) already allows."""
     env: dict[str, str] = {}
+    hosts = [urlsplit(url).netloc for url in urls.values()]
+    if hosts:
+        current = (os.environ if environ is None else environ).get("COKO_OUTBOUND_ALLOWED_HOSTS", "")
+        known = [h.strip() for h in current.split(",") if h.strip()]
+        env["COKO_OUTBOUND_ALLOWED_HOSTS"] = ",".join(known + [h for h in hosts if h not in known])
     if url := urls.get(orange_sms.OrangeSmsSimulator.name):
         env |= {
             "COKO_NOTIFY_SMS_ADAPTER": f"{CHANNELS}.sms.OrangeSmsAdapter",

@@ -26,6 +26,13 @@ profile is read from ``/me`` with ``appsecret_proof``. Facebook does not say whe
 the e-mail it returns was verified, so ``email_verified`` is always ``False`` for it:
 link a Facebook login to an existing account by e-mail only after our own check.
 
+Outbound: both providers are called through ``coko.platform.outbound`` (the certificate
+fetch through a checked ``requests`` session, the Graph API through a checked ``httpx``
+client): a provider URL that resolves to a private, loopback or link-local address is
+refused unless ``COKO_OUTBOUND_ALLOWED_HOSTS`` names its host, and the client gets
+``social_provider_unavailable`` (503) — the address is the operator's configuration, not
+the client's business; the log line says ``outbound_refused``.
+
 Secrets: the app secret and the tokens travel in Graph API query strings, which
 httpx logs at INFO; a filter on the ``httpx`` logger blanks them out.
 """
@@ -45,13 +52,13 @@ from typing import Any, Literal
 
 import httpx
 import jwt as pyjwt
-import requests
 from django.conf import settings
 from google.auth import exceptions as google_exceptions
 from google.auth import transport as google_transport
 from google.auth.transport.requests import Request as GoogleRequest
 from google.oauth2 import id_token as google_id_token
 
+from coko.platform import outbound
 from coko.platform.observability import get_logger
 
 from . import errors
@@ -98,6 +105,9 @@ def google_identity_verify(*, id_token: str) -> SocialIdentity:
     except google_exceptions.TransportError as exc:
         log.warning("social_provider_unavailable", provider="google", error=str(exc)[:200])
         raise errors.SOCIAL_PROVIDER_UNAVAILABLE(provider="google") from exc
+    except outbound.OutboundRefused as exc:
+        log.warning("outbound_refused", provider="google", error=str(exc)[:200])
+        raise errors.SOCIAL_PROVIDER_UNAVAILABLE(provider="google") from None
     except (google_exceptions.GoogleAuthError, pyjwt.PyJWTError, ValueError, TypeError,
             KeyError) as exc:
         raise errors.SOCIAL_TOKEN_INVALID(provider="google", reason=_google_reason(exc)) from exc
@@ -172,7 +182,7 @@ class _CertsRequest(google_transport.Request):
     """
 
     def __init__(self) -> None:
-        self._inner = GoogleRequest(session=requests.Session())
+        self._inner = GoogleRequest(session=outbound.requests_session())
         self._cache: dict[str, tuple[float, _CachedResponse]] = {}
         self._lock = threading.Lock()
 
@@ -279,6 +289,9 @@ def _facebook_get(url: str, params: dict[str, str]) -> tuple[int, dict[str, Any]
     """GET a Graph API URL: (status, JSON object); outages and 5xx raise ``SocialProviderUnavailable``."""
     try:
         response = _http_client().get(url, params=params, timeout=_timeout())
+    except outbound.OutboundRefused as exc:
+        log.warning("outbound_refused", provider="facebook", error=str(exc)[:200])
+        raise errors.SOCIAL_PROVIDER_UNAVAILABLE(provider="facebook") from None
     except httpx.HTTPError as exc:
         # Never chain or log the request: its URL carries the app secret.
         log.warning("social_provider_unavailable", provider="facebook",
@@ -297,7 +310,7 @@ def _facebook_get(url: str, params: dict[str, str]) -> tuple[int, dict[str, Any]
 
 @functools.cache
 def _http_client() -> httpx.Client:
-    return httpx.Client(headers={"Accept": "application/json"}, follow_redirects=False)
+    return outbound.http_client(headers={"Accept": "application/json"}, follow_redirects=False)
 
 
 # --- helpers -------------------------------------------------------------------------------

@@ -37,3 +37,8 @@ INVALID_DEVICE_KIND = ErrorCode(D, "invalid_device_kind", Unprocessable, _("This
                                 details=("kind", "allowed"))
 INVALID_DEVICE_TOKEN = ErrorCode(D, "invalid_device_token", Unprocessable, _("This device token is not valid."),
                                  details=("kind",))
+
+# --- outbound requests (SSRF): where a device's web push endpoint may point ---------------------------
+PUSH_ENDPOINT_REFUSED = ErrorCode(D, "push_endpoint_refused", Unprocessable,
+                                  _("A web push endpoint must be an https URL of a known push service."),
+                                  details=("kind", "reason"))

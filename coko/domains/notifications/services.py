@@ -10,6 +10,7 @@ import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from urllib.parse import urlsplit
 
 import dramatiq
 from django.conf import settings
@@ -19,6 +20,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from coko.domains.accounts import api as accounts_api
+from coko.platform import outbound
 from coko.platform.crypto import field_decrypt
 from coko.platform.observability import get_logger
 from coko.platform.services import model_update, use_case
@@ -305,21 +307,53 @@ def preferences_update(*, user_id, preferences: Sequence[PreferenceChange], time
         model_update(instance=cfg, fields=["time_zone", "quiet_hours_start", "quiet_hours_end"], data=changes)
 
 
-def _device_token_valid(kind: str, token: str | dict) -> bool:
+def _device_token_parsed(kind: str, token: str | dict) -> str | dict | None:
     """An FCM token is one opaque word; a web-push subscription is ``{"endpoint": http(s) URL,
-    "keys": {"p256dh", "auth"}}`` (as ``PushSubscription.toJSON()``, or that JSON as a string)."""
+    "keys": {"p256dh", "auth"}}`` (as ``PushSubscription.toJSON()``, or that JSON as a string).
+    The token (a subscription parsed), or None when it has not that shape."""
     if kind == "fcm":
-        return isinstance(token, str) and bool(token.strip()) and not any(c.isspace() for c in token)
+        ok = isinstance(token, str) and bool(token.strip()) and not any(c.isspace() for c in token)
+        return token if ok else None
     if isinstance(token, str):
         try:
             token = json.loads(token)
         except ValueError:
-            return False
+            return None
     if not isinstance(token, dict):
-        return False
+        return None
     endpoint, keys = token.get("endpoint"), token.get("keys")
-    return (isinstance(endpoint, str) and endpoint.startswith(("https://", "http://")) and isinstance(keys, dict)
-            and all(isinstance(keys.get(k), str) and keys.get(k) for k in ("p256dh", "auth")))
+    ok = (isinstance(endpoint, str) and endpoint.startswith(("https://", "http://")) and isinstance(keys, dict)
+          and all(isinstance(keys.get(k), str) and keys.get(k) for k in ("p256dh", "auth")))
+    return token if ok else None
+
+
+def _push_endpoint_check(kind: str, endpoint: str) -> None:
+    """A web push endpoint is where the worker will POST: only an ``https`` URL on a push
+    service of ``COKO_WEBPUSH_ALLOWED_HOSTS`` (FCM, Mozilla, Apple, Microsoft by default),
+    whose name does not resolve to a private, loopback or link-local address — or a host of
+    ``COKO_OUTBOUND_ALLOWED_HOSTS`` (the simulators), http or https. Anything else is
+    ``push_endpoint_refused`` with a ``reason``: ``scheme``, ``host`` or ``address``.
+
+    A name that does not resolve now is accepted (DNS may be down for a moment): the worker's
+    connection goes through the same check (``coko.platform.outbound``) before any byte is sent."""
+    try:
+        parts = urlsplit(endpoint)
+        host, port = parts.hostname or "", parts.port
+    except ValueError:
+        raise errors.PUSH_ENDPOINT_REFUSED(kind=kind, reason="host") from None
+    port = port or (443 if parts.scheme == "https" else 80)
+    trusted = bool(host) and outbound.host_matches(host, port, outbound.allowed_hosts())
+    if not (parts.scheme == "https" or (trusted and parts.scheme == "http")):
+        raise errors.PUSH_ENDPOINT_REFUSED(kind=kind, reason="scheme")
+    if (not host or parts.username is not None or parts.password is not None
+            or not (trusted or outbound.host_matches(host, port, settings.COKO_WEBPUSH_ALLOWED_HOSTS))):
+        raise errors.PUSH_ENDPOINT_REFUSED(kind=kind, reason="host")
+    try:
+        outbound.url_check(endpoint)
+    except outbound.OutboundRefused:
+        raise errors.PUSH_ENDPOINT_REFUSED(kind=kind, reason="address") from None
+    except OSError as exc:  # does not resolve now
+        log.info("push endpoint not resolved at subscription", host=host, error=str(exc)[:200])
 
 
 @use_case(DB)
@@ -327,8 +361,11 @@ def device_subscribe(*, user_id, kind: str, token: str | dict) -> DeviceToken:
     if kind not in DEVICE_KINDS:
         raise errors.INVALID_DEVICE_KIND(kind=kind, allowed=list(DEVICE_KINDS))
     value = token if isinstance(token, str) else json.dumps(token, sort_keys=True, separators=(",", ":"))
-    if not value or len(value) > 4096 or not _device_token_valid(kind, token):
+    parsed = _device_token_parsed(kind, token) if value and len(value) <= 4096 else None
+    if parsed is None:
         raise errors.INVALID_DEVICE_TOKEN(kind=kind)
+    if kind == "webpush":
+        _push_endpoint_check(kind, parsed["endpoint"])
     device, _created = DeviceToken.objects.update_or_create(token=value, defaults={"user_id": user_id, "kind": kind})
     return device
 

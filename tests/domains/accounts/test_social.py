@@ -37,6 +37,8 @@ from coko.domains.accounts.social import (
 )
 from coko.platform.errors import error_for_exception
 
+pytestmark = pytest.mark.usefixtures("outbound_loopback")  # the simulators listen on loopback
+
 
 # --- a real HTTP server in a thread ----------------------------------------------------------
 class FakeServer:
@@ -518,3 +520,17 @@ def test_errors_map_to_the_envelope_statuses():
     not_configured = errors.SOCIAL_PROVIDER_NOT_CONFIGURED(provider="google")
     assert isinstance(not_configured, SocialProviderNotConfigured)
     assert error_for_exception(not_configured).status == 503
+
+
+# --- outbound requests (issue 10, SSRF) -------------------------------------------------------
+def test_a_provider_url_on_an_internal_address_gets_no_request(google, graph, settings):
+    """The provider URLs reach the network through coko.platform.outbound: pointed (by a
+    mistaken or hostile configuration) at a loopback or private service, they get no request
+    and the client a 503 ``social_provider_unavailable``, with no address in the answer."""
+    settings.COKO_OUTBOUND_ALLOWED_HOSTS = []  # production: no host may be private
+    with pytest.raises(SocialProviderUnavailable) as caught:
+        google_identity_verify(id_token=google.token())
+    assert "127.0.0.1" not in str(error_for_exception(caught.value))
+    with pytest.raises(SocialProviderUnavailable):
+        facebook_identity_verify(access_token=graph.issue("EAAGood"))
+    assert google.server.requests == [] and graph.server.requests == []

@@ -84,7 +84,7 @@ def test_bad_preferences_are_refused_in_the_envelope(api):
 
 def test_devices_subscribe_and_unsubscribe(api):
     user_id = register(api, email="awa@example.sn")
-    subscription = {"endpoint": "https://push.example/abc", "keys": {"p256dh": "k", "auth": "a"}}
+    subscription = {"endpoint": "https://fcm.googleapis.com/fcm/send/abc", "keys": {"p256dh": "k", "auth": "a"}}
     assert api.post("/notifications/subscribe", {"kind": "webpush", "token": subscription}).status_code == 201
     assert api.post("/notifications/subscribe", {"kind": "fcm", "token": "fcm-token-1"}).status_code == 201
     assert api.post("/notifications/subscribe", {"kind": "fcm", "token": "fcm-token-1"}).status_code == 201

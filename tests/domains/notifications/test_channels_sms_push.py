@@ -11,6 +11,8 @@ from coko.domains.notifications.channels.push import FcmPushAdapter, WebPushAdap
 from coko.domains.notifications.channels.sms import OrangeSmsAdapter, TwilioSmsAdapter
 from coko.devtools.simulators import FcmSimulator, OrangeSmsSimulator, TwilioSimulator, WebPushSimulator
 
+pytestmark = pytest.mark.usefixtures("outbound_loopback")  # the simulators listen on loopback
+
 SN_NUMBER = "+221771234567"  # a valid Senegalese mobile number
 CI_NUMBER = "+2250701020304"  # a valid Ivorian mobile number
 

@@ -16,7 +16,8 @@ from coko.devtools.simulators import FcmSimulator, OrangeSmsSimulator, WebPushSi
 
 from .conftest import Api, make_admin, model, register
 
-pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
+pytestmark = [pytest.mark.django_db(transaction=True, databases="__all__"),
+              pytest.mark.usefixtures("outbound_loopback")]  # the provider simulators listen on loopback
 
 SN_NUMBER = "+221771234567"
 ADAPTERS = "coko.domains.notifications.channels"

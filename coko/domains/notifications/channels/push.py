@@ -7,6 +7,11 @@ service-account access token from ``google-auth`` (the same credentials
 ``_MessagingService.FCM_URL``), retries 5xx inside its own ``requests`` session
 (hiding failures from our retry policy and delivery records), and pulls in
 grpcio, Firestore and Cloud Storage; the HTTP v1 call is one small POST.
+
+Every connection (FCM, its token endpoint, each web-push endpoint) goes through
+``coko.platform.outbound``: a destination that resolves to a private, loopback or link-local
+address is refused (``PermanentFailure``; for a web-push subscription ``InvalidRecipient``,
+so the subscription is dropped) unless ``COKO_OUTBOUND_ALLOWED_HOSTS`` names it.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from typing import Any
 
 import httpx
 from django.conf import settings
+
+from coko.platform import outbound
 
 from . import InvalidRecipient, Outgoing, PermanentFailure, Sent, TemporaryFailure
 from .sms import DEFAULT_TIMEOUT, parse_retry_after
@@ -67,7 +74,8 @@ class FcmPushAdapter:
         if not self.project_id:
             raise PermanentFailure("FCM project id is not configured (FCM_PROJECT_ID)")
         self.base_url = (base_url or getattr(settings, "FCM_BASE_URL", "https://fcm.googleapis.com")).rstrip("/")
-        self._client = client or httpx.Client(timeout=timeout or getattr(settings, "FCM_TIMEOUT", DEFAULT_TIMEOUT))
+        self._client = client or outbound.http_client(timeout=timeout or getattr(settings, "FCM_TIMEOUT", DEFAULT_TIMEOUT))
+        self._token_session = outbound.requests_session()
         self._lock = threading.Lock()
 
     def _access_token(self, *, force: bool = False) -> str:
@@ -77,7 +85,9 @@ class FcmPushAdapter:
         with self._lock:
             if force or not self._credentials.valid:
                 try:
-                    self._credentials.refresh(google.auth.transport.requests.Request())
+                    self._credentials.refresh(google.auth.transport.requests.Request(session=self._token_session))
+                except outbound.OutboundRefused as exc:
+                    raise PermanentFailure(f"fcm token: {exc}") from exc
                 except google.auth.exceptions.TransportError as exc:
                     raise TemporaryFailure(f"fcm token: {exc}") from exc
                 except google.auth.exceptions.RefreshError as exc:
@@ -107,6 +117,8 @@ class FcmPushAdapter:
     def _post(self, url: str, body: dict[str, Any], access_token: str) -> httpx.Response:
         try:
             return self._client.post(url, json=body, headers={"Authorization": f"Bearer {access_token}"})
+        except outbound.OutboundRefused as exc:
+            raise PermanentFailure(f"fcm: {exc}") from exc
         except httpx.HTTPError as exc:
             raise TemporaryFailure(f"fcm: {exc}") from exc
 
@@ -148,13 +160,11 @@ class WebPushAdapter:
         ttl: int | None = None,
         timeout: float | None = None,
     ) -> None:
-        import requests
-
         self.vapid_private_key = vapid_private_key or getattr(settings, "WEBPUSH_VAPID_PRIVATE_KEY", "")
         self.vapid_subject = vapid_subject or getattr(settings, "WEBPUSH_VAPID_SUBJECT", "mailto:admin@coko.africa")
         self.ttl = ttl if ttl is not None else getattr(settings, "WEBPUSH_TTL", 24 * 3600)
         self.timeout = timeout or getattr(settings, "WEBPUSH_TIMEOUT", DEFAULT_TIMEOUT)
-        self._session = requests.Session()
+        self._session = outbound.requests_session()
 
     def send(self, message: Outgoing) -> Sent:
         import requests
@@ -191,6 +201,8 @@ class WebPushAdapter:
             if status == 429 or status >= 500:
                 raise TemporaryFailure(detail, retry_after=parse_retry_after(exc.retry_after)) from exc
             raise PermanentFailure(detail) from exc
+        except outbound.OutboundRefused as exc:
+            raise InvalidRecipient(f"webpush: {exc}") from exc  # the subscription names a refused host
         except requests.RequestException as exc:
             raise TemporaryFailure(f"webpush: {exc}") from exc
         location = response.headers.get("Location", "")

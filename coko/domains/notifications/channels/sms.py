@@ -3,6 +3,8 @@
 Both validate the destination as E.164 (``phonenumbers``) before any HTTP call and
 map the provider's answers onto ``Sent`` / ``TemporaryFailure`` /
 ``PermanentFailure`` / ``InvalidRecipient``. Retrying is the caller's business.
+Connections go through ``coko.platform.outbound`` (a provider URL that resolves to a private
+address is a ``PermanentFailure`` unless ``COKO_OUTBOUND_ALLOWED_HOSTS`` names it).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from urllib.parse import quote
 import httpx
 import phonenumbers
 from django.conf import settings
+
+from coko.platform import outbound
 
 from . import InvalidRecipient, Outgoing, PermanentFailure, Sent, TemporaryFailure
 
@@ -79,7 +83,7 @@ class OrangeSmsAdapter:
         self.sender = "+" + sender.strip().removeprefix("tel:").lstrip("+")
         self.sender_name = sender_name if sender_name is not None else getattr(settings, "ORANGE_SMS_SENDER_NAME", "") or None
         self.timeout = timeout or getattr(settings, "ORANGE_SMS_TIMEOUT", DEFAULT_TIMEOUT)
-        self._client = client or httpx.Client(timeout=self.timeout)
+        self._client = client or outbound.http_client(timeout=self.timeout)
         self._token: str | None = None
         self._token_expires_at = 0.0
         self._lock = threading.Lock()
@@ -96,6 +100,8 @@ class OrangeSmsAdapter:
                     headers={"Authorization": f"Basic {basic}", "Accept": "application/json"},
                     data={"grant_type": "client_credentials"},
                 )
+            except outbound.OutboundRefused as exc:
+                raise PermanentFailure(f"orange token: {exc}") from exc
             except httpx.HTTPError as exc:
                 raise TemporaryFailure(f"orange token: {exc}") from exc
             if resp.status_code == 429 or resp.status_code >= 500:
@@ -131,6 +137,8 @@ class OrangeSmsAdapter:
                 headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
                 json={"outboundSMSMessageRequest": request},
             )
+        except outbound.OutboundRefused as exc:
+            raise PermanentFailure(f"orange sms: {exc}") from exc
         except httpx.HTTPError as exc:
             raise TemporaryFailure(f"orange sms: {exc}") from exc
 
@@ -196,6 +204,7 @@ class TwilioSmsAdapter:
                 return response
 
         self._http = _RebasedHttpClient(timeout=timeout or getattr(settings, "TWILIO_TIMEOUT", DEFAULT_TIMEOUT))
+        outbound.requests_mount(self._http.session)  # twilio's own session, through the checked adapter
         self._client = Client(self.account_sid, auth_token or getattr(settings, "TWILIO_AUTH_TOKEN", ""), http_client=self._http)
 
     def send(self, message: Outgoing) -> Sent:
@@ -219,6 +228,8 @@ class TwilioSmsAdapter:
             if exc.code in (21211, 21614, 21610, 21612, 21408):  # invalid / not mobile / opted out / unreachable
                 raise InvalidRecipient(detail) from exc
             raise PermanentFailure(detail) from exc
+        except outbound.OutboundRefused as exc:
+            raise PermanentFailure(f"twilio: {exc}") from exc
         except requests.RequestException as exc:
             raise TemporaryFailure(f"twilio: {exc}") from exc
         return Sent(provider=self.provider, provider_id=created.sid)
