@@ -254,6 +254,22 @@ ACCOUNTS_LOGIN_LOCKOUT = {
     "THRESHOLD": env.int("COKO_LOGIN_LOCKOUT_THRESHOLD", 10, minimum=1),
     "WINDOW_S": env.int("COKO_LOGIN_LOCKOUT_WINDOW_S", 900, minimum=1),
 }
+# --- client identity behind the gateway (proxy) ---------------------------------------
+# Rate limits, lockouts and the audit log key on the client's address: X-Forwarded-For is
+# read only when the peer is in one of these CIDRs (coko.platform.http.client). Empty here:
+# a process reached directly trusts nobody's header. The Kubernetes manifests set the ingress
+# controller's pod range (infra/k8s/configmap.yaml).
+from coko.platform.http.client import parse_cidrs as _parse_cidrs  # noqa: E402
+
+COKO_TRUSTED_PROXIES = env.parsed("COKO_TRUSTED_PROXIES", _parse_cidrs, [])
+# A device that logged in before (a signed ``coko_device`` cookie or ``X-Coko-Device`` header
+# from the login response) is not held by the account lockout; it has its own, stricter budget.
+ACCOUNTS_DEVICE_LOCKOUT = {
+    "THRESHOLD": env.int("COKO_DEVICE_LOCKOUT_THRESHOLD", 5, minimum=1),
+    "WINDOW_S": env.int("COKO_DEVICE_LOCKOUT_WINDOW_S", 900, minimum=1),
+}
+ACCOUNTS_DEVICE_MAX_AGE_S = env.int("COKO_DEVICE_MAX_AGE_S", 365 * 86400, minimum=60)
+# --- end client identity ---------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",

@@ -48,7 +48,8 @@ worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 control_socket_disable = True
 
 # Only the ingress controller can reach the pods (NetworkPolicy), so trust its
-# X-Forwarded-* headers.
+# X-Forwarded-* headers (gunicorn reads only the scheme from them; the client's address
+# is read by the app, from COKO_TRUSTED_PROXIES peers only: coko.platform.http.client).
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "*")
 
 # Logs: everything to stdout/stderr, access log as one JSON-ish line.
@@ -56,7 +57,9 @@ accesslog = "-"
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 access_log_format = (
-    '{"log":"access","remote":"%({x-forwarded-for}i)s","method":"%(m)s",'
+    # "peer" is the TCP peer (the ingress pod); "forwarded_for" the header as received, which a
+    # client can partly write: the app's own access line ("client") is the one to trust.
+    '{"log":"access","peer":"%(h)s","forwarded_for":"%({x-forwarded-for}i)s","method":"%(m)s",'
     '"path":"%(U)s","query":"%(q)s","status":%(s)s,"bytes":"%(B)s",'
     '"duration_ms":%(M)s,"request_id":"%({x-request-id}i)s",'
     '"referer":"%(f)s","user_agent":"%(a)s"}'

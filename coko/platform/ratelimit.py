@@ -9,8 +9,10 @@ check (a Lua script), keys expire on their own.
 
 Lockouts (too many failed logins for one account) use ``failure_record`` /
 ``failures_clear`` and ``lockout_check``: the key is derived from the
-identifier the client typed, never from whether an account exists, so a
-lockout says nothing about which accounts are real.
+account the client names (normalised: every spelling of one phone number is
+one key), never from whether that account exists, so a lockout says nothing
+about which accounts are real. Keys that name a client address take it from
+``coko.platform.http.client.client_ip`` (the real client behind the gateway).
 """
 
 from __future__ import annotations

@@ -365,6 +365,23 @@ def test_configmap_holds_no_secret():
         assert not re.search(r"SECRET|PASSWORD|TOKEN|DSN|DATABASE_URL|REDIS_URL", key), key
 
 
+def test_the_ingress_pods_are_the_trusted_proxies_and_only_they_reach_the_web_port():
+    """X-Forwarded-For is believed from the ingress controller's pod range only (item 10,
+    client identity): a private range, never "everyone", and the NetworkPolicy lets only the
+    ingress (and monitoring) namespaces reach the web port, so no other pod can spoof it."""
+    import ipaddress
+
+    cidrs = [c.strip() for c in _objects("ConfigMap")["coko-config"]["data"]["COKO_TRUSTED_PROXIES"].split(",")]
+    assert cidrs and all(c for c in cidrs)
+    for cidr in cidrs:
+        network = ipaddress.ip_network(cidr, strict=True)
+        assert network.is_private and network.prefixlen >= 8, cidr
+    web = _objects("NetworkPolicy")["coko-web"]
+    namespaces = {peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
+                  for rule in web["spec"]["ingress"] for peer in rule["from"]}
+    assert namespaces == {"ingress-nginx", "monitoring"}
+
+
 # -------------------------------------------------------------- Dockerfile ---
 
 

@@ -1,14 +1,43 @@
 """Accounts in the admin console: users and their roles, sessions, the audit log."""
 
 from django.contrib import admin
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import ValidationError
 
+from coko.platform.errors import RateLimited, Unauthorized
 from coko.platform.events.admin import register_event_admin
 
 from . import services
 from .models import AuditEvent, DeadLetter, InboxEntry, OutboxEvent, RefreshToken, SocialAccount, User
 
 register_event_admin(outbox=OutboxEvent, inbox=InboxEntry, dead_letter=DeadLetter)
+
+
+class AdminLoginForm(AdminAuthenticationForm):
+    """The console's login checks the password like the API's login does: the same per-address
+    limit, account lockout (and known-device budget, from the ``coko_device`` cookie) and audit
+    lines, through ``services.credentials_verify``; then Django's own checks (active, staff)."""
+
+    def clean(self):
+        identifier, password = self.cleaned_data.get("username"), self.cleaned_data.get("password")
+        if identifier is not None and password:
+            try:
+                user = services.credentials_verify(identifier=identifier, password=password,
+                                                   client=services.Client.from_request(self.request))
+            except RateLimited as exc:
+                raise ValidationError(str(exc.message), code="locked_out") from None
+            except Unauthorized:
+                raise self.get_invalid_login_error() from None
+            # login() needs to know which backend vouched for the user (there are two).
+            user.backend = "django.contrib.auth.backends.ModelBackend"
+            self.user_cache = user
+            self.confirm_login_allowed(user)
+            services.admin_login_audit(user_id=user.id, client=services.Client.from_request(self.request))
+        return self.cleaned_data
+
+
+admin.site.login_form = AdminLoginForm
 
 
 @admin.register(User)
@@ -37,8 +66,7 @@ class UserAdmin(DjangoUserAdmin):
         # In the console's own transaction: the groups and their audit lines commit together.
         services.roles_changed_audit(
             user_id=form.instance.id, before=before, after=after, by_user_id=request.user.pk, via="admin",
-            client=services.Client(ip=request.META.get("REMOTE_ADDR"),
-                                   user_agent=request.headers.get("User-Agent", "")))
+            client=services.Client.from_request(request))
 
 
 @admin.register(AuditEvent)

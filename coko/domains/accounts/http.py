@@ -8,7 +8,8 @@ from __future__ import annotations
 from typing import Literal
 from uuid import UUID
 
-from django.http import HttpRequest
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
 from ninja import Field, Router, Schema, Status
 from pydantic import field_validator
 
@@ -22,8 +23,7 @@ bearer = BearerAuth()
 
 
 def _client(request: HttpRequest) -> services.Client:
-    return services.Client(ip=request.META.get("REMOTE_ADDR"),
-                           user_agent=request.headers.get("User-Agent", "")[:300])
+    return services.Client.from_request(request)
 
 
 # --- schemas ------------------------------------------------------------------------------------------------
@@ -179,9 +179,14 @@ def register(request, body: RegisterIn):
 
 
 @router.post("/auth/login", response=TokensOut, summary="Log in with an email address or mobile number")
-def login(request, body: LoginIn):
-    return _tokens(services.user_login(identifier=body.identifier, password=body.password,
-                                       client=_client(request)))
+def login(request, response: HttpResponse, body: LoginIn):
+    """The answer also names this device (``X-Coko-Device`` header, ``coko_device`` cookie):
+    sent back on the next logins, it keeps this device out of the account's lockout."""
+    pair = services.user_login(identifier=body.identifier, password=body.password, client=_client(request))
+    response[services.DEVICE_HEADER] = pair.device_token
+    response.set_cookie(services.DEVICE_COOKIE, pair.device_token, max_age=settings.ACCOUNTS_DEVICE_MAX_AGE_S,
+                        secure=settings.SESSION_COOKIE_SECURE, httponly=True, samesite="Lax")
+    return _tokens(pair)
 
 
 @router.post("/auth/refresh", response=TokensOut, summary="Trade a refresh token for new tokens")

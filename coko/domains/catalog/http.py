@@ -20,6 +20,7 @@ from django.utils.translation import get_language
 from ninja import Field, Query, Router, Schema, Status
 
 from coko.platform.auth.ninja import BearerAuth, OptionalBearerAuth, require_permission
+from coko.platform.http.client import client_ip
 from coko.platform.ratelimit import rate_limit_check
 
 from . import cache, errors, selectors, services
@@ -335,7 +336,7 @@ def books_list(request: HttpRequest, query: Query[BookListQuery]):
 @router.get("/books/search", response=SearchOut, auth=anyone, summary="Full-text search with facets")
 def books_search(request: HttpRequest, query: Query[SearchQuery]):
     # generous: many readers share one carrier-grade NAT address
-    rate_limit_check(key=f"catalog:search:{request.META.get('REMOTE_ADDR')}",
+    rate_limit_check(key=f"catalog:search:{client_ip(request)}",
                      limit=settings.COKO_CATALOG["SEARCH_PER_MIN"], window_s=60)
     fields = _fields(query.fields)
     lang = _lang()

@@ -18,6 +18,7 @@ from ninja.files import UploadedFile
 
 from coko.domains.accounts import api as accounts_api
 from coko.platform.auth.ninja import BearerAuth
+from coko.platform.http.client import client_ip
 
 from . import errors, selectors, services
 from .contracts import BOOK_FORMAT_KINDS, COVER_SIZES, FILE_KINDS
@@ -201,7 +202,7 @@ class ReaderAppAuth:
         if scheme.lower() == "bearer":
             request.reader = bearer(request)
         elif scheme.lower() == "basic":
-            request.reader = accounts_api.basic_credentials_check(value=value, ip=request.META.get("REMOTE_ADDR"))
+            request.reader = accounts_api.basic_credentials_check(value=value, ip=client_ip(request))
         else:
             request.reader = None
         return True

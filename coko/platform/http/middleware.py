@@ -27,6 +27,7 @@ from django.utils import translation
 
 from coko.platform.context import clean_request_id, request_id_var
 from coko.platform.errors import ApiError, response_for_exception
+from coko.platform.http.client import client_ip
 from coko.platform.observability import get_logger
 
 access_log = get_logger("coko.http.access")
@@ -44,7 +45,7 @@ class RequestIdMiddleware:
     (every log line and every outbox event written meanwhile carries it), set
     as ``request.request_id`` and returned in the ``X-Request-ID`` header of
     every response. One access line is logged per request: method, path,
-    status, duration_ms (at DEBUG for the probe and scrape paths, which would
+    status, duration_ms, client (``client_ip``: the real client behind the gateway) (at DEBUG for the probe and scrape paths, which would
     otherwise flood the logs; INFO for everything else).
     """
 
@@ -64,7 +65,7 @@ class RequestIdMiddleware:
                 level = "debug" if request.path in OPS_PATHS else "info"
                 getattr(access_log, level)(
                     "request", method=request.method, path=request.path,
-                    status=response.status_code, duration_ms=duration_ms,
+                    status=response.status_code, duration_ms=duration_ms, client=client_ip(request),
                 )
         finally:
             request_id_var.reset(token)

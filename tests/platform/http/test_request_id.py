@@ -41,6 +41,16 @@ def test_one_access_line_per_request(client, caplog):
     assert line["request_id"] == "access-log-check"
     assert (line["method"], line["path"], line["status"]) == ("GET", "/api/v1/no-such-route", 404)
     assert isinstance(line["duration_ms"], float)
+    assert line["client"] == "127.0.0.1"  # client_ip(): the test client's address, no proxy trusted
+
+
+def test_the_access_line_names_the_client_behind_the_trusted_proxy(client, caplog, settings):
+    settings.COKO_TRUSTED_PROXIES = ["10.244.0.0/16"]
+    with caplog.at_level(logging.INFO, logger="coko.http.access"):
+        client.get("/api/v1/meta", REMOTE_ADDR="10.244.3.7", HTTP_X_FORWARDED_FOR="6.6.6.6, 41.82.1.9")
+        client.get("/api/v1/meta", REMOTE_ADDR="102.16.9.9", HTTP_X_FORWARDED_FOR="41.82.1.9")
+    assert [r.msg["client"] for r in caplog.records if r.name == "coko.http.access"] == [
+        "41.82.1.9", "102.16.9.9"]
 
 
 def test_the_request_id_is_the_trace_id_during_the_request(client, settings):

@@ -24,7 +24,7 @@ and ``services.<name>`` keep working for every name below.
 
 from __future__ import annotations
 
-from ._common import DB, Client, email_normalize, phone_normalize
+from ._common import DB, DEVICE_COOKIE, DEVICE_HEADER, Client, email_normalize, phone_normalize
 from .credentials import (
     CODE_MAX_ATTEMPTS,
     CODE_TTL,
@@ -44,7 +44,15 @@ from .permissions import (
 )
 from .profile import PROFILE_FIELDS, UNSET, ProfileChanges, Unset, profile_update
 from .registration import user_register, user_registered_payload
-from .sessions import REFRESH_TTL, TokenPair, credentials_verify, session_logout, session_refresh, user_login
+from .sessions import (
+    REFRESH_TTL,
+    TokenPair,
+    admin_login_audit,
+    credentials_verify,
+    session_logout,
+    session_refresh,
+    user_login,
+)
 from .social_accounts import social_login
 
 __all__ = [
@@ -52,6 +60,8 @@ __all__ = [
     "CODE_TTL",
     "DB",
     "DELETION_GRACE",
+    "DEVICE_COOKIE",
+    "DEVICE_HEADER",
     "PROFILE_FIELDS",
     "REFRESH_TTL",
     "UNSET",
@@ -62,6 +72,7 @@ __all__ = [
     "account_delete_request",
     "account_erase",
     "accounts_erase_due",
+    "admin_login_audit",
     "credentials_verify",
     "email_normalize",
     "object_permission_grant",

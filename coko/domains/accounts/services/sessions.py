@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from django.conf import settings
@@ -25,7 +25,7 @@ from coko.platform.services import use_case
 from .. import contracts, errors
 from ..models import RefreshToken, User
 from ..selectors import permissions_for_user, roles_for_user, user_by_identifier
-from ._common import DB, Client, audit, identifier_key, limit
+from ._common import DB, Client, audit, device_known, device_token_issue, identifier_key, limit
 
 REFRESH_TTL = timedelta(days=30)
 
@@ -37,6 +37,7 @@ class TokenPair:
     expires_in: int
     session_id: str
     user_id: str
+    device_token: str = ""  # set by password login (user_login)
 
 
 # --- inside a caller's transaction -------------------------------------------------------------------
@@ -90,9 +91,15 @@ def live_families(user_id) -> set:
 
 # --- use cases -----------------------------------------------------------------------------------------
 def user_login(*, identifier: str, password: str, client: Client) -> TokenPair:
-    """Password login. Failures look and take the same whether the account exists or not."""
-    user = credentials_verify(identifier=identifier, password=password, client=client)
-    return _login_session_open(user=user, client=client)
+    """Password login. Failures look and take the same whether the account exists or not.
+
+    The pair carries a device token (``device_token``) for the client to send back on its
+    next logins (the edge sets it as a cookie and a header).
+    """
+    user, device_id = _credentials_verify(identifier=identifier, password=password, client=client)
+    pair = _login_session_open(user=user, client=client)
+    token, _device_id = device_token_issue(user_id=user.id, device_id=device_id)
+    return replace(pair, device_token=token)
 
 
 @use_case(DB)
@@ -105,14 +112,30 @@ def credentials_verify(*, identifier: str, password: str, client: Client) -> Use
     """The account these credentials open, under the login rate limits and lockout.
 
     Raises ``invalid_credentials`` (the same answer, in the same time, whether the account
-    exists or not) and ``RateLimited``. Used by password login and by HTTP Basic clients
-    (OPDS). A refusal is audited (committed) before it is raised.
+    exists or not) and ``RateLimited``. Used by password login, the admin console's login
+    and HTTP Basic clients (OPDS). A refusal is audited (committed) before it is raised.
+    """
+    return _credentials_verify(identifier=identifier, password=password, client=client)[0]
+
+
+def _credentials_verify(*, identifier: str, password: str, client: Client) -> tuple[User, str | None]:
+    """``credentials_verify``, and the id of the known device it came from (or None).
+
+    Lockouts: an unknown device counts against the account (its normalised identifier,
+    ``ACCOUNTS_LOGIN_LOCKOUT``); a device holding a valid device token for this account
+    counts against that device alone (``ACCOUNTS_DEVICE_LOCKOUT``, stricter), so failures
+    from elsewhere, however many addresses they come from, cannot lock the owner out of it.
+    Every attempt also counts against the caller's address (``login_ip``).
     """
     key = identifier_key(identifier)
     limit("login_ip", client.ip)
-    lockout = settings.ACCOUNTS_LOGIN_LOCKOUT
-    lockout_check(key=f"login:{key}", threshold=lockout["THRESHOLD"])
     user = user_by_identifier(identifier=identifier)
+    device_id = device_known(client.device, user_id=user.id) if user is not None else None
+    if device_id is not None:
+        lock_key, lockout = f"login:device:{device_id}", settings.ACCOUNTS_DEVICE_LOCKOUT
+    else:
+        lock_key, lockout = f"login:{key}", settings.ACCOUNTS_LOGIN_LOCKOUT
+    lockout_check(key=lock_key, threshold=lockout["THRESHOLD"])
     usable = user is not None and user.is_active and user.deletion_requested_at is None
     if user is not None and user.has_usable_password():
         valid = check_password(password, user.password)
@@ -120,16 +143,26 @@ def credentials_verify(*, identifier: str, password: str, client: Client) -> Use
         make_password(password)  # same cost as a real check: no timing oracle
         valid = False
     if not (usable and valid):
-        failure_record(key=f"login:{key}", window_s=lockout["WINDOW_S"])
-        _login_failure_audit(user_id=user.id if user else None, identifier_key=key, client=client)
+        failure_record(key=lock_key, window_s=lockout["WINDOW_S"])
+        _login_failure_audit(user_id=user.id if user else None, identifier_key=key, client=client,
+                             known_device=device_id is not None)
         raise errors.INVALID_CREDENTIALS()
-    failures_clear(key=f"login:{key}")
-    return user
+    # A success from a known device leaves the account's count alone: whoever is guessing
+    # from elsewhere does not get a fresh budget each time the owner logs in.
+    failures_clear(key=lock_key)
+    return user, device_id
 
 
 @use_case(DB)
-def _login_failure_audit(*, user_id, identifier_key: str, client: Client) -> None:
-    audit("login.failure", user_id=user_id, client=client, identifier_key=identifier_key)
+def _login_failure_audit(*, user_id, identifier_key: str, client: Client, known_device: bool) -> None:
+    audit("login.failure", user_id=user_id, client=client, identifier_key=identifier_key,
+          known_device=known_device)
+
+
+@use_case(DB)
+def admin_login_audit(*, user_id, client: Client) -> None:
+    """The admin console's successful login, in the same audit log as the API's."""
+    audit("login.success", user_id=user_id, client=client, method="admin")
 
 
 def session_refresh(*, refresh_token: str, client: Client) -> TokenPair:

@@ -30,6 +30,7 @@ from coko.domains.accounts import api as accounts_api
 from coko.platform.auth.basic import BasicRefused
 from coko.platform.auth.tokens import access_token_verify
 from coko.platform.errors import ApiError, error_for_exception
+from coko.platform.http.client import client_ip
 
 from .. import cache, errors
 from . import atom, feeds, json2
@@ -54,7 +55,7 @@ def user_of(request: HttpRequest) -> str | None:
         return access_token_verify(value).user_id
     if scheme != "basic":
         raise BasicRefused()
-    return accounts_api.basic_credentials_check(value=value, ip=request.META.get("REMOTE_ADDR")).user_id
+    return accounts_api.basic_credentials_check(value=value, ip=client_ip(request)).user_id
 
 
 # --- answers -----------------------------------------------------------------------------------
