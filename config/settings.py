@@ -575,8 +575,9 @@ CORS_ALLOWED_ORIGINS = env.parsed("COKO_CORS_ORIGINS", _origins, [])
 CORS_URLS_REGEX = r"^/(api/|opds/|\.well-known/jwks\.json$)"
 CORS_ALLOW_CREDENTIALS = False
 CORS_ALLOW_HEADERS = ("accept", "accept-language", "authorization", "content-type",
-                      "if-none-match", "x-request-id")
-CORS_EXPOSE_HEADERS = ("content-language", "etag", "retry-after", "x-request-id")
+                      "if-none-match", "x-request-id", "x-coko-device")
+CORS_EXPOSE_HEADERS = ("content-language", "etag", "retry-after", "x-request-id",
+                       "x-coko-device")  # the known-device token a password login hands out
 CORS_PREFLIGHT_MAX_AGE = 3600
 # --- end web hardening ---
 
