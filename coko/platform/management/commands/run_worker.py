@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from dramatiq import Worker
 
+from coko.platform.db.connections import DatabaseConnections
 from coko.platform.http.ops import readiness_checks
 from coko.platform.ops_server import serve_ops
 
@@ -24,6 +25,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, threads=8, queues=None, http_port=0, **options):
         broker = dramatiq.get_broker()
+        # Connections checked around every message, as Django does around requests.
+        broker.add_middleware(DatabaseConnections())
         broker.emit_after("process_boot")
         worker = Worker(broker, queues=set(queues) if queues else None, worker_threads=threads,
                         worker_timeout=100)
