@@ -22,8 +22,11 @@ class Command(BaseCommand):
                             help="consume only this queue (repeatable); default: all")
         parser.add_argument("--http-port", type=int, default=settings.DRAMATIQ_PROMETHEUS_PORT,
                             help="port of /health, /ready, /metrics (0: none)")
+        parser.add_argument("--http-host", default=settings.COKO_OPS_BIND,
+                            help="address of /health, /ready, /metrics (default COKO_OPS_BIND, "
+                                 "loopback unless set)")
 
-    def handle(self, *args, threads=8, queues=None, http_port=0, **options):
+    def handle(self, *args, threads=8, queues=None, http_port=0, http_host=None, **options):
         broker = dramatiq.get_broker()
         # Connections checked around every message, as Django does around requests.
         broker.add_middleware(DatabaseConnections())
@@ -33,7 +36,7 @@ class Command(BaseCommand):
         stopping = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stopping.set())
-        serve_ops(port=http_port, ready=lambda: readiness_checks(list(settings.COKO_DOMAINS)))
+        serve_ops(port=http_port, host=http_host, ready=lambda: readiness_checks(list(settings.COKO_DOMAINS)))
         worker.start()
         self.stdout.write(f"worker running: {threads} threads, queues "
                           f"{', '.join(sorted(worker.consumers)) or 'all'}")
