@@ -132,6 +132,16 @@ COKO_EVENTS = {
     "RETENTION_DAYS": env.int("COKO_EVENT_RETENTION_DAYS", 7, minimum=1),
     "EXTRA_HANDLER_MODULES": env.list("COKO_EXTRA_HANDLER_MODULES", []),
 }
+# --- processes that keep going (issue 10): outages retried often, ops ports on loopback ----
+# A message that met a database or broker outage is retried by dramatiq with a back-off
+# capped here (handler failures keep MIN/MAX_BACKOFF_MS): the outage's end is noticed soon.
+COKO_EVENTS["OUTAGE_MAX_BACKOFF_MS"] = env.int("COKO_EVENT_OUTAGE_MAX_BACKOFF_MS", 10_000, minimum=1)
+# The worker's and relay's /health, /ready, /metrics listen on this address: loopback by
+# default (a laptop's `make run` exposes nothing); the manifests set 0.0.0.0 in the pod so
+# the kubelet's probes and Prometheus reach them (the network policy guards the port).
+COKO_OPS_BIND = env.str("COKO_OPS_BIND", "127.0.0.1", pattern=r"[0-9A-Fa-f.:]+")
+# --- end of the processes block ------------------------------------------------------
+
 DRAMATIQ_WORKER_THREADS = env.int("COKO_WORKER_THREADS", 8, minimum=1, maximum=64)
 DRAMATIQ_PROMETHEUS_PORT = env.int("COKO_WORKER_METRICS_PORT", 9191, minimum=0, maximum=65535)
 RELAY_HTTP_PORT = env.int("COKO_RELAY_HTTP_PORT", 9192, minimum=0, maximum=65535)

@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 from . import services
+from .supervisor import Supervisor
 from .simulators import local as simulators
 
 ROOT = services.ROOT
@@ -84,8 +85,10 @@ def run() -> int:
 
     started = services.ensure_services()
     env = {**os.environ, **started.env, "COKO_LOG_CONSOLE": os.environ.get("COKO_LOG_CONSOLE", "1")}
-    children: list[subprocess.Popen] = []
-    started_names: list[str] = []
+    # A process manager: a web, worker, relay or SMTP process that dies is started
+    # again after a back-off (a line in the console), the rest (databases included)
+    # goes on. Ctrl-C stops everything.
+    supervisor = Supervisor(cwd=ROOT, say=_say)
     stopping = False
 
     def stop(*_):
@@ -122,35 +125,22 @@ def run() -> int:
             except RuntimeError as exc:
                 _say(str(exc))
                 return 1
-            children.append(running.process)
-            started_names.append("simulators")
+            supervisor.watch("simulators", running.process)
             env.update(simulators.settings_env(running.urls, sim_dir))
             for name, url in running.urls.items():
                 _say(f"{name} messages are received by a local simulator on {url} and kept in "
                      f"{sim_dir / (name + '.jsonl')} (list them: curl {url}/_messages)")
         for name, command in commands.items():
-            children.append(subprocess.Popen(command, cwd=ROOT, env=env,
-                                             start_new_session=True))
-            started_names.append(name)
-            _say(f"started {name} (pid {children[-1].pid})")
+            child = supervisor.start(name, command, env)
+            _say(f"started {name} (pid {child.process.pid})")
         _say(f"serving http://{host}:{port}/  (API /api/v1/docs, admin /admin/) — Ctrl-C stops everything")
         while not stopping:
-            for proc, name in zip(children, started_names):
-                if proc.poll() is not None:
-                    _say(f"{name} exited with status {proc.returncode}; stopping")
-                    stopping = True
+            supervisor.poll()
             time.sleep(0.3)
-        return 0 if all(p.poll() is None for p in children) else 1
+        return 0
     finally:
         _say("stopping")
-        for proc in children:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-        for proc in children:
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+        supervisor.stop_all()
         services.stop_services(started)
 
 

@@ -3,19 +3,31 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from django.conf import settings
 from django.db import connections
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 
+class _IPv6Server(ThreadingHTTPServer):
+    address_family = socket.AF_INET6
+
+
 def serve_ops(*, port: int, ready: Callable[[], dict[str, str]],
-              host: str = "0.0.0.0") -> ThreadingHTTPServer | None:
-    """Serve the ops endpoints on ``port`` in a daemon thread (port 0: don't)."""
+              host: str | None = None) -> ThreadingHTTPServer | None:
+    """Serve the ops endpoints on ``host:port`` in a daemon thread (port 0: don't).
+
+    ``host`` defaults to ``settings.COKO_OPS_BIND``: loopback unless the deployment
+    opens it (the pod's manifests set 0.0.0.0 for the kubelet and Prometheus).
+    """
     if not port:
         return None
+    if host is None:
+        host = settings.COKO_OPS_BIND
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802 - http.server's naming
@@ -48,7 +60,8 @@ def serve_ops(*, port: int, ready: Callable[[], dict[str, str]],
         def log_message(self, *args):  # quiet: probes hit this every few seconds
             pass
 
-    server = ThreadingHTTPServer((host, port), Handler)
+    server_class = _IPv6Server if ":" in host else ThreadingHTTPServer
+    server = server_class((host, port), Handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, name="ops-http", daemon=True).start()
     return server

@@ -466,3 +466,13 @@ def test_scrape_config_keeps_annotated_coko_pods():
     (doc,) = _load_all(MONITORING / "prometheus-scrape.yaml")
     (job,) = doc["scrape_configs"]
     assert job["kubernetes_sd_configs"][0]["namespaces"]["names"] == ["coko"]
+
+
+# ---------------------------------------------- ops endpoints bind (issue 10) ---
+
+
+@pytest.mark.parametrize("name", ["coko-worker", "coko-relay"])
+def test_worker_and_relay_open_their_ops_endpoints_in_the_pod(name):
+    """They bind to loopback by default (COKO_OPS_BIND); the probes and Prometheus need the pod's address."""
+    env = {e["name"]: e.get("value") for e in _container(_objects("Deployment")[name]).get("env", [])}
+    assert env.get("COKO_OPS_BIND") == "0.0.0.0", f"{name}: probes would find nothing listening"

@@ -319,10 +319,13 @@ def declare_actors() -> None:
             actor_name=actor_name(domain),
             queue_name=queue_name(domain),
             # Handler failures are retried by _deliver itself; dramatiq's retries
-            # cover outages (database, broker), for as long as they last.
+            # cover outages (database, broker), for as long as they last, with a
+            # back-off capped low enough that the outage's end is noticed soon.
+            # (The worker checks its connections before each message:
+            # coko.platform.db.connections.)
             max_retries=10_000,
             min_backoff=config["MIN_BACKOFF_MS"],
-            max_backoff=config["MAX_BACKOFF_MS"],
+            max_backoff=min(config["MAX_BACKOFF_MS"], config["OUTAGE_MAX_BACKOFF_MS"]),
             time_limit=10 * 60 * 1000,
         )
 

@@ -20,8 +20,11 @@ class Command(BaseCommand):
         parser.add_argument("--batch-size", type=int, default=settings.COKO_EVENTS["RELAY_BATCH"])
         parser.add_argument("--http-port", type=int, default=settings.RELAY_HTTP_PORT,
                             help="port of /health, /ready, /metrics (0: none)")
+        parser.add_argument("--http-host", default=settings.COKO_OPS_BIND,
+                            help="address of /health, /ready, /metrics (default COKO_OPS_BIND, "
+                                 "loopback unless set)")
 
-    def handle(self, *args, once=False, domains=None, batch_size=500, http_port=0, **options):
+    def handle(self, *args, once=False, domains=None, batch_size=500, http_port=0, http_host=None, **options):
         unknown = set(domains or []) - set(settings.COKO_DOMAINS)
         if unknown:
             raise CommandError(f"unknown domain(s): {', '.join(sorted(unknown))}")
@@ -32,7 +35,7 @@ class Command(BaseCommand):
             count = relay.run_once()
             self.stdout.write(f"relayed {count} event(s)")
             return
-        serve_ops(port=http_port, ready=lambda: readiness_checks(relay.domains))
+        serve_ops(port=http_port, host=http_host, ready=lambda: readiness_checks(relay.domains))
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: relay.stop())
         self.stdout.write(f"relay running for {', '.join(relay.domains)}")
