@@ -476,7 +476,7 @@ else:
 # decode to thumbnail size) would need more than IMAGE_MAX_DECODE_BYTES of pixels.
 COKO_FILES.update({
     "EPUB_MAX_XML_BYTES": env.int("COKO_FILES_EPUB_MAX_XML_BYTES", 4 * _MiB, minimum=1024),
-    "EPUB_MAX_XML_ELEMENTS": env.int("COKO_FILES_EPUB_MAX_XML_ELEMENTS", 200_000, minimum=100),
+    "EPUB_MAX_XML_ELEMENTS": env.int("COKO_FILES_EPUB_MAX_XML_ELEMENTS", 100_000, minimum=100),
     "EPUB_READ_MAX_BYTES": env.int("COKO_FILES_EPUB_READ_MAX_BYTES", 40 * _MiB, minimum=_MiB),
     "IMAGE_MAX_DECODE_BYTES": env.int("COKO_FILES_IMAGE_MAX_DECODE_BYTES", 80 * _MiB, minimum=_MiB),
 })
