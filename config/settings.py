@@ -513,6 +513,24 @@ else:
     }
 # --- end files ---
 
+# --- bounds on untrusted input (issue 10) ---
+# EPUB: each XML file parsed (container, OPF, nav, NCX) is refused past this size before it is
+# read, and past this many elements while it is parsed; ingestion reads only those files and the
+# cover, at most EPUB_READ_MAX_BYTES in all. Images: refused when decoding (after JPEG's reduced
+# decode to thumbnail size) would need more than IMAGE_MAX_DECODE_BYTES of pixels.
+COKO_FILES.update({
+    "EPUB_MAX_XML_BYTES": env.int("COKO_FILES_EPUB_MAX_XML_BYTES", 4 * _MiB, minimum=1024),
+    "EPUB_MAX_XML_ELEMENTS": env.int("COKO_FILES_EPUB_MAX_XML_ELEMENTS", 100_000, minimum=100),
+    "EPUB_READ_MAX_BYTES": env.int("COKO_FILES_EPUB_READ_MAX_BYTES", 40 * _MiB, minimum=_MiB),
+    "IMAGE_MAX_DECODE_BYTES": env.int("COKO_FILES_IMAGE_MAX_DECODE_BYTES", 80 * _MiB, minimum=_MiB),
+})
+# Request bodies (Django's own limits; over them is a 413 in the envelope): a non-file body
+# (JSON, form fields), the number of form fields and of files in one multipart body.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("COKO_MAX_BODY_BYTES", 2_621_440, minimum=1024)
+DATA_UPLOAD_MAX_NUMBER_FIELDS = env.int("COKO_MAX_BODY_FIELDS", 1000, minimum=10)
+DATA_UPLOAD_MAX_NUMBER_FILES = env.int("COKO_MAX_BODY_FILES", 20, minimum=1)
+# --- end bounds on untrusted input ---
+
 # --- benchmarks ---
 # make bench-catalog serves a bare Django view (/bench/bare, defined in config/urls.py) next
 # to the API, as its baseline. Off everywhere else.

@@ -23,6 +23,11 @@ Mapping of exceptions that are not ``DomainError`` (``error_for_exception``):
 * ninja ``HttpError`` (and its ``AuthenticationError``, ``AuthorizationError``,
   ``Throttled``) → its status
 * ``Http404`` → 404 ``not_found``; Django's ``PermissionDenied`` → 403 ``permission_denied``
+* request bodies over Django's limits, raised when the body is first read (``RequestDataTooBig``
+  over ``DATA_UPLOAD_MAX_MEMORY_SIZE``, ``TooManyFieldsSent``, ``TooManyFilesSent``) → 413
+  ``payload_too_large`` with ``details = {"reason": "body_too_large" | "too_many_fields" |
+  "too_many_files", "limit": n}``; a multipart body Django cannot parse (no boundary …,
+  ``MultiPartParserError``) → 400 ``bad_request`` with ``details = {"reason": "multipart_invalid"}``
 * database outages (``OperationalError``, ``InterfaceError``) and Redis outages
   (``redis`` ``ConnectionError``/``TimeoutError``) → 503 ``service_unavailable``
   with ``details = {"dependency": "database" | "redis"}``
@@ -265,6 +270,27 @@ def _validation_details(errors: list[dict]) -> list[dict]:
     return details
 
 
+# --- request bodies over Django's limits (issue 10) ----------------------------------------------
+def _body_error(exc: BaseException) -> ApiError | None:
+    """413 for a body over one of Django's limits, 400 for a multipart body it cannot parse."""
+    from django.conf import settings
+    from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+    from django.http.multipartparser import MultiPartParserError
+
+    if isinstance(exc, RequestDataTooBig):
+        return ApiError.for_status(413, details={"reason": "body_too_large",
+                                                 "limit": settings.DATA_UPLOAD_MAX_MEMORY_SIZE})
+    if isinstance(exc, TooManyFieldsSent):
+        return ApiError.for_status(413, details={"reason": "too_many_fields",
+                                                 "limit": settings.DATA_UPLOAD_MAX_NUMBER_FIELDS})
+    if isinstance(exc, TooManyFilesSent):
+        return ApiError.for_status(413, details={"reason": "too_many_files",
+                                                 "limit": settings.DATA_UPLOAD_MAX_NUMBER_FILES})
+    if isinstance(exc, MultiPartParserError):
+        return ApiError.for_status(400, details={"reason": "multipart_invalid"})
+    return None
+
+
 def error_for_exception(exc: BaseException) -> ApiError | None:
     """The client-facing error of a known exception, or ``None`` for a bug."""
     from ninja.errors import AuthenticationError, AuthorizationError, HttpError, Throttled
@@ -288,6 +314,9 @@ def error_for_exception(exc: BaseException) -> ApiError | None:
         return ApiError.for_status(404)
     if isinstance(exc, DjangoPermissionDenied):
         return ApiError(403, "permission_denied", STATUS_DEFAULTS[403][1])
+    body_error = _body_error(exc)
+    if body_error is not None:
+        return body_error
     if isinstance(exc, (DatabaseOperationalError, DatabaseInterfaceError)):
         return ApiError.for_status(503, details={"dependency": "database"})
     if isinstance(exc, (RedisConnectionError, RedisTimeoutError)):

@@ -1,18 +1,25 @@
 """What an EPUB says about itself: its OPF metadata and its cover image, read with ebooklib.
 
-Call only on a file ``inspection.file_inspect`` accepted (zip guards passed, container and
-OPF parsed safely): ebooklib then reads a bounded archive.
+Call only on a file ``inspection.file_inspect`` accepted (zip guards passed, container, OPF
+and navigation parsed safely under their size and element caps). ebooklib's reader would load
+every manifest item into memory; ``_BoundedReader`` gives it the bytes of the container, the
+OPF and the navigation documents only (each already bounded by ``EPUB_MAX_XML_BYTES``), and
+the cover is read on its own under the image size limit: ingestion reads at most
+``COKO_FILES["EPUB_READ_MAX_BYTES"]`` of the archive in all.
 """
 
 from __future__ import annotations
 
+import posixpath
 import re
 import warnings
+import zipfile
 from dataclasses import dataclass
 from typing import BinaryIO
 
 import ebooklib
 from ebooklib import epub
+from django.conf import settings
 from lxml import html
 
 from coko.domains.catalog.contracts import IngestedMetadata
@@ -20,6 +27,7 @@ from coko.platform.errors import DomainError
 
 from . import errors
 from .errors import file_invalid
+from .inspection.epub import CONTAINER_PATH, navigation_paths
 
 DC = epub.NAMESPACES["DC"]
 OPF = epub.NAMESPACES["OPF"]
@@ -105,30 +113,87 @@ def _published(book) -> str | None:
     return _text(dates[0][0], 32) or None if dates else None
 
 
-def _cover(book) -> tuple[bytes | None, str | None]:
+class _BoundedReader(epub.EpubReader):
+    """ebooklib's reader, given the real bytes of the XML files it parses (container, OPF,
+    nav, NCX) and an empty body for every other item; the cover is read apart (``content_of``).
+    Counts what it reads against ``EPUB_READ_MAX_BYTES``."""
+
+    def __init__(self, fp: BinaryIO) -> None:
+        super().__init__(fp, {"ignore_ncx": True})
+        self.read_bytes = 0
+        self._xml_paths: set[str] | None = None
+
+    def _count(self, info: zipfile.ZipInfo) -> None:
+        limit = settings.COKO_FILES["EPUB_READ_MAX_BYTES"]
+        self.read_bytes += info.file_size
+        if self.read_bytes > limit:
+            raise file_invalid(errors.EPUB_TOO_LARGE_TO_READ, size=self.read_bytes, limit=limit)
+
+    def _parsed_paths(self) -> set[str]:
+        paths = {CONTAINER_PATH}
+        if self.opf_file:
+            paths.add(posixpath.normpath(self.opf_file))
+        if getattr(self, "container", None) is not None:  # the OPF, once ebooklib parsed it
+            if self._xml_paths is None:
+                self._xml_paths = set(navigation_paths(self.container, self.opf_file))
+            paths |= self._xml_paths
+        return paths
+
+    def read_file(self, name):
+        name = posixpath.normpath(name)
+        info = self.zf.getinfo(name)  # KeyError, as ebooklib expects
+        if name not in self._parsed_paths():
+            return b""
+        self._count(info)
+        return self.zf.read(info)
+
+    def content_of(self, item) -> bytes:
+        """An item's real bytes (the cover), counted, and refused past the image size limit."""
+        name = posixpath.normpath(posixpath.join(self.opf_dir, item.get_name()))
+        info = self.zf.getinfo(name)
+        limit = settings.COKO_FILES["MAX_BYTES"]["image"]
+        if info.file_size > limit:
+            too_large = errors.file_too_large(size=info.file_size, limit=limit, kind="image")
+            raise file_invalid(errors.EPUB_COVER_INVALID, entry=name,
+                               cover={"code": too_large.code, **too_large.details})
+        self._count(info)
+        with self.zf.open(info) as entry:
+            return entry.read(limit)
+
+    def _load(self):
+        self.zf = zipfile.ZipFile(self.file_name, "r")
+        self._load_container()
+        self._load_opf_file()  # the zip stays open for the cover
+
+
+def _cover(book, reader: _BoundedReader) -> tuple[bytes | None, str | None]:
     """EPUB 3 ``cover-image`` item, else the EPUB 2 ``<meta name="cover">``, else an image named cover."""
     for item in book.get_items_of_type(ebooklib.ITEM_COVER):
-        return item.get_content(), item.get_name()
+        return reader.content_of(item), item.get_name()
     for _text_value, attrs in _metas(book):
         if attrs.get("name") != "cover":
             continue
         item = book.get_item_with_id(attrs.get("content", ""))
-        if item is not None and item.get_content():
-            return item.get_content(), item.get_name()
+        if item is not None:
+            content = reader.content_of(item)
+            if content:
+                return content, item.get_name()
     for item in book.get_items():
         name = (item.get_name() or "").lower()
         if item.media_type and item.media_type.startswith("image/") and "cover" in f"{item.id} {name}".lower():
-            return item.get_content(), item.get_name()
+            return reader.content_of(item), item.get_name()
     return None, None
 
 
 def epub_read(fp: BinaryIO) -> EpubContent:
     """Title, authors, language, identifiers, description, publisher, date, subjects and cover."""
     fp.seek(0)
+    reader = None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            book = epub.read_epub(fp, options={"ignore_ncx": True})
+            reader = _BoundedReader(fp)
+            book = reader.load()
         refined = _refines(book, "identifier-type")
         title = next((_text(value, 500) for value, _attrs in _values(book, DC, "title") if _text(value, 500)), "")
         identifiers = []
@@ -143,12 +208,15 @@ def epub_read(fp: BinaryIO) -> EpubContent:
         for value, _attrs in _values(book, DC, "subject"):
             if _text(value, 100) and _text(value, 100) not in subjects:
                 subjects.append(_text(value, 100))
-        cover, cover_name = _cover(book)
+        cover, cover_name = _cover(book, reader)
         authors, published = _authors(book), _published(book)
     except DomainError:
         raise
     except Exception as exc:  # noqa: BLE001 - ebooklib on untrusted input fails in many ways
         raise file_invalid(errors.EPUB_UNREADABLE, error=f"{type(exc).__name__}: {exc}"[:200]) from None
+    finally:
+        if reader is not None and reader.zf is not None:
+            reader.zf.close()
     if not title:
         raise file_invalid(errors.EPUB_TITLE_MISSING)
     metadata = IngestedMetadata(

@@ -105,6 +105,18 @@ EPUB_UNREADABLE = _reason("epub_unreadable", _("This EPUB's package could not be
 EPUB_TITLE_MISSING = _reason("epub_title_missing", _("This EPUB's package has no title (dc:title)."))
 EPUB_COVER_INVALID = _reason("epub_cover_invalid", _("This EPUB's cover image is not a valid image."),
                              "entry", "cover")  # cover: the image's own file_invalid details
+# EPUB: bounds on what is parsed and read (issue 10)
+EPUB_XML_TOO_LARGE = _reason("epub_xml_too_large", _("This EPUB holds an XML file (container, package or navigation) "
+                                                     "larger than allowed."), "entry", "size", "limit")
+EPUB_XML_TOO_MANY_ELEMENTS = _reason("epub_xml_too_many_elements",
+                                     _("This EPUB holds an XML file with too many elements."), "entry", "limit")
+EPUB_ROOTFILE_MULTIPLE = _reason("epub_rootfile_multiple",
+                                 _("This EPUB's container names more than one package (OPF) file."), "count")
+EPUB_NAV_INVALID = _reason("epub_nav_invalid", _("This EPUB's navigation document is not valid XML."),
+                           "entry", "error")
+# ingestion reads the package, its navigation and the cover only: more than this in all
+EPUB_TOO_LARGE_TO_READ = _reason("epub_too_large_to_read", _("This EPUB's package, navigation and cover are "
+                                                             "larger than allowed."), "size", "limit")
 # PDF
 PDF_HEADER_INVALID = _reason("pdf_header_invalid", _("This PDF's header is not valid."))
 PDF_TRUNCATED = _reason("pdf_truncated", _("This PDF is truncated: it has no end-of-file marker."))
@@ -112,6 +124,10 @@ PDF_TRUNCATED = _reason("pdf_truncated", _("This PDF is truncated: it has no end
 IMAGE_TOO_MANY_PIXELS = _reason("image_too_many_pixels", _("This image has too many pixels (decompression bomb)."),
                                 "width", "height", "limit")
 IMAGE_UNDECODABLE = _reason("image_undecodable", _("This image cannot be decoded."))
+# decoding it (after JPEG's reduced-size decode) would need more memory than allowed (bytes)
+IMAGE_TOO_LARGE_TO_DECODE = _reason("image_too_large_to_decode",
+                                    _("This image would need too much memory to decode."),
+                                    "width", "height", "needed_bytes", "limit_bytes")
 # audio
 MP3_INVALID = _reason("mp3_invalid", _("This MP3's ID3 tag is not valid."))
 MP3_NO_AUDIO_FRAME = _reason("mp3_no_audio_frame", _("This MP3 holds no MPEG audio frame."))

@@ -194,7 +194,9 @@ def epub_bytes(*, version: int = 3, mimetype: bytes | None = b"application/epub+
         zf.writestr("OEBPS/nav.xhtml" if version == 3 else "OEBPS/toc.ncx", NAV if version == 3 else NCX)
         cover = opf_fields.get("cover", "cover.jpg")
         if cover:
-            zf.writestr(f"OEBPS/{cover}", cover_image if cover_image is not None else image_bytes(600, 900))
+            # stored, as EPUB tools store images (already compressed): every entry's ratio is checked
+            zf.writestr(f"OEBPS/{cover}", cover_image if cover_image is not None else image_bytes(600, 900),
+                        compress_type=zipfile.ZIP_STORED)
         for name, data in (extra or {}).items():
             zf.writestr(zipfile.ZipInfo(name), data, compress_type=zipfile.ZIP_DEFLATED)
     return buffer.getvalue()

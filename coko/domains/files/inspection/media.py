@@ -14,6 +14,7 @@ from PIL import Image
 from coko.platform.errors import Unprocessable
 
 from .. import errors
+from ..contracts import COVER_SIZES
 from ..errors import file_invalid
 
 
@@ -41,34 +42,78 @@ def pdf_check(fp: BinaryIO, size: int) -> None:
 PILLOW_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}
 
 
-def image_check(fp: BinaryIO, media_type: str) -> tuple[int, int]:
-    """Decode the whole image safely; return ``(width, height)``. Too many pixels is a 422."""
-    max_pixels = settings.COKO_FILES["IMAGE_MAX_PIXELS"]
+def decoded_bytes(width: int, height: int, mode: str) -> int:
+    """Memory Pillow's pixel buffer of this size and mode takes (RGB is stored as 4 bytes)."""
+    if mode in ("1", "L", "P"):
+        per_pixel = 1
+    elif mode.startswith("I;16"):
+        per_pixel = 2
+    else:
+        per_pixel = 4
+    return width * height * per_pixel
+
+
+def image_decode(fp: BinaryIO, media_type: str, *, fit: int | None = None) -> tuple[Image.Image, int, int]:
+    """``(decoded image, width, height)`` of an image, decoded under two bounds: its pixel count
+    (``IMAGE_MAX_PIXELS``) and the memory its decoded pixels take (``IMAGE_MAX_DECODE_BYTES``),
+    both checked from the header before a pixel is decoded. With ``fit``, a JPEG is decoded
+    reduced (DCT scaling, ``Image.draft``) to the smallest size whose sides are at least ``fit``,
+    so a large photo needs a fraction of its full memory; PNG and WebP have no reduced decode
+    and are judged at full size. ``width``/``height`` are the image's own. Raises ``file_invalid``."""
+    cfg = settings.COKO_FILES
+    max_pixels, budget = cfg["IMAGE_MAX_PIXELS"], cfg["IMAGE_MAX_DECODE_BYTES"]
     fmt = [PILLOW_FORMATS[media_type]]
+    width = height = None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            fp.seek(0)
+            image = Image.open(fp, formats=fmt)
+            width, height = image.size
+            if width * height > max_pixels:
+                raise file_invalid(errors.IMAGE_TOO_MANY_PIXELS, width=width, height=height, limit=max_pixels)
+            if fit and image.format == "JPEG":
+                image.draft(image.mode, (fit, fit))
+            needed = decoded_bytes(image.width, image.height, image.mode)
+            if needed > budget:
+                raise file_invalid(errors.IMAGE_TOO_LARGE_TO_DECODE, width=width, height=height,
+                                   needed_bytes=needed, limit_bytes=budget)
+            image.load()
+    except Unprocessable:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise file_invalid(errors.IMAGE_TOO_MANY_PIXELS, width=width, height=height, limit=max_pixels) from None
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError, TypeError, MemoryError):
+        raise file_invalid(errors.IMAGE_UNDECODABLE) from None
+    if width < 1 or height < 1:
+        raise file_invalid(errors.IMAGE_UNDECODABLE)
+    return image, width, height
 
-    def too_many(width=None, height=None):
-        return file_invalid(errors.IMAGE_TOO_MANY_PIXELS, width=width, height=height, limit=max_pixels)
 
+def image_check(fp: BinaryIO, media_type: str) -> tuple[int, int]:
+    """Verify the image's structure, then decode all of it under the pixel and memory bounds
+    (``image_decode``, reduced to the largest thumbnail); return ``(width, height)``."""
+    fmt = [PILLOW_FORMATS[media_type]]
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             fp.seek(0)
             with Image.open(fp, formats=fmt) as image:
                 width, height = image.size
+                max_pixels = settings.COKO_FILES["IMAGE_MAX_PIXELS"]
                 if width * height > max_pixels:
-                    raise too_many(width, height)
+                    raise file_invalid(errors.IMAGE_TOO_MANY_PIXELS, width=width, height=height, limit=max_pixels)
                 image.verify()
-            fp.seek(0)
-            with Image.open(fp, formats=fmt) as image:
-                image.load()
     except Unprocessable:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise too_many() from None
+        raise file_invalid(errors.IMAGE_TOO_MANY_PIXELS, width=None, height=None,
+                           limit=settings.COKO_FILES["IMAGE_MAX_PIXELS"]) from None
     except (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError, TypeError, MemoryError):
         raise file_invalid(errors.IMAGE_UNDECODABLE) from None
-    if width < 1 or height < 1:
-        raise file_invalid(errors.IMAGE_UNDECODABLE)
+    _image, width, height = image_decode(fp, media_type, fit=max(COVER_SIZES.values()))
+    del _image  # not close(): that would close the caller's file
+    fp.seek(0)
     return width, height
 
 
