@@ -13,7 +13,8 @@ from .conftest import payloads
 from .test_social import APP_ID, FakeGoogle, FakeGraph, FakeServer  # noqa: F401 - the fakes, reused
 from .test_social import graph, keys  # noqa: F401 - fixtures
 
-pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
+pytestmark = [pytest.mark.django_db(transaction=True, databases="__all__"),
+              pytest.mark.usefixtures("outbound_loopback")]  # the fake providers listen on loopback
 User = apps.get_model("accounts", "User")
 SocialAccount = apps.get_model("accounts", "SocialAccount")
 
