@@ -97,6 +97,9 @@ UNKNOWN_ROLE = ErrorCode(DOMAIN, "unknown_role", Unprocessable, _("This role doe
                          details=("field", "allowed"))
 CANNOT_DEMOTE_SELF = ErrorCode(DOMAIN, "cannot_demote_self", PermissionDenied,
                                _("You cannot remove your own admin role."))
+SUPERUSER_IS_ADMIN = ErrorCode(DOMAIN, "superuser_is_admin", Conflict,
+                               _("This user is a superuser and stays an admin: remove the superuser "
+                                 "status in the admin console first."), details=("user_id",))
 UNKNOWN_PERMISSION = ErrorCode(DOMAIN, "unknown_permission", NotFound,
                                _("No such permission on this kind of object."), details=("kind", "permission"))
 ADMIN_ONLY = ErrorCode(DOMAIN, "admin_only", PermissionDenied, _("Only staff can do this."))
