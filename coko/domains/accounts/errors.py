@@ -54,9 +54,10 @@ class SocialProviderUnavailable(ServiceUnavailable):
 
 
 class SocialProviderNotConfigured(DomainError):
-    """503 (no ``Retry-After``): this deployment has no credentials for the provider."""
+    """404: this deployment has no credentials for the provider — the route is not there
+    for it (a 503 would tell clients to retry, and a fuzzer to report a server error)."""
 
-    status = 503
+    status = 404
 
     @property
     def provider(self) -> str:

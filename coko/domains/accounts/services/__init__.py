@@ -45,7 +45,7 @@ from .permissions import (
 from .profile import PROFILE_FIELDS, UNSET, ProfileChanges, Unset, profile_update
 from .registration import user_register, user_registered_payload
 from .sessions import REFRESH_TTL, TokenPair, credentials_verify, session_logout, session_refresh, user_login
-from .social_accounts import social_login
+from .social_accounts import social_login, social_sign_in
 
 __all__ = [
     "CODE_MAX_ATTEMPTS",
@@ -77,6 +77,7 @@ __all__ = [
     "session_logout",
     "session_refresh",
     "social_login",
+    "social_sign_in",
     "user_login",
     "user_register",
     "user_registered_payload",
