@@ -12,7 +12,7 @@ from coko.platform.auth.basic import BasicRefused, basic_credentials
 from coko.platform.crypto import keyed_hash
 from coko.platform.errors import Unauthorized
 
-from . import contracts, errors, selectors, services
+from . import contracts, selectors, services
 
 #: How long a verified HTTP Basic credential is remembered (Argon2 costs ~50 ms per check;
 #: e-reader apps send the credentials with every request of a catalogue walk).
@@ -87,20 +87,36 @@ def credentials_check(*, identifier: str, password: str, ip: str | None = None) 
     Raises ``Unauthorized`` (no enumeration: same answer for an unknown account) and
     ``RateLimited`` under the login limits and lockout. A success is remembered for a few
     minutes under a keyed hash of the pair, so a catalogue walk pays one Argon2 check;
-    a password change or a closed account is seen within that time.
+    the entry also holds a keyed fingerprint of the account's password hash, compared with
+    the account's on every use (the user is read anyway for their roles): a password
+    changed or reset (by the API, the console, anywhere) or a closed account refuses the
+    old password on the very next request, not minutes later.
     """
     cache_key = "accounts:basic:" + keyed_hash(f"{identifier}\x00{password}", purpose="basic-auth")
-    user_id = cache.get(cache_key)
-    if user_id is None:
+    remembered = cache.get(cache_key)
+    user = None
+    if isinstance(remembered, str) and ":" in remembered:
+        user_id, _sep, fingerprint = remembered.partition(":")
+        user = selectors.user_get(user_id=user_id)
+        if user is None or not _basic_usable(user) or fingerprint != _password_fingerprint(user):
+            cache.delete(cache_key)
+            user = None
+    if user is None:
         user = services.credentials_verify(identifier=identifier, password=password,
                                            client=services.Client(ip=ip, user_agent="basic-auth"))
-        user_id = str(user.id)
-        cache.set(cache_key, user_id, CREDENTIALS_CACHE_S)
-    found = permissions_for(user_id=user_id)
-    if found is None:
-        cache.delete(cache_key)
-        raise errors.INVALID_CREDENTIALS()
-    return found
+        cache.set(cache_key, f"{user.id}:{_password_fingerprint(user)}", CREDENTIALS_CACHE_S)
+    return contracts.UserPermissions(user_id=str(user.id),
+                                     roles=frozenset(selectors.roles_for_user(user=user)),
+                                     permissions=frozenset(selectors.permissions_for_user(user=user)))
+
+
+def _basic_usable(user) -> bool:
+    return user.is_active and user.deletion_requested_at is None
+
+
+def _password_fingerprint(user) -> str:
+    """Changes whenever the password does (a new salt every time); not the hash itself."""
+    return keyed_hash(user.password or "", purpose="basic-auth-password")[:32]
 
 
 def basic_credentials_check(*, value: str, ip: str | None = None) -> contracts.UserPermissions:

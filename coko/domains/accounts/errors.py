@@ -54,9 +54,10 @@ class SocialProviderUnavailable(ServiceUnavailable):
 
 
 class SocialProviderNotConfigured(DomainError):
-    """503 (no ``Retry-After``): this deployment has no credentials for the provider."""
+    """404: this deployment has no credentials for the provider — the route is not there
+    for it (a 503 would tell clients to retry, and a fuzzer to report a server error)."""
 
-    status = 503
+    status = 404
 
     @property
     def provider(self) -> str:
@@ -97,6 +98,9 @@ UNKNOWN_ROLE = ErrorCode(DOMAIN, "unknown_role", Unprocessable, _("This role doe
                          details=("field", "allowed"))
 CANNOT_DEMOTE_SELF = ErrorCode(DOMAIN, "cannot_demote_self", PermissionDenied,
                                _("You cannot remove your own admin role."))
+SUPERUSER_IS_ADMIN = ErrorCode(DOMAIN, "superuser_is_admin", Conflict,
+                               _("This user is a superuser and stays an admin: remove the superuser "
+                                 "status in the admin console first."), details=("user_id",))
 UNKNOWN_PERMISSION = ErrorCode(DOMAIN, "unknown_permission", NotFound,
                                _("No such permission on this kind of object."), details=("kind", "permission"))
 ADMIN_ONLY = ErrorCode(DOMAIN, "admin_only", PermissionDenied, _("Only staff can do this."))

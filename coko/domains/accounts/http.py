@@ -15,7 +15,7 @@ from pydantic import field_validator
 
 from coko.platform.auth.ninja import BearerAuth
 
-from . import errors, selectors, services, social
+from . import errors, selectors, services
 from .models import User
 
 router = Router(tags=["auth"])
@@ -292,13 +292,14 @@ def role_revoke(request, user_id: UUID, role: str):
     return Status(204, None)
 
 
-@router.post("/auth/social/google", response=TokensOut, summary="Log in or sign up with a Google ID token")
+@router.post("/auth/social/google", response=TokensOut, summary="Log in or sign up with a Google ID token",
+             description="404 `social_provider_not_configured` when this deployment has no Google client ids.")
 def social_google(request, body: GoogleIn):
-    identity = social.google_identity_verify(id_token=body.id_token)
-    return _tokens(services.social_login(identity=identity, client=_client(request)))
+    return _tokens(services.social_sign_in(provider="google", token=body.id_token, client=_client(request)))
 
 
-@router.post("/auth/social/facebook", response=TokensOut, summary="Log in or sign up with Facebook")
+@router.post("/auth/social/facebook", response=TokensOut, summary="Log in or sign up with Facebook",
+             description="404 `social_provider_not_configured` when this deployment has no Facebook app.")
 def social_facebook(request, body: FacebookIn):
-    identity = social.facebook_identity_verify(access_token=body.access_token)
-    return _tokens(services.social_login(identity=identity, client=_client(request)))
+    return _tokens(services.social_sign_in(provider="facebook", token=body.access_token,
+                                           client=_client(request)))

@@ -9,7 +9,7 @@ itself; the classes are importable from here too):
   ``reason`` is a stable code (``expired``, ``wrong_audience``, ``wrong_issuer``,
   ``bad_signature``, ``unknown_key``, ``not_valid``, ``other_app`` …).
 * :class:`SocialProviderUnavailable` (503) — the provider could not be asked.
-* :class:`SocialProviderNotConfigured` (503) — this deployment has no credentials
+* :class:`SocialProviderNotConfigured` (404) — this deployment has no credentials
   for that provider.
 
 **Google** — the ID token is checked by ``google-auth`` against the keys published at

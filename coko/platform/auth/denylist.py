@@ -10,9 +10,18 @@ token expires is this deny-list, read on every verification:
   refresh-token family is revoked; ``until`` is when the session's last access token
   expires (default: now + the access-token lifetime);
 
+* ``roles_changed(user_ids)``: every access token of these users issued before now —
+  the accounts domain calls it when a role is revoked, so a token never carries a role
+  its user lost. The key ``<ns>:auth:deny:rv:<user_id>`` holds the user's *roles version*
+  (a fresh random value at every change); ``access_token_issue`` copies the current
+  value (``roles_version(user_id)``, empty when there is none) into the token's ``rv``
+  claim, and a token whose ``rv`` differs from the stored value is refused (reason
+  ``roles``): the client refreshes and gets a token with the roles the user has now.
+
 each key expiring when the tokens it refuses would have expired anyway (plus the
 verification leeway), so the deny-list never outgrows the live tokens.
-``revocation_status(jti, session_id)`` reads both keys with ONE round trip (``MGET``).
+``revocation_status(jti, session_id, user_id, roles_version)`` reads the three keys with
+ONE round trip (``MGET``).
 
 **Redis down → fail closed.** If the deny-list cannot be read, verification raises
 ``ServiceUnavailable`` (503 ``service_unavailable``, ``details.dependency = "redis"``,
@@ -31,6 +40,7 @@ from __future__ import annotations
 
 import math
 import os
+import secrets
 import threading
 from collections.abc import Iterable
 from datetime import datetime
@@ -87,6 +97,10 @@ def _sid_key(session_id: str) -> str:
     return f"{settings.REDIS_NAMESPACE}:auth:deny:sid:{session_id}"
 
 
+def _roles_key(user_id: str) -> str:
+    return f"{settings.REDIS_NAMESPACE}:auth:deny:rv:{user_id}"
+
+
 def _unavailable(exc: Exception, operation: str) -> ServiceUnavailable:
     log.warning("denylist_unavailable", operation=operation, error=str(exc).strip()[:300])
     return ServiceUnavailable(details={"dependency": "redis"}, retry_after=RETRY_AFTER_S)
@@ -138,6 +152,33 @@ def session_revoke(session_id: str, until: datetime | float | int | None = None)
     sessions_revoke([session_id], until)
 
 
+def roles_changed(user_ids: Iterable[str]) -> None:
+    """Refuse every access token issued so far to these users (their roles changed): each
+    gets a new roles version, kept for an access token's lifetime plus the leeway (any token
+    issued before the change has expired by then). One round trip for all of them."""
+    user_ids = [str(user_id) for user_id in user_ids]
+    ttl = _ttl_ms(clock.time() + settings.COKO_JWT["ACCESS_TOKEN_TTL_S"])
+    if not user_ids:
+        return
+    try:
+        with redis_client().pipeline(transaction=False) as pipe:
+            for user_id in user_ids:
+                pipe.set(_roles_key(user_id), secrets.token_hex(8).encode(), px=ttl)
+            pipe.execute()
+    except REDIS_ERRORS as exc:
+        raise _unavailable(exc, "roles_changed") from exc
+
+
+def roles_version(user_id: str) -> str:
+    """The user's current roles version (``""`` if their roles did not change within an
+    access token's lifetime), for the ``rv`` claim of a token issued now."""
+    try:
+        value = _mget(_roles_key(str(user_id)))[0]
+    except REDIS_ERRORS as exc:
+        raise _unavailable(exc, "roles_version") from exc
+    return value.decode() if value is not None else ""
+
+
 def _read_connection() -> redis.connection.AbstractConnection:
     """This thread's own connection for the verification read (see ``_mget``)."""
     state = _local.__dict__
@@ -172,17 +213,24 @@ def _mget(*keys: str) -> list[bytes | None]:
     raise AssertionError("unreachable")
 
 
-def revocation_status(jti: str, session_id: str) -> str | None:
-    """``"token"`` or ``"session"`` if revoked, else ``None`` — one ``MGET``.
+def revocation_status(jti: str, session_id: str, user_id: str | None = None,
+                      roles_version: str = "") -> str | None:
+    """``"token"``, ``"session"`` or ``"roles"`` (the user's roles changed since the token
+    carrying ``roles_version`` was issued) if revoked, else ``None`` — one ``MGET``.
     Raises ``ServiceUnavailable`` (503) when Redis cannot answer."""
+    keys = [_jti_key(jti), _sid_key(session_id)]
+    if user_id is not None:
+        keys.append(_roles_key(user_id))
     try:
-        token, session = _mget(_jti_key(jti), _sid_key(session_id))
+        token, session, *roles = _mget(*keys)
     except REDIS_ERRORS as exc:
         raise _unavailable(exc, "revocation_status") from exc
     if token is not None:
         return "token"
     if session is not None:
         return "session"
+    if roles and roles[0] is not None and roles[0].decode() != roles_version:
+        return "roles"
     return None
 
 
@@ -190,6 +238,8 @@ __all__ = [
     "redis_client",
     "reset_redis_client",
     "revocation_status",
+    "roles_changed",
+    "roles_version",
     "session_revoke",
     "sessions_revoke",
     "token_revoke",

@@ -10,7 +10,9 @@ exception              status  code (``WWW-Authenticate``)
                                ``not_yet_valid``, ``wrong_type``, ``bad_claims``)
 ``TokenExpired``       401     ``token_expired`` (same header): refresh and retry
 ``TokenRevoked``       401     ``token_revoked`` (same header): the token or its session
-                               was revoked (logout, stolen refresh token)
+                               was revoked (logout, stolen refresh token), or a role of its
+                               user was revoked since it was issued (``details.reason``
+                               ``token``, ``session``, ``roles``): refresh and retry
 ``InsufficientPermission``  403  ``permission_denied`` (``Bearer error="insufficient_scope"``)
 ``ServiceUnavailable`` 503     ``service_unavailable``, ``details.dependency = "redis"``: the
                                deny-list cannot be read, so no token is accepted (fail closed)

@@ -2,7 +2,8 @@
 
 ``access_token_issue(subject=..., roles=..., permissions=..., session_id=...)`` signs a
 compact JWS with the active key (header ``alg``, ``kid``, ``typ: at+jwt``) and the
-claims ``iss, aud, sub, iat, nbf, exp, jti, sid, typ="access", roles, permissions``.
+claims ``iss, aud, sub, iat, nbf, exp, jti, sid, typ="access", roles, permissions`` and,
+once the user's roles have changed, ``rv`` (their roles version, read from Redis).
 
 ``access_token_verify(token) -> Principal`` accepts a token only if
 
@@ -12,8 +13,9 @@ claims ``iss, aud, sub, iat, nbf, exp, jti, sid, typ="access", roles, permission
 2. the signature verifies (PyJWT);
 3. ``exp``/``nbf``/``iat`` hold, with ``COKO_JWT_LEEWAY_S`` of clock skew; ``iss``,
    ``aud`` and ``typ`` are this platform's; every claim above is present and well typed;
-4. neither its ``jti`` nor its session is on the Redis deny-list (one ``MGET``;
-   Redis down → 503, see ``coko.platform.auth.denylist``).
+4. neither its ``jti`` nor its session is on the Redis deny-list, and its ``rv`` is its
+   user's current roles version (a role revoked since it was issued refuses it) — one
+   ``MGET``; Redis down → 503, see ``coko.platform.auth.denylist``.
 
 Failures raise the 401 errors of ``coko.platform.auth.errors`` (``invalid_token``,
 ``token_expired``, ``token_revoked``).
@@ -46,7 +48,7 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 
 from coko.platform.auth import denylist
-from coko.platform.auth.errors import InvalidToken, TokenExpired, TokenRevoked
+from coko.platform.auth.errors import InvalidToken, ServiceUnavailable, TokenExpired, TokenRevoked
 from coko.platform import clock
 from coko.platform.auth.keys import Key, KeySet, RemoteKeySet, current_keys, reset_current_keys
 
@@ -72,6 +74,7 @@ class Principal:
     session_id: str
     jti: str
     expires_at: datetime
+    roles_version: str = ""  # the ``rv`` claim: see ``denylist.roles_changed``
 
     @property
     def is_admin(self) -> bool:
@@ -98,12 +101,15 @@ def _names(value: Iterable[str], what: str) -> list[str]:
 def access_token_issue(*, subject: Any, roles: Iterable[str], permissions: Iterable[str],
                        session_id: Any, ttl: int | float | timedelta | None = None,
                        keys: KeySet | RemoteKeySet | None = None,
-                       now: datetime | float | None = None) -> str:
+                       now: datetime | float | None = None, roles_version: str | None = None) -> str:
     """A signed access token for ``subject`` (the user id) in session ``session_id``.
 
     ``roles`` and ``permissions`` are the effective ones (``"*"`` for every permission);
     ``ttl`` defaults to ``COKO_ACCESS_TOKEN_TTL_S`` (seconds or a ``timedelta``);
-    ``keys`` defaults to this process's (``now`` is for tests: the issue time).
+    ``keys`` defaults to this process's (``now`` is for tests: the issue time);
+    ``roles_version`` defaults to the subject's current one (``denylist.roles_version``,
+    one Redis read). With Redis down it is left out: safe, since a token whose ``rv`` is
+    not the stored one is refused — at worst the client refreshes once Redis is back.
     """
     config = settings.COKO_JWT
     seconds = config["ACCESS_TOKEN_TTL_S"] if ttl is None else (
@@ -128,6 +134,13 @@ def access_token_issue(*, subject: Any, roles: Iterable[str], permissions: Itera
         "roles": _names(roles, "roles"),
         "permissions": _names(permissions, "permissions"),
     }
+    if roles_version is None:
+        try:
+            roles_version = denylist.roles_version(str(subject))
+        except ServiceUnavailable:  # logged by the deny-list
+            roles_version = ""
+    if roles_version:
+        claims["rv"] = str(roles_version)
     return jwt.encode(claims, key.private_key, algorithm=key.alg,
                       headers={"kid": key.kid, "typ": HEADER_TYPE})
 
@@ -198,7 +211,8 @@ class TokenVerifier:
                 raise InvalidToken("not_yet_valid")
         principal = entry[0]
         if self.check_revocation:
-            revoked = denylist.revocation_status(principal.jti, principal.session_id)
+            revoked = denylist.revocation_status(principal.jti, principal.session_id,
+                                                 principal.user_id, principal.roles_version)
             if revoked is not None:
                 raise TokenRevoked(revoked)
         return principal
@@ -248,8 +262,9 @@ class TokenVerifier:
         sub, sid, jti = claims.get("sub"), claims.get("sid"), claims.get("jti")
         roles, permissions = claims.get("roles"), claims.get("permissions")
         iat, nbf, exp = claims.get("iat"), claims.get("nbf"), claims.get("exp")
+        roles_version = claims.get("rv", "")
         if not (sub and isinstance(sub, str) and sid and isinstance(sid, str) and jti
-                and isinstance(jti, str) and _is_names(roles) and _is_names(permissions)
+                and isinstance(jti, str) and isinstance(roles_version, str) and _is_names(roles) and _is_names(permissions)
                 and all(type(value) is int for value in (iat, nbf, exp))):
             raise InvalidToken("bad_claims")
         now = clock.time()
@@ -264,6 +279,7 @@ class TokenVerifier:
             session_id=sid,
             jti=jti,
             expires_at=datetime.fromtimestamp(exp, tz=timezone.utc),
+            roles_version=roles_version,
         )
         return principal, key, nbf, exp
 

@@ -155,7 +155,8 @@ def test_staff_grant_and_revoke_roles_through_the_api_and_others_cannot(api):
     assert admin.post(f"/auth/users/{user_id}/roles", {"role": "emperor"}).status_code == 422
     assert "download_books" in admin.get(f"/auth/user/{user_id}/permissions").data["permissions"]
     assert admin.delete(f"/auth/users/{user_id}/roles/premium").status_code == 204
-    assert "download_books" not in api.get(f"/auth/user/{user_id}/permissions").data["permissions"]
+    assert "download_books" not in admin.get(f"/auth/user/{user_id}/permissions").data["permissions"]
+    assert api.get(f"/auth/user/{user_id}/permissions").status_code == 401  # its token carried premium
     assert AuditEvent.objects.filter(action__in=["role.granted", "role.revoked"], user_id=user_id).count() == 2
 
 

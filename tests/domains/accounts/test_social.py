@@ -519,7 +519,7 @@ def test_errors_map_to_the_envelope_statuses():
     assert isinstance(errors.SOCIAL_PROVIDER_UNAVAILABLE(provider="facebook"), SocialProviderUnavailable)
     not_configured = errors.SOCIAL_PROVIDER_NOT_CONFIGURED(provider="google")
     assert isinstance(not_configured, SocialProviderNotConfigured)
-    assert error_for_exception(not_configured).status == 503
+    assert error_for_exception(not_configured).status == 404
 
 
 # --- outbound requests (issue 10, SSRF) -------------------------------------------------------

@@ -91,3 +91,34 @@ def test_password_and_social_registration_announce_the_same_payload(google):
     assert password_event.payload_as(UserRegistered) == UserRegistered(
         user_id=by_password.data["user"]["id"], display_name="Awa", preferred_language="wo",
         country="", has_email=True, has_phone=False, marketing_consent=False, via="password")
+
+
+# --- a provider this deployment has not configured -----------------------------------------------
+@pytest.mark.parametrize("provider, body", [("google", {"id_token": "x.y.z"}),
+                                            ("facebook", {"access_token": "EAAB-token"})])
+def test_a_provider_not_configured_is_a_404_envelope_and_rate_limited(settings, provider, body):
+    """Attack: hammering an unconfigured sign-in route costs nothing and was never counted
+    (the limit was applied after the provider check), and answered 503, which tells clients
+    to retry and monitoring that the platform is failing. It is a 404, counted like the rest."""
+    settings.GOOGLE_CLIENT_IDS = []
+    settings.FACEBOOK_APP_ID = ""
+    settings.ACCOUNTS_RATE_LIMITS = {**settings.ACCOUNTS_RATE_LIMITS, "social_ip": (3, 60)}
+    client = Api(ip="41.82.215.9")
+    answers = [client.post(f"/auth/social/{provider}", body) for _ in range(4)]
+    for response in answers[:3]:
+        assert response.status_code == 404
+        assert response.data["error"]["code"] == "social_provider_not_configured"
+        assert response.data["error"]["details"] == {"provider": provider}
+    assert answers[3].status_code == 429
+    assert answers[3].data["error"]["code"] == "rate_limited"
+    assert "Retry-After" in answers[3]
+    assert not User.objects.exists()
+
+
+def test_refused_social_tokens_count_against_the_rate_limit(google, settings):
+    """Attack: trying forged or stolen Google tokens without limit (each refusal was free)."""
+    settings.ACCOUNTS_RATE_LIMITS = {**settings.ACCOUNTS_RATE_LIMITS, "social_ip": (2, 60)}
+    client = Api(ip="41.82.215.10")
+    statuses = [client.post("/auth/social/google", {"id_token": "forged.token.here"}).status_code
+                for _ in range(3)]
+    assert statuses == [401, 401, 429]

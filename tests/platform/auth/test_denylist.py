@@ -88,7 +88,43 @@ def test_verification_reads_the_deny_list_in_one_round_trip(monkeypatch):
         principal = access_token_verify(token)
     ns = settings.REDIS_NAMESPACE
     assert commands == [("MGET", f"{ns}:auth:deny:jti:{principal.jti}",
-                         f"{ns}:auth:deny:sid:session-1")]
+                         f"{ns}:auth:deny:sid:session-1", f"{ns}:auth:deny:rv:user-1")]
+
+
+def test_a_role_change_refuses_the_tokens_issued_before_it_and_not_after(redis_client):
+    """Attack: a reader whose premium (or author, or admin) role staff revoked keeps using
+    it for the rest of their access token's life. Their tokens issued before the change are
+    refused at once (in the same MGET); the next one, issued after, carries the new version."""
+    before = access_token_issue(
+        subject="user-r", roles=["premium"], permissions=["read_books"], session_id="session-r")
+    other_user = issue("session-o")
+    assert access_token_verify(before).roles == {"premium"}
+
+    denylist.roles_changed(["user-r"])
+
+    with pytest.raises(TokenRevoked) as caught:
+        access_token_verify(before)
+    assert caught.value.details == {"reason": "roles"}
+    assert access_token_verify(other_user).user_id == "user-1"  # another user's tokens stand
+    after = access_token_issue(subject="user-r", roles=[], permissions=[], session_id="session-r")
+    assert access_token_verify(after).roles == frozenset()
+    key = f"{settings.REDIS_NAMESPACE}:auth:deny:rv:user-r"
+    ttl_s = settings.COKO_JWT["ACCESS_TOKEN_TTL_S"] + settings.COKO_JWT["LEEWAY_S"]
+    assert ttl_s - 3 < redis_client.pttl(key) / 1000 <= ttl_s  # kept no longer than a token lives
+
+    denylist.roles_changed(["user-r"])  # a second change refuses the token issued after the first
+    with pytest.raises(TokenRevoked):
+        access_token_verify(after)
+
+
+def test_a_token_forged_without_the_roles_version_is_still_refused(redis_client):
+    """A token with no ``rv`` (issued while Redis was down, or before any change) is refused
+    once the user's roles changed: the version is compared, not merely looked for."""
+    token = access_token_issue(subject="user-s", roles=["admin"], permissions=["*"],
+                               session_id="s", roles_version="")
+    denylist.roles_changed(["user-s"])
+    with pytest.raises(TokenRevoked):
+        access_token_verify(token)
 
 
 def test_a_dropped_redis_connection_costs_no_request(redis_client):

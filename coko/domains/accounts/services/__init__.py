@@ -53,7 +53,7 @@ from .sessions import (
     session_refresh,
     user_login,
 )
-from .social_accounts import social_login
+from .social_accounts import social_login, social_sign_in
 
 __all__ = [
     "CODE_MAX_ATTEMPTS",
@@ -88,6 +88,7 @@ __all__ = [
     "session_logout",
     "session_refresh",
     "social_login",
+    "social_sign_in",
     "user_login",
     "user_register",
     "user_registered_payload",

@@ -1,4 +1,12 @@
-"""One-time codes: proving an email or phone, resetting a forgotten password; changing a password."""
+"""One-time codes: proving an email or phone, resetting a forgotten password; changing a password.
+
+Password reset and its confirmation do not tell whether an account has the identifier,
+by answer or by time: an unknown identifier takes the same path as a known one — the
+same transaction, the same keyed hashing and encryption of a (dummy) code, the same
+queries, one audit line — and gets the same answer (202; ``invalid_code`` for a code
+that does not open the account, whatever the new password is). Verification needs a
+signed-in account, so it names no other account.
+"""
 
 from __future__ import annotations
 
@@ -40,14 +48,29 @@ def _code_issue(user: User, *, purpose: str, channel: str) -> None:
         expires_at=now + CODE_TTL, language=user.preferred_language))
 
 
-def _code_consume(user: User, *, purpose: str, code: str) -> bool:
-    """Whether ``code`` is the live code for ``purpose`` (spent now); a wrong one counts an attempt."""
+def _code_issue_nobody(*, purpose: str) -> None:
+    """What ``_code_issue`` costs, for no account: the same hashing and encryption, and as
+    many round trips to the database (the update, then two reads standing in for the code's
+    and the event's inserts); nothing is written."""
+    code = f"{secrets.randbelow(10**6):06d}"
+    now = timezone.now()
+    OneTimeCode.objects.filter(user_id=None, purpose=purpose, consumed_at__isnull=True).update(consumed_at=now)
+    keyed_hash(f"{uuid.uuid4()}:{code}", purpose=f"accounts.{purpose}")
+    field_encrypt(code)
+    OneTimeCode.objects.filter(pk=-1).exists()
+    OneTimeCode.objects.filter(pk=-2).exists()
+
+
+def _code_consume(user: User | None, *, purpose: str, code: str) -> bool:
+    """Whether ``code`` is the live code for ``purpose`` (spent now); a wrong one counts an attempt.
+    ``user`` None (no such account) takes the same queries and hashing, and is always False."""
     candidate = (OneTimeCode.objects.select_for_update()
-                 .filter(user=user, purpose=purpose, consumed_at__isnull=True, expires_at__gt=timezone.now())
+                 .filter(user_id=user.id if user else None, purpose=purpose, consumed_at__isnull=True,
+                         expires_at__gt=timezone.now())
                  .order_by("-id").first())
-    if candidate is None or candidate.attempts >= CODE_MAX_ATTEMPTS:
+    expected = keyed_hash(f"{user.id if user else uuid.uuid4()}:{code.strip()}", purpose=f"accounts.{purpose}")
+    if user is None or candidate is None or candidate.attempts >= CODE_MAX_ATTEMPTS:
         return False
-    expected = keyed_hash(f"{user.id}:{code.strip()}", purpose=f"accounts.{purpose}")
     if not secrets.compare_digest(expected, candidate.code_hash):
         OneTimeCode.objects.filter(id=candidate.id).update(attempts=candidate.attempts + 1)
         return False
@@ -88,38 +111,54 @@ def _verification_code_apply(*, user_id: str, channel: str, code: str, client: C
 
 # --- password reset and change ------------------------------------------------------------------------
 def password_reset_request(*, identifier: str, client: Client) -> None:
-    """Send a reset code if an account has this identifier. Says nothing either way."""
+    """Send a reset code if an account has this identifier. Says nothing either way, and
+    takes the same time either way (see the module docstring)."""
     limit("reset_ip", client.ip)
-    limit("reset_identifier", identifier_key(identifier))
+    key = identifier_key(identifier)
+    limit("reset_identifier", key)
     user = user_by_identifier(identifier=identifier)
     if user is None or not user.is_active or user.deletion_requested_at is not None:
-        return
-    channel = "email" if user.email and "@" in identifier else ("sms" if user.phone_hash else "email")
-    _password_reset_code_send(user=user, channel=channel, client=client)
+        user = None
+        channel = "email"
+    else:
+        channel = "email" if user.email and "@" in identifier else ("sms" if user.phone_hash else "email")
+    _password_reset_code_send(user=user, channel=channel, identifier_key=key, client=client)
 
 
 @use_case(DB)
-def _password_reset_code_send(*, user: User, channel: str, client: Client) -> None:
+def _password_reset_code_send(*, user: User | None, channel: str, identifier_key: str, client: Client) -> None:
+    if user is None:
+        _code_issue_nobody(purpose="password_reset")
+        audit("password_reset.requested", user_id=None, client=client, identifier_key=identifier_key)
+        return
     _code_issue(user, purpose="password_reset", channel=channel)
-    audit("password_reset.requested", user_id=user.id, client=client)
+    audit("password_reset.requested", user_id=user.id, client=client, identifier_key=identifier_key)
 
 
 def password_reset_confirm(*, identifier: str, code: str, new_password: str, client: Client) -> None:
-    """Set a new password with a reset code; every session of the account ends."""
+    """Set a new password with a reset code; every session of the account ends.
+
+    The policy is checked first against what the client typed (the same for a known and
+    an unknown identifier), and against the account only once the code has opened it:
+    a ``weak_password`` never tells that an account exists.
+    """
     limit("reset_confirm", identifier_key(identifier))
+    value = identifier.strip()
+    password_check_policy(new_password, User(email=value.lower() if "@" in value else None))
     user = user_by_identifier(identifier=identifier)
-    if user is None:
-        raise errors.INVALID_CODE(field="code")
-    password_check_policy(new_password, user)
-    if not _password_reset_apply(user_id=user.id, code=code, new_password=new_password, client=client):
+    if not _password_reset_apply(user_id=user.id if user else None, code=code, new_password=new_password,
+                                 client=client):
         raise errors.INVALID_CODE(field="code")  # after the commit: the wrong attempt counts
 
 
 @use_case(DB)
 def _password_reset_apply(*, user_id, code: str, new_password: str, client: Client) -> bool:
-    user = User.objects.select_for_update().get(id=user_id)
+    user = User.objects.select_for_update().filter(id=user_id).first() if user_id else None
+    if user is None:
+        User.objects.select_for_update().filter(pk=None).first()  # the same query, for nobody
     if not _code_consume(user, purpose="password_reset", code=code):
         return False
+    password_check_policy(new_password, user)  # refused: rolled back, the code stays usable
     user.set_password(new_password)
     user.save(update_fields=["password"])
     sessions_end(live_families(user.id))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
 
 from coko.platform.events import publish
@@ -55,6 +56,8 @@ def user_register(*, password: str, email: str | None = None, phone: str | None 
     phone_n = phone_normalize(phone) if phone else None
     language_check(preferred_language)
     password_check_policy(password, User(email=email_n, display_name=display_name))
+    # Hashed before the duplicate check: a taken address costs the same Argon2 as a new one.
+    password_hash = make_password(password)
     duplicate = []
     if email_n and User.objects.filter(email=email_n).exists():
         duplicate.append("email")
@@ -65,7 +68,7 @@ def user_register(*, password: str, email: str | None = None, phone: str | None 
     user = User(email=email_n, phone=phone_n, phone_hash=phone_hash(phone_n) if phone_n else None,
                 display_name=display_name.strip()[:120], preferred_language=preferred_language,
                 country=country.upper()[:2], marketing_consent=marketing_consent)
-    user.set_password(password)
+    user.password = password_hash
     try:
         with transaction.atomic(using=DB):  # a savepoint: the race below leaves the transaction usable
             user.save()

@@ -1,4 +1,10 @@
-"""Signing in with a Google or Facebook identity the ``social`` verifiers have checked."""
+"""Signing in with a Google or Facebook identity the ``social`` verifiers have checked.
+
+``social_sign_in`` is the routes' entry: the per-IP limit counts every attempt first —
+a forged token, a provider this deployment has not configured (404
+``social_provider_not_configured``) — then the provider is asked, outside any
+transaction, then ``social_login`` opens the session.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +12,30 @@ from django.utils import timezone
 
 from coko.platform.services import use_case
 
-from .. import errors
+from .. import errors, social
 from ..models import SocialAccount, User
 from ._common import DB, Client, audit, limit
 from .registration import account_open
 from .sessions import TokenPair, session_start
 
 
+def social_sign_in(*, provider: str, token: str, client: Client) -> TokenPair:
+    """Log in with a Google ID token or a Facebook access token, under the social rate limit."""
+    limit("social_ip", client.ip)
+    if provider == "google":
+        identity = social.google_identity_verify(id_token=token)
+    elif provider == "facebook":
+        identity = social.facebook_identity_verify(access_token=token)
+    else:
+        raise errors.SOCIAL_PROVIDER_NOT_CONFIGURED(provider=provider)
+    return social_login(identity=identity, client=client)
+
+
 @use_case(DB)
 def social_login(*, identity, client: Client) -> TokenPair:
     """Log in with a verified Google/Facebook identity: the linked account, else the
-    account with the same provider-verified email (linked now), else a new account."""
-    limit("social_ip", client.ip)
+    account with the same provider-verified email (linked now), else a new account.
+    (The rate limit is the caller's: ``social_sign_in``.)"""
     link = SocialAccount.objects.select_related("user").filter(
         provider=identity.provider, subject=identity.subject).first()
     user = link.user if link else None
