@@ -49,11 +49,13 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 sim.start()
             except OSError as exc:
-                print(f"coko: the {name} simulator cannot listen on 127.0.0.1:{kw['port']} ({exc.strerror}); "
-                      f"free that port or start Coko with COKO_SIMULATORS=0", file=sys.stderr, flush=True)
+                sys.stderr.write(f"coko: the {name} simulator cannot listen on 127.0.0.1:{kw['port']} "
+                                 f"({exc.strerror}); free that port or start Coko with COKO_SIMULATORS=0\n")
+                sys.stderr.flush()
                 return 1
             running.append(sim)
-            print(json.dumps({"name": name, "url": sim.url}), flush=True)
+            sys.stdout.write(json.dumps({"name": name, "url": sim.url}) + "\n")  # the parent reads this line
+            sys.stdout.flush()
         while not stopping.wait(0.2):
             pass
         return 0

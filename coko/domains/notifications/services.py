@@ -1,6 +1,6 @@
 """Notifications use cases. Each is one ``@use_case("notifications")`` (one durable transaction
-on the notifications alias), except ``notification_send``, which event handlers call inside
-their inbox transaction (see there); deliveries are handed to dramatiq only after the
+on the notifications alias; called from this domain's event handlers, ``notification_send``
+joins their inbox transaction instead); deliveries are handed to dramatiq only after the
 transaction that created them commits."""
 
 from __future__ import annotations
@@ -80,6 +80,7 @@ def _destinations(*, user_id, contact, channels: list[str] | None) -> dict[str, 
     return {c: available[c] for c in wanted if c in available}
 
 
+@use_case(DB)
 def notification_send(*, user_id, template: str, context: dict | None = None,
                       channels: list[str] | None = None, category: str,
                       idempotency_key: str, now: datetime | None = None) -> NotificationQueued:
@@ -107,28 +108,26 @@ def notification_send(*, user_id, template: str, context: dict | None = None,
     now = now or timezone.now()
     held_until = None if category == "security" else quiet_hours_end(user_id=contact.user_id, now=now)
     destinations = _destinations(user_id=contact.user_id, contact=contact, channels=channels)
-    # Not a durable use case: an event handler calls this inside its inbox transaction on this
-    # alias, so that the notification and the inbox mark commit together (the deliveries start
-    # after that commit); called from the HTTP edge, this atomic block is the transaction.
-    with transaction.atomic(using=DB):
-        try:
-            with transaction.atomic(using=DB):
-                notification = Notification.objects.create(
-                    user_id=contact.user_id, template=template, category=category,
-                    context={"display_name": contact.display_name, **(context or {})},
-                    language=language, idempotency_key=idempotency_key, created_at=now)
-        except IntegrityError:  # a concurrent call with the same key won
-            existing = Notification.objects.get(idempotency_key=idempotency_key)
-            return _queued(existing, created=False)
-        deliveries = []
-        for channel, destination in destinations.items():
-            if not selectors.channel_allowed(user_id=contact.user_id, category=category, channel=channel):
-                continue
-            deliveries.append(Delivery.objects.create(
-                notification=notification, channel=channel, destination=destination, created_at=now,
-                not_before=None if channel == "inapp" else held_until))
-        ids = [(d.id, d.not_before) for d in deliveries]
-        transaction.on_commit(lambda: _enqueue(ids), using=DB)
+    # Called from an event handler, this use case joins the handler's inbox transaction (the
+    # notification and the inbox mark commit together); the deliveries start after the commit.
+    try:
+        with transaction.atomic(using=DB):
+            notification = Notification.objects.create(
+                user_id=contact.user_id, template=template, category=category,
+                context={"display_name": contact.display_name, **(context or {})},
+                language=language, idempotency_key=idempotency_key, created_at=now)
+    except IntegrityError:  # a concurrent call with the same key won
+        existing = Notification.objects.get(idempotency_key=idempotency_key)
+        return _queued(existing, created=False)
+    deliveries = []
+    for channel, destination in destinations.items():
+        if not selectors.channel_allowed(user_id=contact.user_id, category=category, channel=channel):
+            continue
+        deliveries.append(Delivery.objects.create(
+            notification=notification, channel=channel, destination=destination, created_at=now,
+            not_before=None if channel == "inapp" else held_until))
+    ids = [(d.id, d.not_before) for d in deliveries]
+    transaction.on_commit(lambda: _enqueue(ids), using=DB)
     return _queued(notification, created=True)
 
 

@@ -104,7 +104,7 @@ with open(sys.argv[1], "rb") as fp:
     except DomainError as exc:
         reason = (exc.details or {}).get("reason", exc.code)
 after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({"reason": reason, "grown_kib": after - before}))
+sys.stdout.write(json.dumps({"reason": reason, "grown_kib": after - before}))
 """
 
 

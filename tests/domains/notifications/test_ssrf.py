@@ -16,14 +16,14 @@ import json
 
 import pytest
 
-from coko.devtools.simulators import FcmSimulator, OrangeSmsSimulator, TwilioSimulator, WebPushSimulator
+from coko.devtools.simulators import FcmSimulator, OrangeSmsSimulator, TwilioSimulator
 from coko.domains.notifications.channels import PermanentFailure
 from coko.domains.notifications.channels.push import FcmPushAdapter
 from coko.domains.notifications.channels.sms import OrangeSmsAdapter, TwilioSmsAdapter
 from coko.platform import outbound
 
 from .conftest import Api, model, register
-from .test_providers import ADAPTERS, _adapters, _push_welcome, redeliveries, run_actor  # noqa: F401 (a fixture)
+from .test_providers import ADAPTERS, _adapters, _push_welcome, redeliveries, run_actor, webpush  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
 
@@ -35,20 +35,6 @@ KEYS = {"p256dh": "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-
 def no_outbound_allowance(settings):
     """Production's default: no host may be private."""
     settings.COKO_OUTBOUND_ALLOWED_HOSTS = []
-
-
-@pytest.fixture
-def webpush_sim(settings):
-    from py_vapid import Vapid, b64urlencode
-
-    vapid = Vapid()
-    vapid.generate_keys()
-    with WebPushSimulator() as sim:
-        _adapters(settings, webpush=f"{ADAPTERS}.push.WebPushAdapter")
-        settings.WEBPUSH_VAPID_PRIVATE_KEY = b64urlencode(
-            vapid.private_key.private_numbers().private_value.to_bytes(32, "big"))
-        settings.WEBPUSH_VAPID_SUBJECT = "mailto:ops@coko.test"
-        yield sim
 
 
 @pytest.fixture
@@ -129,9 +115,9 @@ def test_an_allowed_push_service_endpoint_is_accepted(api, resolver, settings):
     assert model("DeviceToken").objects.count() == 3
 
 
-def test_a_simulator_host_allowed_by_the_setting_subscribes_and_receives(api, settings, webpush_sim, redeliveries):
-    host = webpush_sim.url.removeprefix("http://")
-    subscription = webpush_sim.new_subscription()
+def test_a_simulator_host_allowed_by_the_setting_subscribes_and_receives(api, settings, webpush, redeliveries):
+    host = webpush.url.removeprefix("http://")
+    subscription = webpush.new_subscription()
     user_id = register(api, email="awa@example.sn", preferred_language="en")
 
     settings.COKO_OUTBOUND_ALLOWED_HOSTS = []
@@ -144,22 +130,22 @@ def test_a_simulator_host_allowed_by_the_setting_subscribes_and_receives(api, se
     run_actor(delivery.id)
     delivery.refresh_from_db()
     assert (delivery.status, delivery.provider) == ("sent", "webpush")
-    assert len(webpush_sim.received) == 1
+    assert len(webpush.received) == 1
 
 
-def test_a_stored_subscription_to_an_internal_address_is_refused_at_send_time(api, settings, webpush_sim,
+def test_a_stored_subscription_to_an_internal_address_is_refused_at_send_time(api, settings, webpush,
                                                                               redeliveries):
     """A subscription stored before the check (or by a bug) gets no request: the worker's
     connection is checked too, and the subscription is dropped."""
     settings.COKO_OUTBOUND_ALLOWED_HOSTS = []
     user_id = register(api, email="awa@example.sn", preferred_language="en")
-    subscription = webpush_sim.new_subscription()  # http://127.0.0.1:<port>/push/<id>
+    subscription = webpush.new_subscription()  # http://127.0.0.1:<port>/push/<id>
     model("DeviceToken").objects.create(user_id=user_id, kind="webpush", token=json.dumps(subscription))
     delivery = _push_welcome(user_id, "ssrf:2", channel="webpush")
     run_actor(delivery.id)
     delivery.refresh_from_db()
     assert delivery.status == "failed" and redeliveries == []
-    assert webpush_sim.requests == [] and webpush_sim.received == []
+    assert webpush.requests == [] and webpush.received == []
     assert not model("DeviceToken").objects.exists()
 
 
