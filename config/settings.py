@@ -209,7 +209,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",  # the admin's static files, from the image
     # before the envelope, so errors are written in the request's language
     "django.middleware.locale.LocaleMiddleware",
-    "django.middleware.gzip.GZipMiddleware",
+    "coko.platform.http.compression.CompressionMiddleware",  # Brotli or gzip
     # ETag of the final (uncompressed) body; gzip then weakens it to W/"..."
     "django.middleware.http.ConditionalGetMiddleware",
     "coko.platform.http.middleware.ApiErrorEnvelopeMiddleware",

@@ -9,7 +9,6 @@ outlives the change. Entries also expire on their own (``COKO_CATALOG['CACHE_S']
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
 import time
@@ -18,6 +17,8 @@ from collections.abc import Callable
 from django.conf import settings
 from django.core.cache import cache
 from django.core.serializers.json import DjangoJSONEncoder
+
+from coko.platform.http.compression import compress
 
 GENERATION_KEY = "catalog:generation"
 
@@ -63,24 +64,26 @@ def cached_json(kind: str, build: Callable[[], object], **params) -> bytes:
     return body
 
 
-def cached_response(kind: str, build: Callable[[], object], *, gzip_ok: bool, **params) -> tuple[bytes, str, bool]:
-    """``(body, etag, gzipped)`` of ``build()`` for this generation: the JSON bytes, or their
-    gzip when the client accepts it — compressed once and cached too, so a hit costs two
-    Redis GETs and no compression, hashing or serialising. The ETag derives from the key
-    (generation and parameters), so it changes exactly when the content may have.
+def cached_response(kind: str, build: Callable[[], object], *, encoding: str | None,
+                    **params) -> tuple[bytes, str]:
+    """``(body, etag)`` of ``build()`` for this generation: the JSON bytes, or their Brotli or
+    gzip (``encoding``, from ``coko.platform.http.compression.negotiate``) — compressed once
+    and cached too, so a hit costs one Redis GET and no compression, hashing or serialising.
+    The ETag derives from the key (generation and parameters), so it changes exactly when
+    the content may have.
     """
     key = key_for(kind, **params)
     etag = '"' + key.rsplit(":", 2)[-2] + "-" + key.rsplit(":", 1)[-1] + '"'
-    if gzip_ok:
-        body = cache.get(key + ":gz")
+    if encoding:
+        body = cache.get(f"{key}:{encoding}")
         if body is not None:
-            return body, etag, True
+            return body, etag
     body = cache.get(key)
     if body is None:
         body = dumps(build())
         cache.set(key, body, settings.COKO_CATALOG["CACHE_S"])
-    if not gzip_ok:
-        return body, etag, False
-    packed = gzip.compress(body, compresslevel=6, mtime=0)
-    cache.set(key + ":gz", packed, settings.COKO_CATALOG["CACHE_S"])
-    return packed, etag, True
+    if not encoding:
+        return body, etag
+    packed = compress(body, encoding)
+    cache.set(f"{key}:{encoding}", packed, settings.COKO_CATALOG["CACHE_S"])
+    return packed, etag

@@ -2,14 +2,12 @@
 
 Thin: parse, call a service or selector, shape the answer. Reads readers make all the time
 (lists, a book, search, authors, categories) are served as cached JSON bytes (see
-``catalog.cache``), with ``ETag`` (304 on ``If-None-Match``) and gzip from the platform.
+``catalog.cache``), with ``ETag`` (304 on ``If-None-Match``) and Brotli or gzip from the platform.
 ``fields=id,title,cover`` trims list items for slow networks.
 """
 
 from __future__ import annotations
 
-import gzip
-import re
 from datetime import date
 from typing import Any, Literal
 from uuid import UUID
@@ -21,6 +19,7 @@ from ninja import Field, Query, Router, Schema, Status
 
 from coko.platform.auth.ninja import BearerAuth, OptionalBearerAuth, require_permission
 from coko.platform.http.client import client_ip
+from coko.platform.http.compression import ENCODINGS, compress, negotiate
 from coko.platform.ratelimit import rate_limit_check
 
 from . import cache, errors, selectors, services
@@ -218,21 +217,18 @@ def _json(body: bytes, *, status: int = 200, public: bool = True) -> HttpRespons
     return response
 
 
-_GZIP = re.compile(r"\bgzip\b")
-
-
 def _cached(request: HttpRequest, kind: str, build, **params) -> HttpResponse:
-    """A hot read from the catalog cache, already gzipped when the client accepts it (the
-    platform's GZip middleware leaves an encoded response alone) and with its ETag (the
-    conditional-GET middleware answers 304 from it)."""
-    gzip_ok = bool(_GZIP.search(request.META.get("HTTP_ACCEPT_ENCODING", "")))
-    body, etag, gzipped = cache.cached_response(kind, build, gzip_ok=gzip_ok, **params)
-    if body in (b"null", NULL_GZ):
+    """A hot read from the catalog cache, already compressed in the coding the client prefers
+    (Brotli, gzip; the platform's compression middleware leaves an encoded response alone) and
+    with its ETag (the conditional-GET middleware answers 304 from it)."""
+    encoding = negotiate(request.META.get("HTTP_ACCEPT_ENCODING", ""))
+    body, etag = cache.cached_response(kind, build, encoding=encoding, **params)
+    if body == (_NULL[encoding] if encoding else b"null"):
         raise _Missing()
     response = _json(body)
-    response["ETag"] = f"W/{etag}" if gzipped else etag
-    if gzipped:
-        response["Content-Encoding"] = "gzip"
+    response["ETag"] = f"W/{etag}" if encoding else etag
+    if encoding:
+        response["Content-Encoding"] = encoding
     return response
 
 
@@ -240,7 +236,7 @@ class _Missing(Exception):
     """The cached read found nothing (a 404 for the route to phrase)."""
 
 
-NULL_GZ = gzip.compress(b"null", compresslevel=6, mtime=0)
+_NULL = {encoding: compress(b"null", encoding) for encoding in ENCODINGS}
 
 
 def _fields(raw: str | None) -> tuple[str, ...] | None:

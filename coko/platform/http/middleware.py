@@ -9,7 +9,7 @@ Order in ``settings.MIDDLEWARE`` (outermost first)::
     CorsMiddleware               CORS headers, preflights answered (COKO_CORS_ORIGINS)
     OpsEndpointsMiddleware       /health, /ready, /metrics served before any host check
     LocaleMiddleware             Accept-Language → active language (errors below are rendered in it)
-    GZipMiddleware
+    CompressionMiddleware        Brotli (API, feeds) or gzip (HTML, with BREACH padding)
     ConditionalGetMiddleware     ETag / If-None-Match on the final body
     ApiErrorEnvelopeMiddleware   every non-JSON 4xx/5xx under /api/ becomes the envelope
     ... sessions, common (host check), csrf, auth, messages, clickjacking

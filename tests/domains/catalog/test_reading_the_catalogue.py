@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 
+import brotli
 import pytest
 
 from coko.domains.catalog import services
@@ -197,3 +198,26 @@ def test_gzipped_and_plain_reads_say_the_same_and_both_answer_304(anonymous, she
     assert client.get("/api/v1/books?sort=title", HTTP_ACCEPT_ENCODING="gzip",
                       HTTP_IF_NONE_MATCH=packed["ETag"]).status_code == 304
     assert client.get("/api/v1/books?sort=title", HTTP_IF_NONE_MATCH=plain["ETag"]).status_code == 304
+
+
+def test_reads_are_brotli_on_request_and_say_what_the_plain_read_says(anonymous, shelf):
+    """The catalogue caches each coding once: a reader asking for ``br`` gets the cached
+    Brotli bytes, with the same ETag (weakened) and a 304 when it sends it back."""
+    client = anonymous.client
+    plain = client.get("/api/v1/books?sort=title")
+    for _ in range(2):  # the second answer comes from the cache
+        packed = client.get("/api/v1/books?sort=title", HTTP_ACCEPT_ENCODING="gzip, deflate, br")
+        assert packed["Content-Encoding"] == "br" and "Accept-Encoding" in packed["Vary"]
+        assert json.loads(brotli.decompress(packed.content)) == json.loads(plain.content)
+        assert packed["ETag"] == "W/" + plain["ETag"]
+    assert client.get("/api/v1/books?sort=title", HTTP_ACCEPT_ENCODING="br",
+                      HTTP_IF_NONE_MATCH=packed["ETag"]).status_code == 304
+
+
+def test_a_missing_book_is_a_404_in_every_coding(anonymous, shelf):
+    missing = "/api/v1/books/00000000-0000-4000-8000-000000000000"
+    for encoding in ("identity", "gzip", "br"):
+        for _ in range(2):  # built, then from the cache
+            response = anonymous.client.get(missing, HTTP_ACCEPT_ENCODING=encoding)
+            assert response.status_code == 404, encoding
+            assert response.json()["error"]["code"] == "book_not_found"
