@@ -26,7 +26,8 @@ every client being 127.0.0.1). Half the requests ask for French, half for Englis
 accept gzip. The srv/gen CPU columns are the cores used by the web server and by the load
 generator.
 
-It prints requests/s and p50/p95/p99 latency of each, then does it again after
+It prints requests/s and p50/p95/p99 latency of each, the bytes per answer of each route
+uncompressed, in gzip and in Brotli, then does it all again after
 ``catalog_synthesize`` has brought the catalogue to ``--large`` books (100,000).
 """
 
@@ -167,10 +168,10 @@ class Server:
                 raise SystemExit(f"FAILED: gunicorn ({name}) did not start; see {self.log}")
             time.sleep(0.2)
 
-    def get(self, path: str, lang: str = "en") -> tuple[int, bytes]:
+    def get(self, path: str, lang: str = "en", encoding: str = "identity") -> tuple[int, bytes]:
         conn = http.client.HTTPConnection(HOST, self.port, timeout=60)
         try:
-            conn.request("GET", path, headers={"Accept-Language": lang})
+            conn.request("GET", path, headers={"Accept-Language": lang, "Accept-Encoding": encoding})
             response = conn.getresponse()
             return response.status, response.read()
         finally:
@@ -420,6 +421,21 @@ def _row(name: str, cache: str, r: dict) -> str:
             f" {r['errors']:>6} {r['server_cpu']:>7.2f} {r['client_cpu']:>7.2f}")
 
 
+def bytes_per_response(server: Server, paths: dict[str, list[str]]) -> None:
+    """Mean bytes on the wire per answer of each route, uncompressed, gzip and Brotli."""
+    print(f"  bytes per response (mean over the route's URLs, body only): {'identity':>9} {'gzip':>8} {'br':>8}"
+          f" {'br/gzip':>8}")
+    for name, urls in paths.items():
+        sizes = {}
+        for encoding in ("identity", "gzip", "br"):
+            bodies = [server.get(url, encoding=encoding) for url in urls]
+            if any(status != 200 for status, _ in bodies):
+                raise SystemExit(f"FAILED: {name} answered {[status for status, _ in bodies]}")
+            sizes[encoding] = sum(len(body) for _, body in bodies) / len(bodies)
+        print(f"    {name:<55} {sizes['identity']:>9,.0f} {sizes['gzip']:>8,.0f} {sizes['br']:>8,.0f}"
+              f" {sizes['br'] / sizes['gzip']:>8.2f}", flush=True)
+
+
 def run_suite(*, label: str, url: str, cached: Server, uncached: Server, options, rng: random.Random) -> dict:
     langs = _langs(options.concurrency)
     lists = list_paths(uncached, url=url, rng=rng)
@@ -462,6 +478,14 @@ def run_suite(*, label: str, url: str, cached: Server, uncached: Server, options
           + ", ".join(f"{k} {v:.2f}" for k, v in ratios.items()) + "  (aim: list and detail >= 0.50)")
     search_p95 = results[("GET /api/v1/books/search?q=", "miss")]["p95"]
     print(f"  search p95 without cache: {search_p95:.1f} ms (aim at 100k books: < 50 ms)")
+    bytes_per_response(cached, {
+        "GET /api/v1/books (first pages, 20 a page)": lists[:20],
+        "GET /api/v1/books?limit=100": ["/api/v1/books?limit=100"],
+        "GET /api/v1/books/{id}": details_hit[:20],
+        "GET /api/v1/books/search?q=": searches[:20],
+        "GET /opds/new (OPDS 1.2 Atom)": ["/opds/new"],
+        "GET /opds/v2/new (OPDS 2.0 JSON)": ["/opds/v2/new"],
+    })
     return {"results": results, "ratios": ratios}
 
 
