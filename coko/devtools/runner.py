@@ -22,8 +22,8 @@ import time
 from pathlib import Path
 
 from . import services
-from .supervisor import Supervisor
 from .simulators import local as simulators
+from .supervisor import Supervisor
 
 ROOT = services.ROOT
 PYTHON = sys.executable
@@ -70,18 +70,52 @@ def _port_free(host: str, port: int) -> bool:
     return True
 
 
+def _port(environ, variable: str, default: int) -> int:
+    value = environ.get(variable) or str(default)
+    if not value.isdigit() or not 0 < int(value) < 65536:
+        raise SystemExit(f"coko: {variable}={value!r} is not a TCP port (1-65535)")
+    return int(value)
+
+
+def ports_plan(environ, *, simulators_wanted: list[str]) -> list[tuple[str, str, int]]:
+    """``(what, variable, port)`` of every TCP port ``make run`` opens on this machine, each
+    configurable by its variable (README, "Configuration"). The databases listen on Unix
+    sockets in ``var/`` and take no port."""
+    host_port = [("Coko (web)", "COKO_PORT", _port(environ, "COKO_PORT", 8000)),
+                 ("the worker's ops endpoint", "COKO_WORKER_METRICS_PORT",
+                  _port(environ, "COKO_WORKER_METRICS_PORT", 9191)),
+                 ("the relay's ops endpoint", "COKO_RELAY_HTTP_PORT", _port(environ, "COKO_RELAY_HTTP_PORT", 9192))]
+    if not environ.get("EMAIL_HOST"):
+        host_port.append(("the local SMTP server", "COKO_SMTP_PORT", _port(environ, "COKO_SMTP_PORT", 1025)))
+    for name in simulators_wanted:
+        variable = simulators.port_variable(name)
+        host_port.append((f"the {name} simulator", variable, _port(environ, variable, simulators.default_port(name))))
+    return host_port
+
+
+def ports_taken(plan: list[tuple[str, str, int]], host: str) -> list[str]:
+    """One line per port of ``plan`` another program holds, naming the variable to set."""
+    return [f"port {port} ({what}) is taken by another program: set {variable} to a free port "
+            f"({variable}={port + 10} make run)"
+            for what, variable, port in plan if not _port_free(host if variable == "COKO_PORT" else "127.0.0.1", port)]
+
+
 def run() -> int:
     host = os.environ.get("COKO_HOST", "127.0.0.1")
-    port = int(os.environ.get("COKO_PORT", "8000"))
+    port = _port(os.environ, "COKO_PORT", 8000)
     lock = _RunLock()
     if not lock.acquire():
         _say(f"Coko is already running from this checkout (pid {lock.holder}) on "
              f"http://{host}:{port}/ — stop it with Ctrl-C in its terminal first.")
         return 1
-    if not _port_free(host, port):
-        _say(f"port {port} on {host} is taken by another program; "
-             f"free it or choose another with COKO_PORT=8001 make run")
+    names = simulators.plan(os.environ)
+    plan = ports_plan(os.environ, simulators_wanted=names)
+    taken = ports_taken(plan, host)
+    for line in taken:
+        _say(line)
+    if taken:
         return 1
+    ports = {variable: number for _, variable, number in plan}
 
     started = services.ensure_services()
     env = {**os.environ, **started.env, "COKO_LOG_CONSOLE": os.environ.get("COKO_LOG_CONSOLE", "1")}
@@ -103,25 +137,28 @@ def run() -> int:
         _manage("load_demo_data", env=env)
         _manage("collectstatic", "--noinput", "--verbosity", "0", env=env)
         commands = {
+            # no control socket: gunicorn's default is one path for the whole machine
             "web": [PYTHON, "-m", "gunicorn", "config.wsgi:application", "--bind", f"{host}:{port}",
                     "--workers", os.environ.get("WEB_CONCURRENCY", "2"), "--threads", "4",
-                    "--worker-class", "gthread", "--access-logfile", "-", "--graceful-timeout", "10"],
+                    "--worker-class", "gthread", "--access-logfile", "-", "--graceful-timeout", "10",
+                    "--no-control-socket"],
             "worker": [PYTHON, "manage.py", "run_worker"],
             "relay": [PYTHON, "manage.py", "relay_outbox"],
         }
         if not os.environ.get("EMAIL_HOST"):
             # A real SMTP server for development: every email lands in var/mail (a Maildir).
-            mail_dir = services.VAR / "mail"
-            commands["smtp"] = [PYTHON, "-m", "aiosmtpd", "-n", "-l", "127.0.0.1:1025",
+            mail_dir, smtp_port = services.VAR / "mail", ports["COKO_SMTP_PORT"]
+            commands["smtp"] = [PYTHON, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{smtp_port}",
                                 "-c", "aiosmtpd.handlers.Mailbox", str(mail_dir)]
-            _say(f"emails are delivered to a local SMTP server on 127.0.0.1:1025 and kept in {mail_dir}/new")
-        names = simulators.plan(os.environ)
+            env.update(EMAIL_HOST="127.0.0.1", EMAIL_PORT=str(smtp_port))
+            _say(f"emails are delivered to a local SMTP server on 127.0.0.1:{smtp_port} and kept in {mail_dir}/new")
         if names:
             # Provider simulators for the SMS and push channels nobody configured: every SMS
             # and push lands in var/simulators/<name>.jsonl and at http://127.0.0.1:<port>/_messages.
             sim_dir = services.VAR / "simulators"
             try:
-                running = simulators.start(names, sim_dir, cwd=ROOT, env=env)
+                running = simulators.start(names, sim_dir, {n: ports[simulators.port_variable(n)] for n in names},
+                                           cwd=ROOT, env=env)
             except RuntimeError as exc:
                 _say(str(exc))
                 return 1

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from . import fcm, orange_sms, webpush
+from . import SIMULATORS, fcm, orange_sms, webpush
 
 CHANNELS = "coko.domains.notifications.channels"
 ORANGE_SENDER = "+2210000"  # Orange's convention: the country code followed by zeros
@@ -40,6 +40,16 @@ def plan(environ: Mapping[str, str]) -> list[str]:
     if not (environ.get("COKO_NOTIFY_WEBPUSH_ADAPTER") or environ.get("WEBPUSH_VAPID_PRIVATE_KEY")):
         names.append(webpush.WebPushSimulator.name)
     return names
+
+
+def port_variable(name: str) -> str:
+    """The variable that moves a simulator's ``make run`` port: ``COKO_SIM_ORANGE_SMS_PORT`` …"""
+    return f"COKO_SIM_{name.upper().replace('-', '_')}_PORT"
+
+
+def default_port(name: str) -> int:
+    """The simulator's fixed ``make run`` port (README, "Notifications")."""
+    return SIMULATORS[name].default_port
 
 
 def command(names: list[str], directory: Path, ports: Mapping[str, int] | None = None) -> list[str]:

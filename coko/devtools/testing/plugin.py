@@ -24,3 +24,39 @@ os.environ.setdefault("LOG_LEVEL", "WARNING")
 
 # Suite-wide fixtures (a ``-p`` plugin's fixtures are visible to every test).
 from coko.devtools.testing.clock import clock  # noqa: E402,F401
+
+
+def namespace_wipe(*, url: str, namespace: str) -> int:
+    """Delete every key of ``namespace`` (``<namespace>:*``) in the Redis at ``url``; how many."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        removed = 0
+        batch = []
+        for key in client.scan_iter(match=f"{namespace}:*", count=1000):
+            batch.append(key)
+            if len(batch) == 500:
+                removed += client.unlink(*batch)
+                batch.clear()
+        if batch:
+            removed += client.unlink(*batch)
+        return removed
+    finally:
+        client.close()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Leave nothing in Redis: a test run shares the server ``make run`` uses (the embedded
+    one in ``var/``, or the machine's), and its queues, caches and counters are its own."""
+    from django.conf import settings
+
+    if not settings.configured:
+        return
+    urls = {settings.REDIS_URL, *(c.get("LOCATION") for c in settings.CACHES.values()
+                                  if "redis" in c.get("BACKEND", "").lower())}
+    for url in filter(None, urls):
+        try:
+            namespace_wipe(url=url, namespace=settings.REDIS_NAMESPACE)
+        except Exception:  # a Redis already stopped: nothing left to leave behind  # noqa: BLE001
+            pass

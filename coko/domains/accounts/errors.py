@@ -91,6 +91,9 @@ INVALID_CODE = ErrorCode(DOMAIN, "invalid_code", Unprocessable, _("This code is 
                          details=("field",))
 NO_DESTINATION = ErrorCode(DOMAIN, "no_destination", Unprocessable,
                            _("This account has no such contact to verify."), details=("field",))
+CHANNEL_NOT_CONFIGURED = ErrorCode(DOMAIN, "channel_not_configured", Unprocessable,
+                                   _("This server is not set up to send on this channel."),
+                                   details=("channels",))
 
 # --- users, roles and permissions -----------------------------------------------------------------
 USER_NOT_FOUND = ErrorCode(DOMAIN, "user_not_found", NotFound, _("No user has this id."), details=("user_id",))
@@ -103,7 +106,6 @@ SUPERUSER_IS_ADMIN = ErrorCode(DOMAIN, "superuser_is_admin", Conflict,
                                  "status in the admin console first."), details=("user_id",))
 UNKNOWN_PERMISSION = ErrorCode(DOMAIN, "unknown_permission", NotFound,
                                _("No such permission on this kind of object."), details=("kind", "permission"))
-ADMIN_ONLY = ErrorCode(DOMAIN, "admin_only", PermissionDenied, _("Only staff can do this."))
 PERMISSION_DENIED = auth_errors.PERMISSION_DENIED  # the platform's: one code, one shape in every domain
 
 # --- social sign-in -------------------------------------------------------------------------------

@@ -13,13 +13,14 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Field, Router, Schema, Status
 from pydantic import field_validator
 
-from coko.platform.auth.ninja import BearerAuth
+from coko.platform.auth.ninja import BearerAuth, require_role
 
 from . import errors, selectors, services
 from .models import User
 
 router = Router(tags=["auth"])
 bearer = BearerAuth()
+admin = require_role("admin")  # checked before the body is read: a reader gets 403, never the staff schema
 
 
 def _client(request: HttpRequest) -> services.Client:
@@ -270,23 +271,16 @@ def user_permissions(request, user_id: UUID):
             "permissions": sorted(selectors.permissions_for_user(user=user))}
 
 
-def _require_admin(request) -> None:
-    if "*" not in request.auth.permissions:
-        raise errors.ADMIN_ONLY()
-
-
-@router.post("/auth/users/{user_id}/roles", response={204: None}, auth=bearer, summary="Grant a role (staff)")
+@router.post("/auth/users/{user_id}/roles", response={204: None}, auth=admin, summary="Grant a role (staff)")
 def role_grant(request, user_id: UUID, body: RoleIn):
-    _require_admin(request)
     services.role_grant(user_id=str(user_id), role=body.role, by_user_id=request.auth.user_id,
                         client=_client(request))
     return Status(204, None)
 
 
-@router.delete("/auth/users/{user_id}/roles/{role}", response={204: None}, auth=bearer,
+@router.delete("/auth/users/{user_id}/roles/{role}", response={204: None}, auth=admin,
                summary="Revoke a role (staff)")
 def role_revoke(request, user_id: UUID, role: str):
-    _require_admin(request)
     services.role_revoke(user_id=str(user_id), role=role, by_user_id=request.auth.user_id,
                          client=_client(request))
     return Status(204, None)

@@ -14,6 +14,9 @@ UNKNOWN_CATEGORY = ErrorCode(D, "unknown_category", Unprocessable, _("There is n
                              details=("categories",))
 UNKNOWN_CHANNEL = ErrorCode(D, "unknown_channel", Unprocessable, _("This channel does not exist."),
                             details=("channels", "allowed"))
+CHANNEL_NOT_CONFIGURED = ErrorCode(D, "channel_not_configured", Unprocessable,
+                                   _("This server is not set up to send on this channel."),
+                                   details=("channels",))
 INVALID_IDEMPOTENCY_KEY = ErrorCode(D, "invalid_idempotency_key", Unprocessable,
                                     _("The idempotency key is missing or too long."))
 # the same message as accounts' user_not_found

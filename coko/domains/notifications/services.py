@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from coko.domains.accounts import api as accounts_api
 from coko.platform import outbound
+from coko.platform.channels import channel_configured
 from coko.platform.crypto import field_decrypt
 from coko.platform.observability import get_logger
 from coko.platform.services import model_update, use_case
@@ -73,8 +74,9 @@ def _destinations(*, user_id, contact, channels: list[str] | None) -> dict[str, 
     for channel, kind in PUSH_KIND.items():
         if selectors.device_tokens_for(user_id=user_id, kind=kind):
             available[channel] = kind  # resolved to the devices at delivery time
-    if channels is None:
-        wanted = ["inapp", "email", "push", "webpush"] + ([] if contact.email else ["sms"])
+    if channels is None:  # every channel that can reach them and this server can use
+        wanted = [c for c in ["inapp", "email", "push", "webpush"] + ([] if contact.email else ["sms"])
+                  if channel_configured(c)]
     else:
         wanted = channels
     return {c: available[c] for c in wanted if c in available}
@@ -94,6 +96,9 @@ def notification_send(*, user_id, template: str, context: dict | None = None,
         unknown = sorted(set(channels) - set(CHANNELS))
         if unknown:
             raise errors.UNKNOWN_CHANNEL(channels=unknown, allowed=list(CHANNELS))
+        unconfigured = [c for c in channels if not channel_configured(c)]
+        if unconfigured:
+            raise errors.CHANNEL_NOT_CONFIGURED(channels=unconfigured)
     if not idempotency_key or len(idempotency_key) > 200:
         raise errors.INVALID_IDEMPOTENCY_KEY()
     existing = Notification.objects.filter(idempotency_key=idempotency_key).first()

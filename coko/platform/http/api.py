@@ -18,7 +18,6 @@ for a CSRF token, while the admin keeps Django's CSRF protection.
 from __future__ import annotations
 
 import importlib
-from importlib import metadata
 
 from django.conf import settings
 from django.http import Http404, HttpRequest
@@ -26,6 +25,7 @@ from ninja import NinjaAPI, Router, Schema, Swagger
 from ninja.errors import HttpError, ValidationError
 
 from coko.platform.errors import response_for_exception
+from coko.platform.version import app_version
 
 API_VERSION = "1"
 
@@ -58,20 +58,13 @@ class MetaOut(Schema):
     languages: list[str]
 
 
-def _app_version() -> str:
-    try:
-        return metadata.version("coko")
-    except metadata.PackageNotFoundError:
-        return "0+unknown"
-
-
 @platform_router.get("/meta", response=MetaOut, auth=None, summary="About this API",
                      operation_id="meta")
 def meta(request: HttpRequest):
     """The platform's name, version and the languages its messages come in."""
     return {
         "name": "coko",
-        "version": _app_version(),
+        "version": app_version(),
         "api_version": API_VERSION,
         "languages": [code for code, _name in settings.LANGUAGES],
     }

@@ -1,8 +1,8 @@
 """Operational endpoints of the web process: ``/health``, ``/ready``, ``/metrics``.
 
-* ``/health`` (liveness): 200 ``{"status": "ok"}`` as long as the process
-  answers; it touches no database and no Redis, so an outage elsewhere never
-  gets healthy pods restarted.
+* ``/health`` (liveness): 200 ``{"status": "ok", "version", "started_at"}`` as
+  long as the process answers; it touches no database and no Redis, so an outage
+  elsewhere never gets healthy pods restarted.
 * ``/ready`` (readiness): ``SELECT 1`` on every database alias, ``PING`` to
   Redis (``settings.REDIS_URL``) and to the dramatiq broker's Redis. 200
   ``{"status": "ready", "checks": {...}}`` or 503 with the error envelope
@@ -36,6 +36,7 @@ from prometheus_client import multiprocess
 from coko.platform.errors import ApiError
 from coko.platform.metrics import OUTBOX_REGISTRY, database_key, quick_connect
 from coko.platform.observability import get_logger
+from coko.platform.version import STARTED_AT, app_version
 
 log = get_logger("coko.ops")
 
@@ -45,7 +46,8 @@ _redis_clients: dict[str, redis.Redis] = {}
 
 @never_cache
 def health(request: HttpRequest) -> HttpResponse:
-    return JsonResponse({"status": "ok"})
+    return JsonResponse({"status": "ok", "version": app_version(),
+                         "started_at": STARTED_AT.isoformat(timespec="seconds")})
 
 
 @never_cache

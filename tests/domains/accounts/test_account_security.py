@@ -51,6 +51,17 @@ def test_phone_verification_needs_a_phone(api):
     assert response.status_code == 422 and response.data["error"]["code"] == "no_destination"
 
 
+def test_a_phone_code_on_a_server_that_cannot_send_text_messages_is_a_clear_error(api, settings):
+    settings.COKO_NOTIFICATIONS = {**settings.COKO_NOTIFICATIONS, "ADAPTERS": {
+        **settings.COKO_NOTIFICATIONS["ADAPTERS"], "sms": ""}}
+    api.register(phone="+221771234567")
+    response = api.post("/auth/verification/request", {"channel": "sms"})
+    assert response.status_code == 422
+    assert response.data["error"]["code"] == "channel_not_configured"
+    assert response.data["error"]["details"] == {"channels": ["sms"]}
+    assert outbox_events("accounts", VERIFICATION_REQUESTED) == []
+
+
 def test_password_reset_says_the_same_for_known_and_unknown_accounts(api):
     api.register()
     known = Api().post("/auth/password/reset", {"identifier": "awa@example.sn"})
@@ -77,6 +88,36 @@ def test_password_reset_with_the_code_sets_a_new_password_and_ends_every_session
     again = Api().post("/auth/password/reset/confirm",
                        {"identifier": "awa@example.sn", "code": code, "new_password": "another long phrase"})
     assert again.status_code == 422  # a code works once
+
+
+def test_a_password_reset_lifts_the_login_lockout_of_every_identifier_of_the_account(api, settings):
+    """A reader locked out (by their own typos or by someone guessing) who resets their
+    password signs in with the new one at once, by email or by phone, instead of waiting."""
+    api.register(email="awa@example.sn", phone="+221 77 123 45 67")
+    settings.ACCOUNTS_LOGIN_LOCKOUT = {"THRESHOLD": 3, "WINDOW_S": 900}
+    for identifier in ("awa@example.sn", "+221771234567"):
+        for _ in range(3):
+            Api(ip="102.16.0.9").post("/auth/login", {"identifier": identifier, "password": "guess"})
+        locked = Api().post("/auth/login", {"identifier": identifier, "password": PASSWORD})
+        assert locked.status_code == 429 and locked.data["error"]["code"] == "locked_out"
+    Api().post("/auth/password/reset", {"identifier": "AWA@example.sn"})
+    assert Api().post("/auth/password/reset/confirm", {"identifier": "awa@example.sn", "code": code_sent("password_reset"),
+                                                       "new_password": "baobab under the moon"}).status_code == 204
+    for identifier in ("Awa@Example.sn", "+221 77 123 45 67"):
+        assert Api().post("/auth/login", {"identifier": identifier,
+                                          "password": "baobab under the moon"}).status_code == 200
+
+
+def test_a_wrong_reset_code_lifts_no_lockout(api, settings):
+    api.register()
+    settings.ACCOUNTS_LOGIN_LOCKOUT = {"THRESHOLD": 3, "WINDOW_S": 900}
+    for _ in range(3):
+        Api(ip="102.16.0.9").post("/auth/login", {"identifier": "awa@example.sn", "password": "guess"})
+    Api().post("/auth/password/reset", {"identifier": "awa@example.sn"})
+    wrong = "000000" if code_sent("password_reset") != "000000" else "111111"
+    assert Api().post("/auth/password/reset/confirm", {"identifier": "awa@example.sn", "code": wrong,
+                                                       "new_password": "baobab under the moon"}).status_code == 422
+    assert Api().post("/auth/login", {"identifier": "awa@example.sn", "password": PASSWORD}).status_code == 429
 
 
 def test_password_change_keeps_this_session_and_ends_the_others(api):
@@ -115,10 +156,9 @@ def test_the_audit_log_refuses_update_and_delete(api):
     api.register()
     assert AuditEvent.objects.filter(action="user.registered").exists()
     for statement in ("UPDATE accounts_auditevent SET action = 'forged'", "DELETE FROM accounts_auditevent"):
-        with pytest.raises(DatabaseError):
-            with transaction.atomic(using="accounts"):
-                with connections["accounts"].cursor() as cursor:
-                    cursor.execute(statement)
+        with pytest.raises(DatabaseError), transaction.atomic(using="accounts"):
+            with connections["accounts"].cursor() as cursor:
+                cursor.execute(statement)
     assert not AuditEvent.objects.filter(action="forged").exists()
 
 

@@ -119,3 +119,30 @@ def test_send_is_for_staff_only_and_refuses_bad_input(api, smtp):
     bad_channel = admin.post("/notifications/send", {**body, "channels": ["fax"], "idempotency_key": "s:4"})
     assert bad_channel.status_code == 422 and bad_channel.data["error"]["code"] == "validation_error"
     assert model("Notification").objects.count() == 1
+
+
+def test_a_channel_this_server_cannot_send_on_is_a_clear_error_not_a_202(api, settings):
+    """No SMS adapter configured (the default): staff asking for a text message are told so,
+    and nothing is queued, instead of a 202 for a delivery recorded as failed."""
+    settings.COKO_NOTIFICATIONS = {**settings.COKO_NOTIFICATIONS, "ADAPTERS": {
+        **settings.COKO_NOTIFICATIONS["ADAPTERS"], "sms": ""}}
+    user_id = register(api, phone="+221771234567", preferred_language="en")
+    body = {"user_id": user_id, "template": "announcement", "category": "account",
+            "context": {"title": "Hello", "body": "From staff"}, "channels": ["sms", "inapp"],
+            "idempotency_key": "staff:sms"}
+    refused = make_admin().post("/notifications/send", body)
+    assert refused.status_code == 422
+    assert refused.data["error"]["code"] == "channel_not_configured"
+    assert refused.data["error"]["details"] == {"channels": ["sms"]}
+    assert model("Notification").objects.count() == 0
+
+
+def test_without_named_channels_only_the_channels_this_server_can_use_are_queued(api, settings):
+    settings.COKO_NOTIFICATIONS = {**settings.COKO_NOTIFICATIONS, "ADAPTERS": {
+        **settings.COKO_NOTIFICATIONS["ADAPTERS"], "sms": ""}}
+    user_id = register(api, phone="+221771234567", preferred_language="en")
+    sent = make_admin().post("/notifications/send", {
+        "user_id": user_id, "template": "announcement", "category": "account",
+        "context": {"title": "Hello", "body": "From staff"}, "idempotency_key": "staff:any"})
+    assert sent.status_code == 202 and sent.data["channels"] == ["inapp"]
+    assert not model("Delivery").objects.filter(status="failed").exists()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 import dramatiq
@@ -37,7 +37,9 @@ def test_health_answers_without_touching_any_dependency(client, settings, dead_r
     settings.REDIS_URL = dead_redis_url
     response = client.get("/health")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok"}
+    body = response.json()
+    assert body["status"] == "ok" and body["version"] == client.get("/api/v1/meta").json()["version"]
+    assert datetime.fromisoformat(body["started_at"]) <= datetime.now(UTC)
     assert "no-store" in response["Cache-Control"]
 
 

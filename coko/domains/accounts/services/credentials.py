@@ -16,6 +16,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from coko.platform.channels import channel_configured
 from coko.platform.crypto import field_encrypt, keyed_hash
 from coko.platform.events import publish
 from coko.platform.services import use_case
@@ -24,7 +25,7 @@ from .. import contracts, errors
 from ..models import OneTimeCode, User
 from ..selectors import user_by_identifier
 from ._common import DB, Client, audit, identifier_key, limit, password_check_policy
-from .sessions import live_families, sessions_end
+from .sessions import account_lockout_clear, live_families, sessions_end
 
 CODE_TTL = timedelta(minutes=15)
 CODE_MAX_ATTEMPTS = 5
@@ -87,6 +88,8 @@ def verification_request(*, user_id: str, channel: str, client: Client) -> None:
     user = User.objects.get(id=user_id)
     if channel == "email" and not user.email or channel == "sms" and not user.phone_hash:
         raise errors.NO_DESTINATION(field="channel")
+    if not channel_configured(channel):
+        raise errors.CHANNEL_NOT_CONFIGURED(channels=[channel])
     _code_issue(user, purpose="verify_email" if channel == "email" else "verify_phone", channel=channel)
     audit("verification.requested", user_id=user.id, client=client, channel=channel)
 
@@ -136,7 +139,9 @@ def _password_reset_code_send(*, user: User | None, channel: str, identifier_key
 
 
 def password_reset_confirm(*, identifier: str, code: str, new_password: str, client: Client) -> None:
-    """Set a new password with a reset code; every session of the account ends.
+    """Set a new password with a reset code; every session of the account ends and the
+    account's login lockout is lifted (the reader proved the address and chose a new
+    password: they are not left locked out with it).
 
     The policy is checked first against what the client typed (the same for a known and
     an unknown identifier), and against the account only once the code has opened it:
@@ -149,6 +154,7 @@ def password_reset_confirm(*, identifier: str, code: str, new_password: str, cli
     if not _password_reset_apply(user_id=user.id if user else None, code=code, new_password=new_password,
                                  client=client):
         raise errors.INVALID_CODE(field="code")  # after the commit: the wrong attempt counts
+    account_lockout_clear(user)
 
 
 @use_case(DB)

@@ -102,6 +102,16 @@ def user_login(*, identifier: str, password: str, client: Client) -> TokenPair:
     return replace(pair, device_token=token)
 
 
+def _account_lock_key(key: str) -> str:
+    return f"login:{key}"
+
+
+def account_lockout_clear(user: User) -> None:
+    """Lift the account's login lockout, whichever identifier (email, phone) it was locked by."""
+    for login in filter(None, (user.email, user.phone)):
+        failures_clear(key=_account_lock_key(identifier_key(login)))
+
+
 @use_case(DB)
 def _login_session_open(*, user: User, client: Client) -> TokenPair:
     User.objects.filter(id=user.id).update(last_login=timezone.now())
@@ -134,7 +144,7 @@ def _credentials_verify(*, identifier: str, password: str, client: Client) -> tu
     if device_id is not None:
         lock_key, lockout = f"login:device:{device_id}", settings.ACCOUNTS_DEVICE_LOCKOUT
     else:
-        lock_key, lockout = f"login:{key}", settings.ACCOUNTS_LOGIN_LOCKOUT
+        lock_key, lockout = _account_lock_key(key), settings.ACCOUNTS_LOGIN_LOCKOUT
     lockout_check(key=lock_key, threshold=lockout["THRESHOLD"])
     usable = user is not None and user.is_active and user.deletion_requested_at is None
     if user is not None and user.has_usable_password():

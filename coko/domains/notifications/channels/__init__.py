@@ -56,8 +56,9 @@ def adapter_for(channel: str) -> ChannelAdapter:
     from django.utils.module_loading import import_string
 
     path = settings.COKO_NOTIFICATIONS["ADAPTERS"].get(channel)
-    if not path:
-        raise PermanentFailure(f"no adapter configured for channel {channel!r}")
+    if not path:  # queued before the adapter was taken out of the configuration
+        raise PermanentFailure(f"no adapter configured for channel {channel!r} "
+                               f"(COKO_NOTIFY_{channel.upper()}_ADAPTER)")
     try:
         cls = import_string(path)
     except ImportError as exc:
@@ -67,10 +68,10 @@ def adapter_for(channel: str) -> ChannelAdapter:
 
 __all__ = [
     "ChannelAdapter",
-    "adapter_for",
     "InvalidRecipient",
     "Outgoing",
     "PermanentFailure",
     "Sent",
     "TemporaryFailure",
+    "adapter_for",
 ]
