@@ -50,7 +50,11 @@ class BookListQuery(Schema):
 
 class SearchQuery(BookListQuery):
     q: str = Field(..., min_length=1, max_length=200)
-    offset: int = Field(0, ge=0, le=10000)
+    sort: Literal["relevance"] = Field("relevance", description="results come best first; the other sorts "
+                                                                 "are those of GET /books")
+    cursor: str | None = Field(None, max_length=400, description="the next_cursor of the previous page")
+    offset: int = Field(0, ge=0, le=10000, description="the first result's rank, for clients that count "
+                                                        "(a cursor, when sent, wins)")
 
 
 class AuthorQuery(Schema):
@@ -339,7 +343,7 @@ def books_search(request: HttpRequest, query: Query[SearchQuery]):
 
     def build():
         page = selectors.book_search(query=query.q, filters=_filters(query), limit=query.limit,
-                                     offset=query.offset, lang=lang)
+                                     cursor=query.cursor, offset=query.offset, lang=lang)
         return {"items": _trim(page.items, fields), "next_cursor": page.next_cursor, "limit": page.limit,
                 "sort": page.sort, "total": page.total, "facets": page.facets}
 

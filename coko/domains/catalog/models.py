@@ -13,7 +13,9 @@ import uuid
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q, Value
+from django.db.models.fields.json import KT
+from django.db.models.functions import Coalesce, NullIf
 
 from coko.platform.events.models import DeadLetterBase, InboxEntryBase, OutboxEventBase
 
@@ -87,6 +89,17 @@ class Series(models.Model):
         return self.name
 
 
+#: the languages whose titles have a sort index (settings.LANGUAGES; a test keeps them equal)
+TITLE_LANGUAGES = ("en", "fr")
+
+
+def title_shown(lang: str):
+    """The title a reader of ``lang`` is shown (its translation, else the original) as an SQL
+    expression: the title sort orders by it, on the per-language index of ``Book.Meta``."""
+    return Coalesce(NullIf(KT(f"translations__{lang}__title"), Value("")), F("title"),
+                    output_field=models.CharField())
+
+
 class Book(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     title = models.CharField(max_length=300)
@@ -126,7 +139,9 @@ class Book(models.Model):
             models.Index(fields=["-popularity", "id"], name="catalog_book_popular", condition=Q(status="published")),
             models.Index(fields=["-published_at", "id"], name="catalog_book_newest", condition=Q(status="published")),
             models.Index(fields=["-rating_average", "id"], name="catalog_book_rating", condition=Q(status="published")),
-            models.Index(fields=["title", "id"], name="catalog_book_title", condition=Q(status="published")),
+            # the title sort, by the title a reader of each language is shown (selectors.title_shown)
+            *(models.Index(title_shown(lang), F("id"), name=f"catalog_book_title_{lang}",
+                           condition=Q(status="published")) for lang in TITLE_LANGUAGES),
             GinIndex(fields=["search_vector"], name="catalog_book_search"),
         ]
         constraints = [

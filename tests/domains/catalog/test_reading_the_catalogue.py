@@ -20,12 +20,12 @@ def ids(response) -> list[str]:
     return [b["id"] for b in response.data["items"]]
 
 
-def walk(client, path: str) -> list[str]:
+def walk(client, path: str, **headers) -> list[str]:
     """Every id of a listing, following next_cursor to the end."""
     seen, cursor = [], None
     while True:
         sep = "&" if "?" in path else "?"
-        response = client.get(path + (f"{sep}cursor={cursor}" if cursor else ""))
+        response = client.get(path + (f"{sep}cursor={cursor}" if cursor else ""), **headers)
         seen += ids(response)
         cursor = response.data["next_cursor"]
         if not cursor:
@@ -64,7 +64,16 @@ def test_filters(anonymous, shelf):
     # price range in XOF: 10.00 EUR is 6,560 XOF at the fixed parity; free books have no price
     assert ids(anonymous.get("/books?price_min=5000")) == [shelf["chants"]["id"]]
     assert ids(anonymous.get("/books?price_min=1000&price_max=5000")) == [shelf["aventure"]["id"]]
-    assert ids(anonymous.get("/books?category=no-such")) == []
+
+
+
+def test_an_unknown_category_is_a_404_and_a_category_is_named_by_its_slug_or_its_path(anonymous, shelf):
+    unknown = anonymous.get("/books?category=no-such")
+    assert unknown.status_code == 404 and unknown.data["error"]["code"] == "category_not_found"
+    novels = next(c for c in anonymous.get("/categories").data[0]["children"] if c["slug"] == "novels")
+    assert novels["path"] != novels["slug"]
+    assert ids(anonymous.get(f"/books?category={novels['path']}")) == ids(anonymous.get("/books?category=novels"))
+    assert ids(anonymous.get("/books?category=novels")) == [shelf["lettre"]["id"]]
 
 
 def test_sorts(anonymous, shelf):
@@ -73,6 +82,19 @@ def test_sorts(anonymous, shelf):
     assert ids(anonymous.get("/books?sort=rating")) == [by["lettre"], by["aventure"], by["things"], by["chants"]]
     assert ids(anonymous.get("/books?sort=newest")) == [by["chants"], by["things"], by["aventure"], by["lettre"]]
     assert ids(anonymous.get("/books?sort=title")) == [by["chants"], by["aventure"], by["things"], by["lettre"]]
+
+
+def test_the_title_sort_follows_the_title_the_reader_is_shown(author, anonymous, shelf):
+    """An English reader finds "So Long a Letter" under S, a French reader "Une si longue
+    lettre" under U: the order is that of the titles each is shown, page after page."""
+    by = {k: v["id"] for k, v in shelf.items()}
+    assert author.patch(f"/books/{by['lettre']}", {"translations": {"en": {"title": "So Long a Letter"}}}
+                        ).status_code == 200
+    english = walk(anonymous, "/books?sort=title&limit=1", HTTP_ACCEPT_LANGUAGE="en")
+    french = walk(anonymous, "/books?sort=title&limit=1", HTTP_ACCEPT_LANGUAGE="fr")
+    # Chants d'ombre, L'Aventure ambiguë, So Long a Letter / Things Fall Apart, Une si longue lettre
+    assert english == [by["chants"], by["aventure"], by["lettre"], by["things"]]
+    assert french == [by["chants"], by["aventure"], by["things"], by["lettre"]]
 
 
 def test_bad_parameters_are_refused(anonymous, shelf):

@@ -99,14 +99,40 @@ def test_pages_of_results(anonymous, shelf):
     first = searched(anonymous, q="sahel", limit=4)
     assert first.status_code == 200, first.data
     assert first.data["total"] == 6 and first.data["sort"] == "relevance"
-    assert first.data["next_cursor"] == "4"
-    second = searched(anonymous, q="sahel", limit=4, offset=4)
+    second = searched(anonymous, q="sahel", limit=4, cursor=first.data["next_cursor"])
     assert second.data["next_cursor"] is None
+    assert ids(searched(anonymous, q="sahel", limit=4, offset=4)) == ids(second)
     every = ids(first) + ids(second)
     # equal relevance: by popularity
     assert every == [shelf[k]["id"] for k in ("lettre", "chants", "things", "weep", "aventure", "run")]
     card = first.data["items"][0]
     assert card["title"] == "Une si longue lettre" and card["authors"][0]["name"] == "Mariama Bâ"
+
+
+def test_a_client_following_next_cursor_walks_every_result_once_and_stops(anonymous, shelf):
+    """The loop a client writes: ask, then ask again with ``cursor=next_cursor`` until there
+    is none. (It used to get page 1 again for ever.)"""
+    seen, cursor = [], None
+    for _ in range(10):
+        page = searched(anonymous, q="sahel", limit=2, **({"cursor": cursor} if cursor else {}))
+        seen += ids(page)
+        cursor = page.data["next_cursor"]
+        if cursor is None:
+            break
+    assert len(seen) == len(set(seen)) == 6 and cursor is None
+
+
+def test_search_refuses_what_it_does_not_do(anonymous, shelf):
+    """Search results come best first: the list sorts are refused, not silently ignored; a
+    cursor of /books, or a made-up one, is an invalid cursor."""
+    for sort in ("newest", "title", "popularity"):
+        response = searched(anonymous, q="sahel", sort=sort)
+        assert response.status_code == 422, sort
+    list_cursor = anonymous.get("/books?limit=1").data["next_cursor"]
+    for cursor in (list_cursor, "bm9wZQ", "WyJyZWxldmFuY2UiLDEwMDAwMDAsIiJd", "WyJyZWxldmFuY2UiLC0yLCIiXQ"):
+        response = searched(anonymous, q="sahel", cursor=cursor)
+        assert response.status_code == 422 and response.data["error"]["code"] == "invalid_cursor", cursor
+    assert searched(anonymous, q="sahel", sort="relevance").status_code == 200
 
 
 def test_filters(anonymous, shelf):

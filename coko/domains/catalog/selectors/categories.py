@@ -5,15 +5,17 @@ from __future__ import annotations
 from django.db import connections
 from django.db.models import Q
 
+from .. import errors
 from ..models import Category
 from .cards import DB, category_name
 
 
 def category_ids_under(*, slug: str) -> list:
-    """The ids of a category and of all its descendants (empty if there is no such slug)."""
-    root = Category.objects.filter(slug=slug).values_list("path", flat=True).first()
+    """The ids of a category (named by its slug or by its path, as the API shows both) and of
+    all its descendants; ``category_not_found`` if there is no such category."""
+    root = Category.objects.filter(Q(slug=slug) | Q(path=slug)).values_list("path", flat=True).first()
     if root is None:
-        return []
+        raise errors.CATEGORY_NOT_FOUND(slug=slug)
     return list(Category.objects.filter(Q(path=root) | Q(path__startswith=root + "/"))
                 .values_list("id", flat=True))
 

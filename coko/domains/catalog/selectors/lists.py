@@ -13,7 +13,7 @@ from decimal import Decimal
 from django.db.models import Q
 
 from .. import contracts, errors, search
-from ..models import Book, BookAuthor, Format
+from ..models import TITLE_LANGUAGES, Book, BookAuthor, Format, title_shown
 from .cards import book_card, book_full, with_cards, with_everything
 from .categories import category_ids_under
 
@@ -22,7 +22,7 @@ SORT_KEYS = {
     "popularity": ("popularity", True),
     "newest": ("published_at", True),
     "rating": ("rating_average", True),
-    "title": ("title", False),
+    "title": ("title_shown", False),
 }
 
 
@@ -45,6 +45,10 @@ class BookPage:
     sort: str
     facets: dict = field(default_factory=dict)
     total: int | None = None
+
+#: how deep search results may be paged (the API's ``offset`` bound)
+MAX_SEARCH_OFFSET = 10_000
+
 
 # --- cursors ---------------------------------------------------------------------------------
 def _encode(value) -> object:
@@ -110,6 +114,8 @@ def book_page(*, filters: BookFilters, sort: str = "popularity", cursor: str | N
     """One page of published books, in a stable order (keyset: inserts never shift a page)."""
     field_name, descending = SORT_KEYS[sort]
     books = _filtered(filters)
+    if sort == "title":
+        books = books.annotate(title_shown=title_shown(lang if lang in TITLE_LANGUAGES else "en"))
     if cursor:
         value, book_id = cursor_decode(cursor=cursor, sort=sort)
         books = books.filter(_after(sort, value, book_id))
@@ -146,13 +152,19 @@ def books_by_ids(*, book_ids, lang: str = "en") -> list[dict]:
     return [book_card(found[str(i)], lang=lang) for i in book_ids if str(i) in found]
 
 
-def book_search(*, query: str, filters: BookFilters, limit: int = 20, offset: int = 0,
-                lang: str = "en") -> BookPage:
-    """Published books matching ``query``, best first, with facet counts."""
+def book_search(*, query: str, filters: BookFilters, limit: int = 20, cursor: str | None = None,
+                offset: int = 0, lang: str = "en") -> BookPage:
+    """Published books matching ``query``, best first, with facet counts. Pages go on with
+    ``cursor`` (the previous page's ``next_cursor``) or an ``offset``."""
+    if cursor:
+        offset, _ = cursor_decode(cursor=cursor, sort="relevance")
+        if type(offset) is not int or not 0 <= offset <= MAX_SEARCH_OFFSET:
+            raise errors.INVALID_CURSOR(cursor=cursor)
     wanted = {k: v for k, v in filters.__dict__.items() if k != "has_files"}  # search results: all books
     result = search.books_search(query=query, filters=search.SearchFilters(**wanted),
                                  limit=limit, offset=offset, lang=lang)
     items = books_by_ids(book_ids=[h.book_id for h in result.hits], lang=lang)
-    more = offset + limit < result.total
-    return BookPage(items=items, next_cursor=str(offset + limit) if more else None, limit=limit,
+    more = offset + limit < min(result.total, MAX_SEARCH_OFFSET + 1)
+    next_cursor = cursor_encode(sort="relevance", value=offset + limit, book_id="") if more else None
+    return BookPage(items=items, next_cursor=next_cursor, limit=limit,
                     sort="relevance", facets=result.facets, total=result.total)
