@@ -1,4 +1,5 @@
-"""URLconf: the admin console, the API (``/api/v1``) and the operational endpoints.
+"""URLconf: the home page, the admin console, the API (``/api/v1``), the OPDS feeds and the
+operational endpoints.
 
 ``/health``, ``/ready`` and ``/metrics`` are normally answered earlier, by
 ``coko.platform.http.middleware.OpsEndpointsMiddleware`` (no host check for
@@ -10,10 +11,13 @@ from django.contrib import admin
 from django.urls import include, path
 
 from coko.platform.auth.jwks import jwks_view
-from coko.platform.http import ops
+from coko.platform.http import home, ops
 from coko.platform.http.api import api
 
+handler404 = "coko.platform.http.home.not_found"
+
 urlpatterns = [
+    path("", home.home, name="home"),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("opds/", include("coko.domains.catalog.opds.urls")),  # OPDS 1.2 and 2.0 catalogue feeds

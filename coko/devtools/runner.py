@@ -100,6 +100,13 @@ def ports_taken(plan: list[tuple[str, str, int]], host: str) -> list[str]:
             for what, variable, port in plan if not _port_free(host if variable == "COKO_PORT" else "127.0.0.1", port)]
 
 
+def run_environment(environ, started: dict[str, str]) -> dict[str, str]:
+    """The environment of ``make run``'s processes: the caller's, the servers it started, and
+    two defaults a newcomer is better served by — plain-text console logs, and ``DEBUG`` off
+    (Coko's own pages, never Django's debug pages; ``DEBUG=1 make run`` turns them on)."""
+    return {"COKO_LOG_CONSOLE": "1", "DEBUG": "0", **environ, **started}
+
+
 def run() -> int:
     host = os.environ.get("COKO_HOST", "127.0.0.1")
     port = _port(os.environ, "COKO_PORT", 8000)
@@ -118,7 +125,7 @@ def run() -> int:
     ports = {variable: number for _, variable, number in plan}
 
     started = services.ensure_services()
-    env = {**os.environ, **started.env, "COKO_LOG_CONSOLE": os.environ.get("COKO_LOG_CONSOLE", "1")}
+    env = run_environment(os.environ, started.env)
     # A process manager: a web, worker, relay or SMTP process that dies is started
     # again after a back-off (a line in the console), the rest (databases included)
     # goes on. Ctrl-C stops everything.
@@ -140,7 +147,7 @@ def run() -> int:
             # no control socket: gunicorn's default is one path for the whole machine
             "web": [PYTHON, "-m", "gunicorn", "config.wsgi:application", "--bind", f"{host}:{port}",
                     "--workers", os.environ.get("WEB_CONCURRENCY", "2"), "--threads", "4",
-                    "--worker-class", "gthread", "--access-logfile", "-", "--graceful-timeout", "10",
+                    "--worker-class", "gthread", "--graceful-timeout", "10",
                     "--no-control-socket"],
             "worker": [PYTHON, "manage.py", "run_worker"],
             "relay": [PYTHON, "manage.py", "relay_outbox"],

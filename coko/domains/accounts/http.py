@@ -202,12 +202,12 @@ def logout(request):
     return Status(204, None)
 
 
-@router.get("/auth/profile", response=ProfileOut, auth=bearer)
+@router.get("/auth/profile", response=ProfileOut, auth=bearer, summary="My profile")
 def profile(request):
     return _profile(_me(request))
 
 
-@router.put("/auth/profile", response=ProfileOut, auth=bearer)
+@router.put("/auth/profile", response=ProfileOut, auth=bearer, summary="Change my profile")
 def profile_update(request, body: ProfileIn):
     # the fields the client sent (null included); the schema ignores any other key
     changes = services.ProfileChanges(**body.model_dump(exclude_unset=True))
@@ -222,7 +222,8 @@ def verification_request(request, body: VerificationRequestIn):
     return Status(202, {})
 
 
-@router.post("/auth/verification/confirm", response={204: None}, auth=bearer)
+@router.post("/auth/verification/confirm", response={204: None}, auth=bearer,
+             summary="Prove my email or phone with the code sent to it")
 def verification_confirm(request, body: VerificationConfirmIn):
     services.verification_confirm(user_id=request.auth.user_id, channel=body.channel, code=body.code,
                                   client=_client(request))
@@ -236,14 +237,16 @@ def password_reset(request, body: ResetRequestIn):
     return Status(202, {})
 
 
-@router.post("/auth/password/reset/confirm", response={204: None})
+@router.post("/auth/password/reset/confirm", response={204: None},
+             summary="Set a new password with a reset code (every session ends)")
 def password_reset_confirm(request, body: ResetConfirmIn):
     services.password_reset_confirm(identifier=body.identifier, code=body.code,
                                     new_password=body.new_password, client=_client(request))
     return Status(204, None)
 
 
-@router.post("/auth/password/change", response={204: None}, auth=bearer)
+@router.post("/auth/password/change", response={204: None}, auth=bearer,
+             summary="Change my password (my other sessions end)")
 def password_change(request, body: PasswordChangeIn):
     services.password_change(user_id=request.auth.user_id, session_id=request.auth.session_id,
                              current_password=body.current_password, new_password=body.new_password,

@@ -9,6 +9,7 @@ books that already have a file are left alone.
 from __future__ import annotations
 
 import io
+import logging
 from html import escape
 
 from ebooklib import epub
@@ -49,10 +50,16 @@ def demo_epub(book: BookSummary) -> bytes:
 
 def load(*, stdout) -> int:
     books = catalog_api.starter_books_without_files()
-    for book in books:
-        stored = services.object_store(fp=io.BytesIO(demo_epub(book)), user_id=None,
-                                       filename=f"{book.id}.epub", kinds=("epub",))
-        catalog_api.book_format_attach_trusted(book_id=book.id, file=services.format_file(stored.object))
+    quiet = logging.getLogger("coko.files")  # one summary line below, not one per demo file
+    level = quiet.level
+    quiet.setLevel(logging.WARNING)
+    try:
+        for book in books:
+            stored = services.object_store(fp=io.BytesIO(demo_epub(book)), user_id=None,
+                                           filename=f"{book.id}.epub", kinds=("epub",))
+            catalog_api.book_format_attach_trusted(book_id=book.id, file=services.format_file(stored.object))
+    finally:
+        quiet.setLevel(level)
     if books:
         stdout.write(f"files: a demo EPUB for each of {len(books)} starter books")
     return len(books)

@@ -134,12 +134,14 @@ def read(request, item_id: UUID):
     return _item(services.inbox_item_read(user_id=request.auth.user_id, item_id=item_id))
 
 
-@router.get("/notifications/preferences", response=PreferencesOut, auth=bearer)
+@router.get("/notifications/preferences", response=PreferencesOut, auth=bearer,
+            summary="What I am sent, on which channel, and my quiet hours")
 def preferences_get(request):
     return _preferences(request.auth.user_id)
 
 
-@router.put("/notifications/preferences", response=PreferencesOut, auth=bearer)
+@router.put("/notifications/preferences", response=PreferencesOut, auth=bearer,
+            summary="Change what I am sent, on which channel, and my quiet hours")
 def preferences_put(request, body: PreferencesIn):
     quiet = None
     if body.clear_quiet_hours:

@@ -25,6 +25,7 @@ from ninja import NinjaAPI, Router, Schema, Swagger
 from ninja.errors import HttpError, ValidationError
 
 from coko.platform.errors import response_for_exception
+from coko.platform.http.home import LINKS
 from coko.platform.version import app_version
 
 API_VERSION = "1"
@@ -56,6 +57,20 @@ class MetaOut(Schema):
     version: str
     api_version: str
     languages: list[str]
+
+
+class RootOut(Schema):
+    name: str
+    version: str
+    api_version: str
+    links: dict[str, str]
+
+
+@platform_router.get("/", response=RootOut, auth=None, summary="Where to start", operation_id="root")
+def root(request: HttpRequest):
+    """The API's name and version, and links to its documentation, the OPDS feeds and the console."""
+    return {"name": "coko", "version": app_version(), "api_version": API_VERSION,
+            "links": {**LINKS, "meta": "/api/v1/meta"}}
 
 
 @platform_router.get("/meta", response=MetaOut, auth=None, summary="About this API",

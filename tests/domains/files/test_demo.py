@@ -4,6 +4,7 @@ downloads and OPDS acquisition work at once — and the demo runs twice without 
 from __future__ import annotations
 
 import io
+import logging
 import zipfile
 from urllib.parse import urlsplit
 
@@ -21,9 +22,13 @@ def epubs(book_id: str) -> int:
     return sum(f.kind == "epub" for f in catalog.book_files(book_id=book_id).formats)
 
 
-def test_every_starter_book_gets_a_labelled_demo_epub(client):
+def test_every_starter_book_gets_a_labelled_demo_epub(client, caplog):
     out = io.StringIO()
-    call_command("load_demo_data", stdout=out)
+    with caplog.at_level(logging.INFO):
+        call_command("load_demo_data", stdout=out)
+    # start-up says what it did in a line per domain, not a line per demo file
+    assert [r for r in caplog.records if r.name == "coko.files" and r.levelno < logging.WARNING] == []
+    assert logging.getLogger("coko.files").level == logging.NOTSET  # and leaves logging as it was
     books = starter_books()
     assert len(books) >= 50
     assert [b.title for b in books if epubs(b.id) != 1] == []  # one EPUB each

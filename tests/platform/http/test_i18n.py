@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import gettext
+import re
 from pathlib import Path
 
 import pytest
@@ -152,12 +153,30 @@ def translatable_strings(source: str, filename: str = "<source>") -> set[str]:
     return found
 
 
+_TRANSLATE_TAG = re.compile(r"""{%\s*(?:translate|trans)\s+(["'])(.*?)\1""")
+_BLOCK_TAG = re.compile(r"{%\s*blocktrans(?:late)?\s*%}(.*?){%\s*endblocktrans(?:late)?\s*%}", re.S)
+
+
+def template_strings(source: str) -> set[str]:
+    """The msgids of a Django template: ``{% translate "…" %}`` and ``{% blocktranslate %}``
+    blocks (whose ``{{ name }}`` become ``%(name)s``, as ``makemessages`` writes them)."""
+    found = {m.group(2) for m in _TRANSLATE_TAG.finditer(source)}
+    for block in _BLOCK_TAG.finditer(source):
+        found.add(re.sub(r"{{\s*(\w+)\s*}}", r"%(\1)s", block.group(1)))
+    return found
+
+
 def package_strings(package: Path) -> dict[str, list[str]]:
-    """msgid -> the files (relative to ``coko/``) that use it, for every module under ``package``."""
+    """msgid -> the files (relative to ``coko/``) that use it, for every module and template
+    under ``package``."""
     found: dict[str, list[str]] = {}
     for path in sorted(package.rglob("*.py")):
         name = path.relative_to(COKO.parent).as_posix()
         for msgid in translatable_strings(path.read_text(encoding="utf-8"), name):
+            found.setdefault(msgid, []).append(name)
+    for path in sorted(package.rglob("templates/**/*.html")):
+        name = path.relative_to(COKO.parent).as_posix()
+        for msgid in template_strings(path.read_text(encoding="utf-8")):
             found.setdefault(msgid, []).append(name)
     return found
 
@@ -262,6 +281,12 @@ def test_translatable_strings_finds_every_alias_and_only_calls():
     assert translatable_strings("from django.utils.translation import pgettext\npgettext('c', 'a')") == {"c\x04a"}
     with pytest.raises(AssertionError, match="plural-with-context"):
         translatable_strings("from django.utils.translation import npgettext\nnpgettext('c', 'a', 'b', 2)")
+
+
+def test_template_strings_finds_translate_tags_and_blocks():
+    source = """{% load i18n %}{% translate "Not found" %} {% trans 'Home' %} {{ x }}
+    {% blocktranslate %}Version {{ version }}{% endblocktranslate %} {% translate title %}"""
+    assert template_strings(source) == {"Not found", "Home", "Version %(version)s"}
 
 
 def test_parse_po_reads_what_msgfmt_reads():
