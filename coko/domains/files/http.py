@@ -55,7 +55,7 @@ class FileOut(Schema):
     width: int | None
     height: int | None
     urls: dict[str, str]  # images: original and thumbnail URLs
-    created: bool  # False: these bytes were already stored (same object answered)
+    created: bool  # False: you had uploaded these bytes already (your same file answered)
 
 
 class BookOut(Schema):
@@ -110,7 +110,7 @@ def _cover(stored: services.Stored) -> dict:
 
 # --- uploads ------------------------------------------------------------------------------------
 @router.post("/files/uploads", response={200: FileOut, 201: FileOut}, auth=UploadAuth(kinds=FILE_KINDS),
-             summary="Upload a file (EPUB, PDF, JPEG/PNG/WebP, MP3/M4A/M4B/Ogg); 200 if already stored")
+             summary="Upload a file (EPUB, PDF, JPEG/PNG/WebP, MP3/M4A/M4B/Ogg); 200 if you uploaded it already")
 def upload(request, file: File[UploadedFile]):
     stored = services.object_store(fp=file.file, user_id=request.auth.user_id, filename=file.name)
     return Status(201 if stored.created else 200, _file(stored))
