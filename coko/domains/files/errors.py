@@ -50,6 +50,8 @@ FORMAT_NOT_FOUND = ErrorCode(D, "format_not_found", NotFound, _("This book has n
                              details=("format", "available"))
 DOWNLOAD_TOKEN_INVALID = ErrorCode(D, "download_token_invalid", PermissionDenied,
                                    _("This download link is not valid."))
+DOWNLOAD_NOT_YOURS = ErrorCode(D, "download_not_yours", PermissionDenied,
+                               _("This download link was made for another account: ask for your own."))
 DOWNLOAD_EXPIRED = ErrorCode(D, "download_expired", DomainError,
                              _("This download link has expired: ask for a new one."), status=410)
 FILE_GONE = ErrorCode(D, "gone", DomainError, _("This file no longer exists."), status=410)

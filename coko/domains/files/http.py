@@ -208,7 +208,10 @@ class ReaderAppAuth:
         return True
 
 
-@router.get("/files/books/{book_id}/file/{format}", auth=ReaderAppAuth(), response={302: None},
+reader_app = ReaderAppAuth()
+
+
+@router.get("/files/books/{book_id}/file/{format}", auth=reader_app, response={302: None},
             summary="A book's file for readers' apps (OPDS acquisition links): a redirect to a "
                     "short-lived signed link, after the same right check; Bearer or HTTP Basic")
 def acquisition(request, book_id: UUID, format: Literal["epub", "pdf", "audio"]):
@@ -228,10 +231,12 @@ def acquisition(request, book_id: UUID, format: Literal["epub", "pdf", "audio"])
     return response
 
 
-@router.get("/files/download/{token}", auth=None, url_name="files_download", response={200: None},
-            summary="The file a signed download link grants (403 forged, 410 expired)")
+@router.get("/files/download/{token}", auth=reader_app, url_name="files_download", response={200: None},
+            summary="The file a signed download link grants (403 forged or made for another account, "
+                    "410 expired); credentials, if sent, must be those of the account it was made for")
 def download(request, token: str):
-    obj, filename = services.download_token_read(token=token)
+    reader = request.reader
+    obj, filename = services.download_token_read(token=token, reader_id=str(reader.user_id) if reader else None)
     # book files are already compressed (zip, PDF streams, audio): never gzip them again
     request.META.pop("HTTP_ACCEPT_ENCODING", None)
     response = FileResponse(blob_open(key=obj.key), as_attachment=True, filename=filename,

@@ -32,6 +32,7 @@ from django.utils import timezone
 
 from coko.domains.catalog import api as catalog_api
 from coko.domains.catalog.contracts import BookFiles, BookRef, Cover, FormatFile
+from coko.platform.crypto import keyed_hash, keyed_hash_matches
 from coko.platform.errors import DomainError
 from coko.platform.events import publish
 from coko.platform.observability import get_logger
@@ -49,6 +50,7 @@ from .storage import blob_delete, blob_exists, blob_write, derivative_key, objec
 
 DB = "files"
 DOWNLOAD_SALT = "coko.files.download"
+HOLDER_PURPOSE = "files.download.holder"
 MULTIPART_OVERHEAD = 64 * 1024  # the form's boundaries and headers around the file
 log = get_logger("coko.files")
 
@@ -316,29 +318,47 @@ def download_allowed(*, user_id: str, book: BookFiles, is_staff: bool = False) -
     return book.status == "published" and book.access_model == "free"
 
 
+def _holder(*, user_id: str, expires: int) -> str:
+    """Who a link was made for, as only this server can tell: a keyed hash of the user id and
+    the link's expiry (no user id in the link, and no two links of one user alike)."""
+    return keyed_hash(f"{user_id}|{expires}", purpose=HOLDER_PURPOSE)
+
+
 def download_token_make(*, object_id, user_id: str, book_id: str, filename: str,
                         now: datetime | None = None) -> tuple[str, datetime]:
-    """A signed token for the local download route, and when it expires."""
+    """A signed token for the local download route, and when it expires. A link made for a
+    signed-in user (``user_id``) is bound to them; one made for nobody (``""``) is not."""
     now = now or timezone.now()
     expires_at = now + timedelta(seconds=settings.COKO_FILES["DOWNLOAD_TTL_S"])
-    token = signing.dumps({"o": str(object_id), "u": str(user_id), "b": str(book_id), "n": filename,
-                           "exp": int(expires_at.timestamp())}, salt=DOWNLOAD_SALT)
-    return token, expires_at
+    exp = int(expires_at.timestamp())
+    claims = {"o": str(object_id), "b": str(book_id), "n": filename, "exp": exp}
+    if user_id:
+        claims["h"] = _holder(user_id=str(user_id), expires=exp)
+    return signing.dumps(claims, salt=DOWNLOAD_SALT), expires_at
 
 
-def download_token_read(*, token: str, now: datetime | None = None) -> tuple[StoredObject, str]:
-    """The object and file name a download token grants; 403 if forged, 410 once expired."""
+def download_token_read(*, token: str, reader_id: str | None = None,
+                        now: datetime | None = None) -> tuple[StoredObject, str]:
+    """The object and file name a download token grants; 403 if forged, 410 once expired.
+
+    ``reader_id``: who the request proves it comes from (a Bearer token or HTTP Basic), if
+    anyone; a link bound to someone else is then refused (403). Without credentials (an
+    e-reader following an OPDS acquisition redirect), the signature and expiry suffice."""
     try:
         claims = signing.loads(token, salt=DOWNLOAD_SALT)
     except signing.BadSignature:
         raise errors.DOWNLOAD_TOKEN_INVALID() from None
     now = now or timezone.now()
-    if int(claims.get("exp", 0)) < now.timestamp():
+    exp = int(claims.get("exp", 0))
+    if exp < now.timestamp():
         raise errors.DOWNLOAD_EXPIRED()
+    holder = claims.get("h")
+    if reader_id and holder and not keyed_hash_matches(f"{reader_id}|{exp}", holder, purpose=HOLDER_PURPOSE):
+        raise errors.DOWNLOAD_NOT_YOURS()
     obj = selectors.object_get(object_id=claims.get("o"))
     if obj is None:
         raise errors.FILE_GONE()
-    log.info("download served", object_id=str(obj.id), user_id=claims.get("u"), book_id=claims.get("b"))
+    log.info("download served", object_id=str(obj.id), user_id=reader_id, book_id=claims.get("b"))
     return obj, claims.get("n") or f"{obj.id}.{obj.extension}"
 
 
