@@ -32,6 +32,11 @@ FILE_REQUIRED = ErrorCode(D, "file_required", Unprocessable,
 FILE_NOT_FOUND = ErrorCode(D, "file_not_found", NotFound, _("No file of yours has this id."),
                            details=("file_id",))
 
+# accounts' code, same message and shape: the avatar is checked here, refused there too
+AVATAR_INVALID = ErrorCode(D, "avatar_invalid", Unprocessable,
+                           _("An avatar must be an image you uploaded, chosen with PUT /api/v1/files/avatar."),
+                           details=("field",))
+
 # --- books --------------------------------------------------------------------------------------------
 BOOK_NOT_FOUND = ErrorCode(D, "book_not_found", NotFound, _("There is no such book."), details=("book_id",))
 BOOK_NOT_EDITABLE = ErrorCode(D, "book_not_editable", PermissionDenied,

@@ -1,5 +1,5 @@
 """HTTP edge of the files domain: uploads, EPUB ingestion, book formats and covers, cover
-images and signed downloads under /api/v1/files.
+images, the avatar and signed downloads under /api/v1/files.
 
 Thin: parse, call a service, shape the answer. (Routers are mounted at the API root, so
 every path here carries its ``/files`` prefix.)
@@ -141,6 +141,23 @@ def cover_set(request, book_id: UUID, file: UploadedFile | None = File(None), fi
                                      fp=file.file if file else None, file_id=file_id,
                                      filename=file.name if file else "", is_staff=request.auth.is_admin)
     return {"book_id": book_id, "cover": _cover(stored), "file": _file(stored)}
+
+
+# --- avatars --------------------------------------------------------------------------------------
+class AvatarIn(Schema):
+    file_id: UUID
+
+
+class AvatarOut(Schema):
+    avatar_file_id: UUID
+    urls: dict[str, str]
+
+
+@router.put("/files/avatar", response=AvatarOut, auth=bearer,
+            summary="Make an image you uploaded your avatar (the profile's `avatar_file_id`)")
+def avatar_choose(request, body: AvatarIn):
+    obj = services.avatar_choose(user_id=request.auth.user_id, file_id=body.file_id, ip=client_ip(request))
+    return {"avatar_file_id": obj.id, "urls": services.cover_urls(object_id=obj.id)}
 
 
 # --- covers (public, immutable) -------------------------------------------------------------------

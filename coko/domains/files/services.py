@@ -30,6 +30,7 @@ from django.db import connections
 from django.urls import reverse
 from django.utils import timezone
 
+from coko.domains.accounts import api as accounts_api
 from coko.domains.catalog import api as catalog_api
 from coko.domains.catalog.contracts import BookFiles, BookRef, Cover, FormatFile
 from coko.platform.crypto import keyed_hash, keyed_hash_matches
@@ -303,6 +304,17 @@ def book_cover_set(*, actor_id: str, book_id: str, fp: BinaryIO | None = None, f
                     kinds=("image",))
     catalog_api.book_cover_set(actor_id=str(actor_id), book_id=str(book_id), cover=cover_of(stored.object))
     return stored
+
+
+# --- avatars -------------------------------------------------------------------------------------
+def avatar_choose(*, user_id: str, file_id, ip: str | None = None) -> StoredObject:
+    """Make an image the user uploaded their avatar (accounts keeps the id). Any other id —
+    none such, someone else's, not an image — is the same ``avatar_invalid``: no oracle."""
+    obj = selectors.object_get(object_id=file_id)
+    if obj is None or obj.kind != "image" or not selectors.object_uploaded_by(object_id=obj.id, user_id=user_id):
+        raise errors.AVATAR_INVALID(field="file_id")
+    accounts_api.avatar_set(user_id=str(user_id), file_id=str(obj.id), ip=ip)
+    return obj
 
 
 # --- downloads ------------------------------------------------------------------------------------
