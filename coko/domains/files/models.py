@@ -2,8 +2,8 @@
 
 Bytes live in object storage (``STORAGES["coko_files"]``), addressed by their SHA-256: one
 blob per content, however many owners uploaded it. A ``StoredObject`` is one owner's file
-record over that blob (its own id), so an upload never answers another owner's id. Users and books belong to other domains: ``user_id`` /
-``created_by`` are plain UUIDs, never foreign keys.
+record over that blob (its own id), so an upload never answers another owner's id. Users and
+books belong to other domains: ``user_id`` / ``created_by`` are plain UUIDs, never foreign keys.
 """
 
 from __future__ import annotations

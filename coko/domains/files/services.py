@@ -33,7 +33,7 @@ from django.utils import timezone
 from coko.domains.accounts import api as accounts_api
 from coko.domains.catalog import api as catalog_api
 from coko.domains.catalog.contracts import BookFiles, BookRef, Cover, FormatFile
-from coko.platform.crypto import keyed_hash, keyed_hash_matches
+from coko.platform.crypto import hashes_equal, keyed_hash
 from coko.platform.errors import DomainError
 from coko.platform.events import publish
 from coko.platform.observability import get_logger
@@ -365,7 +365,7 @@ def download_token_read(*, token: str, reader_id: str | None = None,
     if exp < now.timestamp():
         raise errors.DOWNLOAD_EXPIRED()
     holder = claims.get("h")
-    if reader_id and holder and not keyed_hash_matches(f"{reader_id}|{exp}", holder, purpose=HOLDER_PURPOSE):
+    if reader_id and holder and not hashes_equal(_holder(user_id=reader_id, expires=exp), holder):
         raise errors.DOWNLOAD_NOT_YOURS()
     obj = selectors.object_get(object_id=claims.get("o"))
     if obj is None:
