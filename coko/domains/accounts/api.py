@@ -6,6 +6,8 @@ models and querysets never cross this boundary.
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from django.core.cache import cache
 
 from coko.platform.auth.basic import BasicRefused, basic_credentials
@@ -66,6 +68,13 @@ def object_permission_grant(*, user_id: str, permission: str, kind: str, object_
 
 def object_permission_revoke(*, user_id: str, permission: str, kind: str, object_id: str) -> None:
     services.object_permission_revoke(user_id=user_id, permission=permission, kind=kind, object_id=object_id)
+
+
+def avatar_set(*, user_id: str, file_id: str, ip: str | None = None) -> None:
+    """Make ``file_id`` the user's avatar. Only the files domain calls this, once it has found
+    the file to be an image the user owns (accounts cannot tell)."""
+    services.profile_update(user_id=user_id, changes=services.ProfileChanges(avatar_file_id=UUID(str(file_id))),
+                            client=services.Client(ip=ip), avatar_checked=True)
 
 
 def contact_for(*, user_id: str) -> contracts.Contact | None:

@@ -80,6 +80,12 @@ ACCOUNT_EXISTS = ErrorCode(DOMAIN, "account_exists", Conflict,
                            _("An account already uses this email address or mobile number."),
                            details=("fields",))
 
+# an avatar is chosen among the user's own images through the files domain, which knows who owns
+# which file (accounts calls no other domain): PUT /auth/profile may only keep or clear it
+AVATAR_INVALID = ErrorCode(DOMAIN, "avatar_invalid", Unprocessable,
+                           _("An avatar must be an image you uploaded, chosen with PUT /api/v1/files/avatar."),
+                           details=("field",))
+
 # --- sessions and credentials ---------------------------------------------------------------------
 INVALID_CREDENTIALS = ErrorCode(DOMAIN, "invalid_credentials", Unauthorized,
                                 _("These credentials are not valid."))

@@ -77,7 +77,9 @@ class RefreshIn(Schema):
 
 class ProfileIn(Schema):
     """Only what is sent changes; ``null`` clears the avatar, is refused for the fields that
-    cannot be empty (422), and for the language is an invalid language (as any other)."""
+    cannot be empty (422), and for the language is an invalid language (as any other). The
+    avatar is kept or cleared here; a new one is an image of yours, chosen with
+    ``PUT /api/v1/files/avatar`` (any other id: 422 ``avatar_invalid``)."""
 
     display_name: str | None = Field(None, max_length=120)
     preferred_language: str | None = Field(None, max_length=8)

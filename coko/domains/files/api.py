@@ -23,7 +23,7 @@ def object_get(*, file_id: str) -> contracts.StoredFile | None:
 
 
 def object_by_sha256(*, sha256: str) -> contracts.StoredFile | None:
-    """The stored object with these bytes (lowercase hex SHA-256), or None."""
+    """The oldest file with these bytes (lowercase hex SHA-256), or None."""
     return _stored_file(selectors.object_by_sha256(sha256=sha256))
 
 

@@ -23,7 +23,8 @@ FILE_STORED = "file.stored"
 
 @dataclass(frozen=True)
 class FileStored(EventPayload):
-    """Payload of ``file.stored``: a new stored object (published once per distinct content)."""
+    """Payload of ``file.stored``: a new file (once per owner and content; owners of the same
+    bytes share its blob)."""
 
     file_id: str
     kind: str  # one of FILE_KINDS
@@ -31,7 +32,7 @@ class FileStored(EventPayload):
     size: int
     sha256: str
     koreader_md5: str  # KOReader's partial MD5 of the bytes
-    uploaded_by: str | None = None  # the accounts user who first uploaded these bytes
+    uploaded_by: str | None = None  # the accounts user whose file it is (None: the platform's)
 
 
 EVENTS: dict[str, type[EventPayload]] = {FILE_STORED: FileStored}

@@ -32,6 +32,11 @@ FILE_REQUIRED = ErrorCode(D, "file_required", Unprocessable,
 FILE_NOT_FOUND = ErrorCode(D, "file_not_found", NotFound, _("No file of yours has this id."),
                            details=("file_id",))
 
+# accounts' code, same message and shape: the avatar is checked here, refused there too
+AVATAR_INVALID = ErrorCode(D, "avatar_invalid", Unprocessable,
+                           _("An avatar must be an image you uploaded, chosen with PUT /api/v1/files/avatar."),
+                           details=("field",))
+
 # --- books --------------------------------------------------------------------------------------------
 BOOK_NOT_FOUND = ErrorCode(D, "book_not_found", NotFound, _("There is no such book."), details=("book_id",))
 BOOK_NOT_EDITABLE = ErrorCode(D, "book_not_editable", PermissionDenied,
@@ -50,6 +55,8 @@ FORMAT_NOT_FOUND = ErrorCode(D, "format_not_found", NotFound, _("This book has n
                              details=("format", "available"))
 DOWNLOAD_TOKEN_INVALID = ErrorCode(D, "download_token_invalid", PermissionDenied,
                                    _("This download link is not valid."))
+DOWNLOAD_NOT_YOURS = ErrorCode(D, "download_not_yours", PermissionDenied,
+                               _("This download link was made for another account: ask for your own."))
 DOWNLOAD_EXPIRED = ErrorCode(D, "download_expired", DomainError,
                              _("This download link has expired: ask for a new one."), status=410)
 FILE_GONE = ErrorCode(D, "gone", DomainError, _("This file no longer exists."), status=410)

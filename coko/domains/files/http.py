@@ -1,5 +1,5 @@
 """HTTP edge of the files domain: uploads, EPUB ingestion, book formats and covers, cover
-images and signed downloads under /api/v1/files.
+images, the avatar and signed downloads under /api/v1/files.
 
 Thin: parse, call a service, shape the answer. (Routers are mounted at the API root, so
 every path here carries its ``/files`` prefix.)
@@ -55,7 +55,7 @@ class FileOut(Schema):
     width: int | None
     height: int | None
     urls: dict[str, str]  # images: original and thumbnail URLs
-    created: bool  # False: these bytes were already stored (same object answered)
+    created: bool  # False: you had uploaded these bytes already (your same file answered)
 
 
 class BookOut(Schema):
@@ -110,7 +110,7 @@ def _cover(stored: services.Stored) -> dict:
 
 # --- uploads ------------------------------------------------------------------------------------
 @router.post("/files/uploads", response={200: FileOut, 201: FileOut}, auth=UploadAuth(kinds=FILE_KINDS),
-             summary="Upload a file (EPUB, PDF, JPEG/PNG/WebP, MP3/M4A/M4B/Ogg); 200 if already stored")
+             summary="Upload a file (EPUB, PDF, JPEG/PNG/WebP, MP3/M4A/M4B/Ogg); 200 if you uploaded it already")
 def upload(request, file: File[UploadedFile]):
     stored = services.object_store(fp=file.file, user_id=request.auth.user_id, filename=file.name)
     return Status(201 if stored.created else 200, _file(stored))
@@ -141,6 +141,23 @@ def cover_set(request, book_id: UUID, file: UploadedFile | None = File(None), fi
                                      fp=file.file if file else None, file_id=file_id,
                                      filename=file.name if file else "", is_staff=request.auth.is_admin)
     return {"book_id": book_id, "cover": _cover(stored), "file": _file(stored)}
+
+
+# --- avatars --------------------------------------------------------------------------------------
+class AvatarIn(Schema):
+    file_id: UUID
+
+
+class AvatarOut(Schema):
+    avatar_file_id: UUID
+    urls: dict[str, str]
+
+
+@router.put("/files/avatar", response=AvatarOut, auth=bearer,
+            summary="Make an image you uploaded your avatar (the profile's `avatar_file_id`)")
+def avatar_choose(request, body: AvatarIn):
+    obj = services.avatar_choose(user_id=request.auth.user_id, file_id=body.file_id, ip=client_ip(request))
+    return {"avatar_file_id": obj.id, "urls": services.cover_urls(object_id=obj.id)}
 
 
 # --- covers (public, immutable) -------------------------------------------------------------------
@@ -208,7 +225,10 @@ class ReaderAppAuth:
         return True
 
 
-@router.get("/files/books/{book_id}/file/{format}", auth=ReaderAppAuth(), response={302: None},
+reader_app = ReaderAppAuth()
+
+
+@router.get("/files/books/{book_id}/file/{format}", auth=reader_app, response={302: None},
             summary="A book's file for readers' apps (OPDS acquisition links): a redirect to a "
                     "short-lived signed link, after the same right check; Bearer or HTTP Basic")
 def acquisition(request, book_id: UUID, format: Literal["epub", "pdf", "audio"]):
@@ -228,10 +248,12 @@ def acquisition(request, book_id: UUID, format: Literal["epub", "pdf", "audio"])
     return response
 
 
-@router.get("/files/download/{token}", auth=None, url_name="files_download", response={200: None},
-            summary="The file a signed download link grants (403 forged, 410 expired)")
+@router.get("/files/download/{token}", auth=reader_app, url_name="files_download", response={200: None},
+            summary="The file a signed download link grants (403 forged or made for another account, "
+                    "410 expired); credentials, if sent, must be those of the account it was made for")
 def download(request, token: str):
-    obj, filename = services.download_token_read(token=token)
+    reader = request.reader
+    obj, filename = services.download_token_read(token=token, reader_id=str(reader.user_id) if reader else None)
     # book files are already compressed (zip, PDF streams, audio): never gzip them again
     request.META.pop("HTTP_ACCEPT_ENCODING", None)
     response = FileResponse(blob_open(key=obj.key), as_attachment=True, filename=filename,

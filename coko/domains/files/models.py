@@ -1,8 +1,9 @@
 """Files tables, all in the PostgreSQL schema ``files``.
 
-Bytes live in object storage (``STORAGES["coko_files"]``), addressed by their SHA-256; these
-rows say what each blob is. Users and books belong to other domains: ``user_id`` /
-``created_by`` are plain UUIDs, never foreign keys.
+Bytes live in object storage (``STORAGES["coko_files"]``), addressed by their SHA-256: one
+blob per content, however many owners uploaded it. A ``StoredObject`` is one owner's file
+record over that blob (its own id), so an upload never answers another owner's id. Users and
+books belong to other domains: ``user_id`` / ``created_by`` are plain UUIDs, never foreign keys.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ class DeadLetter(DeadLetterBase):
 
 
 class StoredObject(models.Model):
-    """One distinct content, stored once under ``objects/<aa>/<bb>/<sha256>``."""
+    """One owner's file: its content's blob (``objects/<aa>/<bb>/<sha256>``, shared with every
+    other owner of the same bytes) and what it is. One per owner and content."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     sha256 = models.CharField(max_length=64)
@@ -42,13 +44,16 @@ class StoredObject(models.Model):
     key = models.CharField(max_length=255)  # the blob's key in the files storage
     width = models.PositiveIntegerField(null=True, blank=True)  # images only
     height = models.PositiveIntegerField(null=True, blank=True)
-    created_by = models.UUIDField(null=True, blank=True)  # first uploader (accounts user)
+    created_by = models.UUIDField(null=True, blank=True)  # the owner (accounts user); None: the platform's
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        indexes = [models.Index(fields=["sha256"], name="files_object_sha256")]
         constraints = [
-            models.UniqueConstraint(fields=["sha256"], name="files_object_sha256_once"),
-            models.UniqueConstraint(fields=["key"], name="files_object_key_once"),
+            models.UniqueConstraint(fields=["sha256", "created_by"], name="files_object_once_per_owner",
+                                    condition=models.Q(created_by__isnull=False)),
+            models.UniqueConstraint(fields=["sha256"], name="files_object_once_unowned",
+                                    condition=models.Q(created_by__isnull=True)),
         ]
 
     def __str__(self) -> str:
@@ -56,7 +61,8 @@ class StoredObject(models.Model):
 
 
 class Derivative(models.Model):
-    """Something made from a stored object: a cover's WebP thumbnails."""
+    """Something made from a stored object: a cover's WebP thumbnails (blobs shared, like the
+    object's, with every file of the same content)."""
 
     id = models.BigAutoField(primary_key=True)
     source = models.ForeignKey(StoredObject, on_delete=models.PROTECT, related_name="derivatives")
@@ -77,7 +83,8 @@ class Derivative(models.Model):
 
 
 class Upload(models.Model):
-    """Who uploaded which stored object (one row per user and object; the first name kept)."""
+    """Who uploaded which stored object, under which name (the first name kept). One per object
+    since files are per owner; files stored before that may have several."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     object = models.ForeignKey(StoredObject, on_delete=models.PROTECT, related_name="uploads")

@@ -15,7 +15,8 @@ def object_get(*, object_id) -> StoredObject | None:
 
 
 def object_by_sha256(*, sha256: str) -> StoredObject | None:
-    return StoredObject.objects.filter(sha256=sha256.lower()).first()
+    """The oldest file with these bytes (each owner of the same bytes has their own)."""
+    return StoredObject.objects.filter(sha256=sha256.lower()).order_by("created_at", "id").first()
 
 
 def object_by_koreader_md5(*, md5: str) -> StoredObject | None:

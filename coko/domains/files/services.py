@@ -1,5 +1,6 @@
-"""Files use cases: store uploads once per content, ingest EPUBs into the catalogue, attach
-formats and covers to books, and hand out short-lived download links.
+"""Files use cases: store uploads (one file per owner, one blob per content), ingest EPUBs
+into the catalogue, attach formats and covers to books, choose avatars, and hand out
+short-lived download links bound to their user.
 
 Every file is inspected in full (``inspection.file_inspect``) and its derivatives made in
 memory *before* anything is written: a bad file leaves no row and no blob. Each write is one
@@ -7,7 +8,8 @@ memory *before* anything is written: a bad file leaves no row and no blob. Each 
 their ``file.stored`` outbox events; the inspection runs before it opens, so no transaction
 waits on a decode. The blobs are written inside it, under a transaction-scoped
 advisory lock on the content's SHA-256 (two identical uploads at once store one blob and
-one row), and deleted again if the transaction fails before committing. A crash between
+one row), and deleted again if the transaction fails before committing, unless a committed
+file of another owner shares them (a blob outlives any one owner's file). A crash between
 the blob write and the commit can leave an orphan blob with no row: harmless, since its key
 is its content, and the next upload of those bytes rewrites it.
 """
@@ -24,12 +26,14 @@ from typing import BinaryIO
 
 from django.conf import settings
 from django.core import signing
-from django.db import IntegrityError, connections, transaction
+from django.db import connections
 from django.urls import reverse
 from django.utils import timezone
 
+from coko.domains.accounts import api as accounts_api
 from coko.domains.catalog import api as catalog_api
 from coko.domains.catalog.contracts import BookFiles, BookRef, Cover, FormatFile
+from coko.platform.crypto import hashes_equal, keyed_hash
 from coko.platform.errors import DomainError
 from coko.platform.events import publish
 from coko.platform.observability import get_logger
@@ -47,6 +51,7 @@ from .storage import blob_delete, blob_exists, blob_write, derivative_key, objec
 
 DB = "files"
 DOWNLOAD_SALT = "coko.files.download"
+HOLDER_PURPOSE = "files.download.holder"
 MULTIPART_OVERHEAD = 64 * 1024  # the form's boundaries and headers around the file
 log = get_logger("coko.files")
 
@@ -130,41 +135,52 @@ def _clean_filename(name: str | None) -> str:
     return "".join(ch for ch in name if ch.isprintable())[:255]
 
 
+def _owned(*, sha256: str, user_id: str | None) -> StoredObject | None:
+    """The file with these bytes that ``user_id`` uploaded before (None: the platform's own)."""
+    if user_id is None:
+        return StoredObject.objects.filter(sha256=sha256, created_by__isnull=True).first()
+    return StoredObject.objects.filter(sha256=sha256, uploads__user_id=user_id).order_by("created_at").first()
+
+
+def _blob_put(*, key: str, shared: bool, written: list[str], fp: BinaryIO | None = None,
+              data: bytes | None = None) -> None:
+    """Write a content-addressed blob. Only a blob no committed row shares joins ``written``
+    (taken back if the use case fails); a shared one is rewritten only if lost from the store."""
+    if not shared:
+        blob_write(key=key, fp=fp, data=data)
+        written.append(key)
+    elif not blob_exists(key=key):
+        blob_write(key=key, fp=fp, data=data)
+        log.warning("missing blob rewritten", key=key)
+
+
 def _put(prepared: _Prepared, *, user_id: str | None, filename: str, written: list[str]) -> Stored:
-    """Get or create the object of ``prepared``. Not a use case: runs inside one (``_stored``,
-    ``_ingested``), whose transaction holds the content lock and the ``file.stored`` event."""
+    """Get or create the owner's file of ``prepared``. Not a use case: runs inside one
+    (``_stored``, ``_ingested``), whose transaction holds the content lock and the
+    ``file.stored`` event. Another owner's file of the same bytes is never answered: a new
+    row over the same blob is."""
     info = prepared.inspected
     _content_lock(info.sha256)
-    obj = StoredObject.objects.filter(sha256=info.sha256).first()
+    obj = _owned(sha256=info.sha256, user_id=user_id)
     created = obj is None
     if obj is None:
         key = object_key(info.sha256)
-        blob_write(key=key, fp=prepared.fp)
-        written.append(key)
-        try:
-            with transaction.atomic(using=DB):
-                obj = StoredObject.objects.create(
-                    sha256=info.sha256, koreader_md5=info.koreader_md5, kind=info.kind, media_type=info.media_type,
-                    extension=info.extension, size=info.size, key=key, width=info.width, height=info.height,
-                    created_by=user_id)
-        except IntegrityError:  # the content lock makes this unreachable; the constraint is the backstop
-            written.remove(key)
-            obj = StoredObject.objects.get(sha256=info.sha256)
-            created = False
-        else:
-            publish(producer=DB, type=FILE_STORED, aggregate_id=obj.id, payload=FileStored(
-                file_id=str(obj.id), kind=obj.kind, media_type=obj.media_type, size=obj.size, sha256=obj.sha256,
-                koreader_md5=obj.koreader_md5, uploaded_by=str(user_id) if user_id else None))
-    elif not blob_exists(key=obj.key):  # heal a blob lost from the store
-        blob_write(key=obj.key, fp=prepared.fp)
-        log.warning("missing blob rewritten", object_id=str(obj.id))
+        _blob_put(key=key, shared=StoredObject.objects.filter(key=key).exists(), written=written, fp=prepared.fp)
+        obj = StoredObject.objects.create(
+            sha256=info.sha256, koreader_md5=info.koreader_md5, kind=info.kind, media_type=info.media_type,
+            extension=info.extension, size=info.size, key=key, width=info.width, height=info.height,
+            created_by=user_id)
+        publish(producer=DB, type=FILE_STORED, aggregate_id=obj.id, payload=FileStored(
+            file_id=str(obj.id), kind=obj.kind, media_type=obj.media_type, size=obj.size, sha256=obj.sha256,
+            koreader_md5=obj.koreader_md5, uploaded_by=str(user_id) if user_id else None))
+    else:
+        _blob_put(key=obj.key, shared=True, written=written, fp=prepared.fp)
     derivatives = selectors.derivatives_of(object_id=obj.id)
     for thumb in prepared.thumbnails:
         if thumb.name in derivatives:
             continue
         key = derivative_key(info.sha256, thumb.name)
-        blob_write(key=key, data=thumb.data)
-        written.append(key)
+        _blob_put(key=key, shared=Derivative.objects.filter(key=key).exists(), written=written, data=thumb.data)
         derivatives[thumb.name] = Derivative.objects.create(
             source=obj, name=thumb.name, media_type=thumb.media_type, width=thumb.width, height=thumb.height,
             size=len(thumb.data), sha256=thumb.sha256, key=key)
@@ -180,8 +196,9 @@ def _stored(*, prepared: _Prepared, user_id: str | None, filename: str) -> Store
 
 
 def object_store(*, fp: BinaryIO, user_id: str | None, filename: str = "", kinds: tuple[str, ...] = FILE_KINDS) -> Stored:
-    """Store an upload once per content (images get their WebP thumbnails): inspected first,
-    then one use case."""
+    """Store an upload as the user's file (images get their WebP thumbnails): inspected first,
+    then one use case. The same user's same bytes again answer their file (``created`` False);
+    another owner's identical file is neither answered nor revealed."""
     stored = _stored(prepared=_prepare(fp=fp, kinds=kinds), user_id=user_id, filename=_clean_filename(filename))
     log.info("file stored", object_id=str(stored.object.id), kind=stored.object.kind, created=stored.created)
     return stored
@@ -289,6 +306,17 @@ def book_cover_set(*, actor_id: str, book_id: str, fp: BinaryIO | None = None, f
     return stored
 
 
+# --- avatars -------------------------------------------------------------------------------------
+def avatar_choose(*, user_id: str, file_id, ip: str | None = None) -> StoredObject:
+    """Make an image the user uploaded their avatar (accounts keeps the id). Any other id —
+    none such, someone else's, not an image — is the same ``avatar_invalid``: no oracle."""
+    obj = selectors.object_get(object_id=file_id)
+    if obj is None or obj.kind != "image" or not selectors.object_uploaded_by(object_id=obj.id, user_id=user_id):
+        raise errors.AVATAR_INVALID(field="file_id")
+    accounts_api.avatar_set(user_id=str(user_id), file_id=str(obj.id), ip=ip)
+    return obj
+
+
 # --- downloads ------------------------------------------------------------------------------------
 def download_allowed(*, user_id: str, book: BookFiles, is_staff: bool = False) -> bool:
     """Whether ``user_id`` may download ``book``'s files: THE seam for entitlements.
@@ -302,29 +330,47 @@ def download_allowed(*, user_id: str, book: BookFiles, is_staff: bool = False) -
     return book.status == "published" and book.access_model == "free"
 
 
+def _holder(*, user_id: str, expires: int) -> str:
+    """Who a link was made for, as only this server can tell: a keyed hash of the user id and
+    the link's expiry (no user id in the link, and no two links of one user alike)."""
+    return keyed_hash(f"{user_id}|{expires}", purpose=HOLDER_PURPOSE)
+
+
 def download_token_make(*, object_id, user_id: str, book_id: str, filename: str,
                         now: datetime | None = None) -> tuple[str, datetime]:
-    """A signed token for the local download route, and when it expires."""
+    """A signed token for the local download route, and when it expires. A link made for a
+    signed-in user (``user_id``) is bound to them; one made for nobody (``""``) is not."""
     now = now or timezone.now()
     expires_at = now + timedelta(seconds=settings.COKO_FILES["DOWNLOAD_TTL_S"])
-    token = signing.dumps({"o": str(object_id), "u": str(user_id), "b": str(book_id), "n": filename,
-                           "exp": int(expires_at.timestamp())}, salt=DOWNLOAD_SALT)
-    return token, expires_at
+    exp = int(expires_at.timestamp())
+    claims = {"o": str(object_id), "b": str(book_id), "n": filename, "exp": exp}
+    if user_id:
+        claims["h"] = _holder(user_id=str(user_id), expires=exp)
+    return signing.dumps(claims, salt=DOWNLOAD_SALT), expires_at
 
 
-def download_token_read(*, token: str, now: datetime | None = None) -> tuple[StoredObject, str]:
-    """The object and file name a download token grants; 403 if forged, 410 once expired."""
+def download_token_read(*, token: str, reader_id: str | None = None,
+                        now: datetime | None = None) -> tuple[StoredObject, str]:
+    """The object and file name a download token grants; 403 if forged, 410 once expired.
+
+    ``reader_id``: who the request proves it comes from (a Bearer token or HTTP Basic), if
+    anyone; a link bound to someone else is then refused (403). Without credentials (an
+    e-reader following an OPDS acquisition redirect), the signature and expiry suffice."""
     try:
         claims = signing.loads(token, salt=DOWNLOAD_SALT)
     except signing.BadSignature:
         raise errors.DOWNLOAD_TOKEN_INVALID() from None
     now = now or timezone.now()
-    if int(claims.get("exp", 0)) < now.timestamp():
+    exp = int(claims.get("exp", 0))
+    if exp < now.timestamp():
         raise errors.DOWNLOAD_EXPIRED()
+    holder = claims.get("h")
+    if reader_id and holder and not hashes_equal(_holder(user_id=reader_id, expires=exp), holder):
+        raise errors.DOWNLOAD_NOT_YOURS()
     obj = selectors.object_get(object_id=claims.get("o"))
     if obj is None:
         raise errors.FILE_GONE()
-    log.info("download served", object_id=str(obj.id), user_id=claims.get("u"), book_id=claims.get("b"))
+    log.info("download served", object_id=str(obj.id), user_id=reader_id, book_id=claims.get("b"))
     return obj, claims.get("n") or f"{obj.id}.{obj.extension}"
 
 

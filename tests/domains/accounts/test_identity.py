@@ -10,6 +10,7 @@ from django.db import connections
 
 from coko.devtools.testing.api import PASSWORD, Api
 from coko.devtools.testing.events import last_event, outbox_events
+from coko.domains.accounts import api as accounts_api
 from coko.domains.accounts.contracts import USER_LOGIN, USER_PROFILE_UPDATED, USER_REGISTERED
 
 from .conftest import payloads
@@ -145,17 +146,32 @@ def test_profile_read_and_update(api):
 
 def test_a_profile_change_sets_only_what_it_sends(api):
     api.register(country="sn")
-    avatar = "0b7c6d2e-5f3a-4c1b-9e8d-7a6b5c4d3e2f"
-    response = api.put("/auth/profile", {"country": "ml", "avatar_file_id": avatar, "is_staff": True,
+    response = api.put("/auth/profile", {"country": "ml", "is_staff": True,
                                          "email": "someone@else.sn"})  # keys a profile has not are ignored
     assert response.status_code == 200, response.data
-    assert (response.data["country"], response.data["avatar_file_id"]) == ("ML", avatar)
+    assert response.data["country"] == "ML"
     assert response.data["display_name"] == "Awa" and response.data["email"] != "someone@else.sn"
     assert "admin" not in response.data["roles"]
     [updated] = payloads(USER_PROFILE_UPDATED)
-    assert updated.changed == ("country", "avatar_file_id")
+    assert updated.changed == ("country",)
     assert api.put("/auth/profile", {"country": "ML", "display_name": "Awa"}).status_code == 200
     assert len(payloads(USER_PROFILE_UPDATED)) == 1  # nothing changed, nothing announced
+
+
+def test_the_profile_keeps_or_clears_the_avatar_but_never_names_a_new_one(api):
+    # accounts cannot tell whose file an id names: a new avatar is chosen through the files
+    # domain (tests/domains/files/test_avatar.py), which checks it and calls accounts_api.avatar_set
+    api.register(country="sn")
+    avatar = "0b7c6d2e-5f3a-4c1b-9e8d-7a6b5c4d3e2f"
+    refused = api.put("/auth/profile", {"country": "ml", "avatar_file_id": avatar})
+    assert refused.status_code == 422
+    assert refused.data["error"]["code"] == "avatar_invalid"
+    assert refused.data["error"]["details"] == {"field": "avatar_file_id"}
+    assert api.get("/auth/profile").data["country"] == "SN" and payloads(USER_PROFILE_UPDATED) == []
+    accounts_api.avatar_set(user_id=api.user_id, file_id=avatar)
+    assert payloads(USER_PROFILE_UPDATED)[-1].changed == ("avatar_file_id",)
+    kept = api.put("/auth/profile", {"country": "ml", "avatar_file_id": avatar})  # the profile sent back
+    assert kept.status_code == 200 and (kept.data["country"], kept.data["avatar_file_id"]) == ("ML", avatar)
     cleared = api.put("/auth/profile", {"avatar_file_id": None})
     assert cleared.status_code == 200 and cleared.data["avatar_file_id"] is None
     assert payloads(USER_PROFILE_UPDATED)[-1].changed == ("avatar_file_id",)

@@ -76,6 +76,11 @@ def reader() -> Api:
 
 
 @pytest.fixture
+def other_reader() -> Api:
+    return user_with_roles(email="moussa@example.sn")
+
+
+@pytest.fixture
 def staff() -> Api:
     return user_with_roles("admin", email="staff@coko.africa")
 

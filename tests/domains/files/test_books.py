@@ -82,6 +82,18 @@ def test_someone_elses_upload_cannot_be_attached_by_id(author, other_author):
     assert response.status_code == 404 and response.data["error"]["code"] == "file_not_found"
 
 
+def test_uploading_the_same_bytes_does_not_make_someone_elses_file_yours(author, other_author):
+    # IDOR stepping stone: the bytes of another author's file must not lead to their file's id
+    data = pdf_bytes()
+    theirs = send(other_author, "/files/uploads", data, name="theirs.pdf").data
+    mine = send(author, "/files/uploads", data, name="mine.pdf").data
+    book_id = new_book(author)
+    response = send(author, f"/files/books/{book_id}/formats", None, file_id=theirs["id"])
+    assert response.status_code == 404 and response.data["error"]["code"] == "file_not_found"
+    attached = send(author, f"/files/books/{book_id}/formats", None, file_id=mine["id"])
+    assert attached.status_code == 201 and attached.data["file"]["id"] == mine["id"] != theirs["id"]
+
+
 def test_the_owner_sets_the_cover_and_gets_thumbnails(author, reader):
     book_id = new_book(author)
     response = send(author, f"/files/books/{book_id}/cover", image_bytes(480, 720, "PNG"), name="cover.png")

@@ -1,13 +1,18 @@
 """Downloads go through short-lived signed links, handed out only to those who may read the
 book: anyone for a published free book; its owner and staff always; nobody else (yet: the
-payments domain's entitlements will widen ``services.download_allowed``)."""
+payments domain's entitlements will widen ``services.download_allowed``). A link names nobody
+in a readable form, and is refused to another account that sends its credentials."""
 
 from __future__ import annotations
 
+import base64
+import json
+import uuid
 from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
+from django.core import signing
 from django.utils import timezone
 
 from coko.domains.files import services
@@ -131,8 +136,6 @@ def acquire(client, book_id: str, fmt: str = "epub", **headers):
 
 
 def basic(email: str, password: str = PASSWORD) -> dict:
-    import base64
-
     token = base64.b64encode(f"{email}:{password}".encode()).decode()
     return {"HTTP_AUTHORIZATION": f"Basic {token}"}
 
@@ -175,3 +178,58 @@ def test_downloads_are_never_gzipped(author, client):
     file = client.get(urlsplit(location).path, HTTP_ACCEPT_ENCODING="gzip")
     assert not file.has_header("Content-Encoding")
     assert b"".join(file.streaming_content) == data
+
+
+# --- a link names nobody, and is bound to the account it was made for ------------------------------
+def spellings(user_id: str) -> set[str]:
+    """A user id as it could leak: plain, hex, base64 (of its text and of its 16 bytes)."""
+    as_uuid = uuid.UUID(user_id)
+    forms = {user_id, as_uuid.hex, user_id.encode().hex()}
+    for raw in (user_id.encode(), as_uuid.bytes):
+        forms |= {base64.b64encode(raw).decode().rstrip("="), base64.urlsafe_b64encode(raw).decode().rstrip("=")}
+    return {form.lower() for form in forms}
+
+
+def test_a_link_does_not_carry_the_user_id_in_any_spelling(author, reader):
+    book_id = published_book(author, epub_bytes())
+    url = link(reader, book_id).data["url"]
+    token = urlsplit(url).path.rsplit("/", 1)[1]
+    claims = signing.loads(token, salt=services.DOWNLOAD_SALT)  # what anyone can decode from the link
+    readable = f"{url} {json.dumps(claims)}".lower()
+    assert [form for form in spellings(reader.user_id) if form in readable] == []
+    now = timezone.now()
+    two = [signing.loads(services.download_token_make(object_id=claims["o"], user_id=reader.user_id,
+                                                      book_id=book_id, filename="b.epub", now=at)[0],
+                         salt=services.DOWNLOAD_SALT) for at in (now, now + timedelta(seconds=1))]
+    assert two[0]["h"] != two[1]["h"]  # two links of one reader bear no common mark
+
+
+def test_a_link_is_refused_to_another_account_that_sends_its_credentials(author, reader, other_reader):
+    data = epub_bytes()
+    book_id = published_book(author, data)
+    path = urlsplit(link(reader, book_id).data["url"]).path
+    for credentials in ({"HTTP_AUTHORIZATION": f"Bearer {other_reader.token}"}, basic(other_reader.email)):
+        refused = reader.client.get(path, **credentials)
+        assert refused.status_code == 403
+        assert refused.json()["error"]["code"] == "download_not_yours"
+    for credentials in ({"HTTP_AUTHORIZATION": f"Bearer {reader.token}"}, basic(reader.email), {}):
+        served = reader.client.get(path, **credentials)  # their own token, or none (an e-reader)
+        assert served.status_code == 200
+        assert b"".join(served.streaming_content) == data
+
+
+def test_an_app_following_its_acquisition_link_with_its_credentials_gets_the_file(author, reader, other_reader,
+                                                                                  client):
+    data = epub_bytes()
+    book_id = published_book(author, data)
+    location = urlsplit(acquire(client, book_id, **basic(reader.email))["Location"]).path
+    assert b"".join(client.get(location, **basic(reader.email)).streaming_content) == data
+    assert client.get(location, **basic(other_reader.email)).status_code == 403
+    anonymous = urlsplit(acquire(client, book_id)["Location"]).path  # made for nobody: anyone may follow it
+    assert client.get(anonymous, HTTP_AUTHORIZATION=f"Bearer {other_reader.token}").status_code == 200
+
+
+def test_a_sent_credential_is_checked_even_on_a_link(author, reader):
+    path = urlsplit(link(reader, published_book(author, epub_bytes())).data["url"]).path
+    response = reader.client.get(path, HTTP_AUTHORIZATION="Bearer not-a-token")
+    assert response.status_code == 401

@@ -1,5 +1,6 @@
 """Uploads: every file is judged by its bytes; a bad one is refused with a reason and leaves
-nothing behind (no row, no blob, no event); good bytes are stored once per content."""
+nothing behind (no row, no blob, no event); good bytes are stored once per content, as one
+file per owner."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ import threading
 import zipfile
 
 import pytest
-from django.core.exceptions import ValidationError
 from django.db import connections
 from PIL import Image
 
 from coko.domains.files import services
+from coko.domains.files.contracts import FILE_KINDS
+from coko.platform.services import use_case
 
 from .conftest import (CONTAINER, assert_nothing_stored, blobs, epub_bytes, image_bytes, model, mp3_bytes, mp4_bytes,
                        ogg_opus_bytes, pdf_bytes, send, sha256, stored_events)
@@ -234,21 +236,33 @@ def test_each_kind_has_its_own_limit(author, media, settings):
     assert send(author, "/files/uploads", image_bytes(100, 100), name="c.jpg").status_code == 201
 
 
-# --- content addressing -----------------------------------------------------------------------------
-def test_the_same_bytes_twice_are_stored_once(author, other_author, media):
+# --- content addressing, one file per owner ---------------------------------------------------------
+def test_the_same_bytes_twice_by_one_owner_answer_the_same_file(author, media):
     data = pdf_bytes()
     first = send(author, "/files/uploads", data, name="a.pdf")
     again = send(author, "/files/uploads", data, name="b.pdf")
-    by_other = send(other_author, "/files/uploads", data, name="c.pdf")
-    assert (first.status_code, again.status_code, by_other.status_code) == (201, 200, 200)
-    assert first.data["id"] == again.data["id"] == by_other.data["id"]
-    assert again.data["created"] is False
-    assert model("StoredObject").objects.count() == 1
-    assert blobs(media) == [f"objects/{sha256(data)[:2]}/{sha256(data)[2:4]}/{sha256(data)}"]
-    assert len(stored_events()) == 1
-    uploads = model("Upload").objects.order_by("created_at")
-    assert [(str(u.user_id), u.filename) for u in uploads] == [(author.user_id, "a.pdf"),
-                                                               (other_author.user_id, "c.pdf")]
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.data["id"] == again.data["id"] and again.data["created"] is False
+    assert model("StoredObject").objects.count() == 1 and len(stored_events()) == 1
+    assert [u.filename for u in model("Upload").objects.all()] == ["a.pdf"]
+
+
+def test_another_owners_identical_upload_is_their_own_file_over_the_same_blob(author, other_author, media):
+    # a content-hash oracle and an IDOR stepping stone: the answer must not tell that these
+    # bytes were stored already, nor give the first owner's file id
+    data = image_bytes(300, 450)
+    first = send(author, "/files/uploads", data, name="a.jpg")
+    by_other = send(other_author, "/files/uploads", data, name="c.jpg")
+    assert (first.status_code, by_other.status_code) == (201, 201)
+    assert by_other.data["id"] != first.data["id"] and by_other.data["created"] is True
+    assert all(first.data["id"] not in url for url in by_other.data["urls"].values())
+    mine, theirs = (model("StoredObject").objects.get(id=r.data["id"]) for r in (first, by_other))
+    assert (str(mine.created_by), str(theirs.created_by)) == (author.user_id, other_author.user_id)
+    assert mine.key == theirs.key
+    assert [str(u.user_id) for u in model("Upload").objects.filter(object=mine)] == [author.user_id]
+    assert model("Derivative").objects.count() == 6  # three thumbnails each, their blobs shared
+    assert len(blobs(media)) == 4  # the original and three thumbnails, stored once
+    assert [e["uploaded_by"] for e in stored_events()] == [author.user_id, other_author.user_id]
 
 
 def test_a_lost_blob_is_rewritten_by_the_next_upload(author, media):
@@ -259,11 +273,30 @@ def test_a_lost_blob_is_rewritten_by_the_next_upload(author, media):
     assert blobs(media) == [model("StoredObject").objects.get().key]
 
 
-def test_a_use_case_that_fails_after_writing_its_blob_takes_the_blob_back(media):
-    # the blob is written, then the row cannot be (this uploader id is not a UUID): rolled back
-    with pytest.raises(ValidationError):
-        services.object_store(fp=io.BytesIO(image_bytes(200, 300)), user_id="not-a-uuid", filename="c.jpg")
+@use_case("files")
+def _stored_then_failed(*, data: bytes, user_id: str) -> None:
+    """An upload's use case that fails after its blobs and rows were written."""
+    with services._blobs_undone_on_failure() as written:
+        services._put(services._prepare(fp=io.BytesIO(data), kinds=FILE_KINDS), user_id=user_id, filename="c.jpg",
+                      written=written)
+        raise RuntimeError("after the blobs")
+
+
+def test_a_use_case_that_fails_after_writing_its_blob_takes_the_blob_back(author, media):
+    with pytest.raises(RuntimeError, match="after the blobs"):
+        _stored_then_failed(data=image_bytes(200, 300), user_id=author.user_id)
     assert_nothing_stored(media)
+
+
+def test_a_failed_upload_never_takes_back_a_blob_another_owners_file_uses(author, other_author, media):
+    data = image_bytes(200, 300)
+    first = send(author, "/files/uploads", data, name="a.jpg")
+    kept = blobs(media)
+    with pytest.raises(RuntimeError, match="after the blobs"):
+        _stored_then_failed(data=data, user_id=other_author.user_id)
+    assert blobs(media) == kept and len(kept) == 4
+    assert [str(o.id) for o in model("StoredObject").objects.all()] == [first.data["id"]]
+    assert author.client.get(first.data["urls"]["original"]).status_code == 200
 
 
 def test_two_identical_uploads_at_once_store_one_object(author, media):
