@@ -75,6 +75,7 @@ STATUS_DEFAULTS: dict[int, tuple[str, Any]] = {
     504: ("gateway_timeout", _("An upstream service did not answer in time.")),
 }
 CLIENT_ERROR = ("client_error", _("The request could not be processed."))
+BODY_UNREADABLE = _("The request body could not be read: send a JSON object.")
 SERVER_ERROR = ("server_error", _("The server could not process the request."))
 
 
@@ -259,13 +260,20 @@ class ApiError:
 
 
 def _validation_details(errors: list[dict]) -> list[dict]:
+    """``[{loc, msg, type}]``: where (``["body", "email"]``, ``["query", "limit"]``), what, in
+    the request's language (``coko.platform.validation``), and pydantic's stable type."""
+    from coko.platform.validation import validation_message
+
     details = []
     for error in errors:
-        loc = error.get("loc", ())
+        loc = list(error.get("loc", ())) if isinstance(error.get("loc"), (list, tuple)) else [error.get("loc")]
+        if loc[:1] == ["body"] and len(loc) >= 2:  # ninja adds the name of the operation's one body
+            loc = ["body", *loc[2:]]             # parameter: the client never sees that name
+        kind = str(error.get("type", "value_error"))
         details.append({
-            "loc": list(loc) if isinstance(loc, (list, tuple)) else [loc],
-            "msg": str(error.get("msg", "")),
-            "type": str(error.get("type", "value_error")),
+            "loc": loc,
+            "msg": validation_message(type=kind, ctx=error.get("ctx"), fallback=str(error.get("msg", ""))),
+            "type": kind,
         })
     return details
 
@@ -307,6 +315,8 @@ def error_for_exception(exc: BaseException) -> ApiError | None:
         return ApiError.for_status(401, **{"WWW-Authenticate": "Bearer"})
     if isinstance(exc, AuthorizationError):
         return ApiError.for_status(exc.status_code)
+    if isinstance(exc, HttpError) and exc.status_code == 400:  # django-ninja: a body it cannot parse
+        return ApiError(400, "bad_request", BODY_UNREADABLE, {"reason": "body_not_json"})
     if isinstance(exc, HttpError):
         code, default = status_defaults(exc.status_code)
         return ApiError(exc.status_code, code, exc.message or default)

@@ -196,7 +196,7 @@ def test_authors_list_and_page(author, anonymous):
 
 def test_errors_speak_the_reader_s_language(author):
     refused = author.post("/books", book_body(isbn="12345"), HTTP_ACCEPT_LANGUAGE="fr")
-    assert refused.data["error"]["message"] == ("Cet ISBN n'est pas valable : 10 ou 13 chiffres (978/979…) "
+    assert refused.data["error"]["message"] == ("Cet ISBN n’est pas valable : 10 ou 13 chiffres (978/979…) "
                                                  "avec une clé de contrôle juste.")
     missing = author.get("/books/00000000-0000-0000-0000-000000000000", HTTP_ACCEPT_LANGUAGE="fr")
-    assert missing.data["error"]["message"] == "Ce livre n'existe pas."
+    assert missing.data["error"]["message"] == "Ce livre n’existe pas."

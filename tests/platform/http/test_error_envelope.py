@@ -80,7 +80,7 @@ def test_malformed_json_is_a_400_envelope(client):
 def test_handlers_work_on_any_ninja_api_through_install_error_handlers(probe_api):
     response = TestClient(probe_api).post("/items", json={"title": "x"})
     assert response.status_code == 422
-    assert response.json()["error"]["details"][0]["loc"] == ["body", "item", "pages"]
+    assert response.json()["error"]["details"][0]["loc"] == ["body", "pages"]  # not the parameter's name
 
 
 # --- domain errors and framework exceptions ------------------------------------------------------

@@ -49,6 +49,30 @@ def test_validation_and_domain_errors_in_french(client):
     assert conflict["Content-Language"] == "fr"
 
 
+@pytest.mark.usefixtures("api_urls")
+def test_validation_details_speak_the_client_s_language_and_say_where_once(client):
+    invalid = client.post("/api/test/items", {"title": 5, "pages": 0}, content_type="application/json",
+                          HTTP_ACCEPT_LANGUAGE="fr")
+    assert invalid.json()["error"]["details"] == [
+        {"loc": ["body", "title"], "msg": "Doit être du texte.", "type": "string_type"},
+        {"loc": ["body", "pages"], "msg": "Doit valoir plus de 0.", "type": "greater_than"}]
+    english = client.post("/api/test/items", {"pages": 2}, content_type="application/json", HTTP_ACCEPT_LANGUAGE="en")
+    assert english.json()["error"]["details"] == [{"loc": ["body", "title"], "msg": "This field is required.",
+                                                   "type": "missing"}]
+    choices = client.get("/api/v1/books?sort=cheapest", HTTP_ACCEPT_LANGUAGE="fr").json()["error"]["details"]
+    assert choices[0]["msg"] == "Doit être l’une de ces valeurs : 'popularity', 'newest', 'rating', 'title'."
+
+
+@pytest.mark.usefixtures("api_urls")
+def test_a_body_that_is_not_json_gets_a_plain_message_without_the_parser_s_internals(client):
+    for body, content_type in (("not json {", "application/json"), ("a=1", "application/x-www-form-urlencoded")):
+        response = client.post("/api/test/items", body, content_type=content_type, HTTP_ACCEPT_LANGUAGE="fr")
+        assert response.status_code == 400
+        assert response.json()["error"] == {
+            "code": "bad_request", "message": "Le corps de la requête est illisible : envoyez un objet JSON.",
+            "details": {"reason": "body_not_json"}}
+
+
 def test_a_french_request_does_not_leak_into_the_next_one(client):
     client.get("/api/v1/no-such-route", HTTP_ACCEPT_LANGUAGE="fr")
     assert message(client.get("/api/v1/no-such-route")) == "The requested resource was not found."
@@ -234,6 +258,16 @@ def compiled_and_source(package: Path) -> tuple[dict[str, str], dict[str, str]]:
 
 CATALOGUES = pytest.mark.parametrize(
     "package", catalogue_packages(), ids=lambda p: p.relative_to(COKO).as_posix())
+
+
+@CATALOGUES
+def test_one_apostrophe_per_language(package):
+    """Typography: French messages use the typographic apostrophe (’), English messages the
+    plain one ('), never a mix within a language."""
+    catalog = parse_po(po_of(package).read_text(encoding="utf-8"))
+    catalog.pop("", None)
+    assert [text for text in catalog.values() if "'" in text] == []
+    assert [key for key in catalog if "’" in (key[0] if isinstance(key, tuple) else key)] == []
 
 
 @CATALOGUES
