@@ -15,6 +15,12 @@ round trip is a real ``MGET``), and prints mean / p50 / p99 of:
   cold), next to the same bare route without auth, measured interleaved in the same run.
 
 Nothing touches a database: no query is made by any of these.
+
+``--tracing`` measures the same with tracing on, as the web process has it with an OTLP
+endpoint (``coko.platform.tracing``: the Django, psycopg and Redis instrumentations, every
+span recorded), the spans handed to an exporter that drops them: what the request thread
+pays, not the batch exporter's own thread. Without it, tracing is off, as in any process
+without ``OTEL_EXPORTER_OTLP_ENDPOINT``.
 """
 
 from __future__ import annotations
@@ -99,12 +105,23 @@ def _wsgi_call(handler, path: str, authorization: str | None) -> Callable[[], ob
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--iterations", type=int, default=5000, help="calls per scenario")
+    parser.add_argument("--tracing", action="store_true", help="with tracing on (spans recorded, then dropped)")
     options = parser.parse_args()
 
     _prepare_environment()
     import django
 
     django.setup()
+    if options.tracing:
+        from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
+        from coko.platform import tracing
+
+        class Drop(SpanExporter):
+            def export(self, spans):
+                return SpanExportResult.SUCCESS
+
+        tracing.configure(role="bench", exporter=Drop())
     import cryptography
     from cryptography.hazmat.backends.openssl import backend
     from django.conf import settings
@@ -140,7 +157,8 @@ def main() -> int:
 
     print(f"coko bench-auth: {options.iterations:,} calls per scenario, interleaved; "
           f"Python {platform.python_version()}, cryptography {cryptography.__version__} "
-          f"({backend.openssl_version_text()}), {os.cpu_count()} CPUs; Redis {settings.REDIS_URL}")
+          f"({backend.openssl_version_text()}), {os.cpu_count()} CPUs; Redis {settings.REDIS_URL}; "
+          f"tracing {'on' if options.tracing else 'off'}")
     print(f"token: {len(token)} bytes (EdDSA), {len(rs_token)} bytes (RS256)\n")
 
     verification = _measure({
