@@ -136,9 +136,37 @@ def test_database_and_redis_calls_outside_any_traced_work_are_not_traced(spans, 
     assert [s.name for s in spans.get_finished_spans()] == ["PING", "work"]
 
 
-def test_configuring_twice_instruments_once(spans):
-    assert tracing.configure(role="test")
+def test_configuring_twice_changes_nothing(spans):
+    other = InMemorySpanExporter()
+    assert tracing.configure(role="test", exporter=other)  # an autoreloaded module, a second test
+    with tracing.tracer().start_as_current_span("work"):
+        pass
+    assert ([s.name for s in spans.get_finished_spans()], other.get_finished_spans()) == (["work"], ())
     assert settings.MIDDLEWARE.count(DjangoInstrumentor._opentelemetry_middleware) == 1
+
+
+@pytest.mark.django_db
+def test_a_message_carries_the_trace_of_whoever_enqueued_it_even_through_the_delay_queue(spans):
+    broker = dramatiq.get_broker()
+    message = dramatiq.Message(queue_name="tracing-test", actor_name="nobody", args=(), kwargs={}, options={})
+    try:
+        with tracing.tracer().start_as_current_span("request") as span:
+            delayed = broker.enqueue(message, delay=60_000)
+        carried = delayed.options["trace_context"]["traceparent"]
+        assert carried.split("-")[1] == f"{span.get_span_context().trace_id:032x}"
+        due = broker.enqueue(delayed.copy(queue_name="tracing-test"))  # moved by the worker: no span current
+        assert due.options["trace_context"]["traceparent"] == carried
+    finally:
+        purge_broker()
+
+
+@pytest.mark.django_db(transaction=True, databases="__all__")
+def test_with_tracing_off_nothing_is_recorded_in_the_outbox():
+    assert not tracing.enabled()
+    response = Api(ip=client_address()).register(email="awa@example.sn")
+    assert response.status_code == 201, response.data
+    row = apps.get_model("accounts", "OutboxEvent").objects.get(type="user.registered")
+    assert (row.trace_context, row.to_event().trace_context) == (None, {})
 
 
 def test_tracing_is_off_without_an_endpoint_and_when_disabled():

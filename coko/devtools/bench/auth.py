@@ -16,11 +16,12 @@ round trip is a real ``MGET``), and prints mean / p50 / p99 of:
 
 Nothing touches a database: no query is made by any of these.
 
-``--tracing`` measures the same with tracing on, as the web process has it with an OTLP
-endpoint (``coko.platform.tracing``: the Django, psycopg and Redis instrumentations, every
-span recorded), the spans handed to an exporter that drops them: what the request thread
-pays, not the batch exporter's own thread. Without it, tracing is off, as in any process
-without ``OTEL_EXPORTER_OTLP_ENDPOINT``.
+The tables above run with tracing off, as in any process without
+``OTEL_EXPORTER_OTLP_ENDPOINT``. ``--tracing`` adds the bare and the warm request with
+tracing on, as the web process has it with an endpoint (``coko.platform.tracing``: the
+Django, psycopg and Redis instrumentations, every span recorded, handed to an exporter
+that drops them: what the request thread pays, not the batch exporter's thread) and off,
+switching every round in the same process.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ import statistics
 import sys
 import time
 import types
+import warnings
 from collections.abc import Callable
 
 
@@ -74,6 +76,40 @@ def _measure(scenarios: dict[str, Callable[[], object]], *, iterations: int,
     return samples
 
 
+def _measure_tracing(scenarios: Callable[[], dict[str, Callable[[], object]]], *,
+                     iterations: int, rounds: int = 10) -> dict[str, list[int]]:
+    """Each scenario with tracing on, then off, every round. ``scenarios()`` builds the calls
+    anew each time: a new WSGI handler reads the middleware list the instrumentation changes."""
+    from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
+    from coko.platform import tracing
+
+    class Drop(SpanExporter):
+        def export(self, spans):
+            return SpanExportResult.SUCCESS
+
+    samples: dict[str, list[int]] = {}
+    per_round = max(1, iterations // rounds)
+    clock = time.perf_counter_ns
+    for _ in range(rounds):
+        for on in (True, False):
+            if on:
+                tracing.configure(role="bench", exporter=Drop())
+            with warnings.catch_warnings():  # each new handler's WhiteNoise: "No directory at"
+                warnings.simplefilter("ignore")
+                calls = scenarios()
+            for name, call in calls.items():
+                timings = samples.setdefault(f"{name}, tracing {'on' if on else 'off'}", [])
+                for _ in range(min(100, per_round)):  # warm-up
+                    call()
+                for _ in range(per_round):
+                    started = clock()
+                    call()
+                    timings.append(clock() - started)
+            tracing.shutdown()
+    return dict(sorted(samples.items()))
+
+
 def _wsgi_call(handler, path: str, authorization: str | None) -> Callable[[], object]:
     base = {
         "REQUEST_METHOD": "GET", "PATH_INFO": path, "SCRIPT_NAME": "", "QUERY_STRING": "",
@@ -112,16 +148,6 @@ def main() -> int:
     import django
 
     django.setup()
-    if options.tracing:
-        from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
-
-        from coko.platform import tracing
-
-        class Drop(SpanExporter):
-            def export(self, spans):
-                return SpanExportResult.SUCCESS
-
-        tracing.configure(role="bench", exporter=Drop())
     import cryptography
     from cryptography.hazmat.backends.openssl import backend
     from django.conf import settings
@@ -157,8 +183,7 @@ def main() -> int:
 
     print(f"coko bench-auth: {options.iterations:,} calls per scenario, interleaved; "
           f"Python {platform.python_version()}, cryptography {cryptography.__version__} "
-          f"({backend.openssl_version_text()}), {os.cpu_count()} CPUs; Redis {settings.REDIS_URL}; "
-          f"tracing {'on' if options.tracing else 'off'}")
+          f"({backend.openssl_version_text()}), {os.cpu_count()} CPUs; Redis {settings.REDIS_URL}")
     print(f"token: {len(token)} bytes (EdDSA), {len(rs_token)} bytes (RS256)\n")
 
     verification = _measure({
@@ -241,6 +266,15 @@ def main() -> int:
           f"{v['EdDSA cold: signature + claims'][1]:.1f} µs cold (EdDSA), "
           f"{v['RS256 cold: signature + claims'][1]:.1f} µs cold (RS256)")
     print(f"database queries during the requests: {len(queries)}")
+    if options.tracing:
+        print()
+        traced = table("the same requests, tracing on / off", _measure_tracing(lambda: {
+            "bare request": _wsgi_call(WSGIHandler(), "/api/bench/bare", None),
+            "request + BearerAuth (warm)": _wsgi_call(WSGIHandler(), "/api/bench/auth", bearer),
+        }, iterations=options.iterations))
+        print("what tracing adds to a request (p50): " + ", ".join(
+            f"{traced[f'{name}, tracing on'][1] - traced[f'{name}, tracing off'][1]:.1f} µs {name}"
+            for name in ("bare request", "request + BearerAuth (warm)")))
     override_urls.disable()
     override.disable()
     return 0 if not queries else 1
