@@ -25,7 +25,7 @@ from coko.devtools.testing.api import Api, client_address
 from coko.platform import tracing
 from coko.platform.events.delivery import queue_name
 from coko.platform.events.relay import Relay
-from tests.platform.events.conftest import purge_broker, wait_for
+from tests.platform.events.conftest import Processes, purge_broker, wait_for
 
 WELCOME = "notifications.welcome_new_user"
 DELIVERY_QUEUE = "notifications"  # the notifications domain's delivery actor
@@ -215,3 +215,44 @@ def test_with_an_endpoint_spans_are_exported_over_otlp_http_in_batches(otlp_rece
     resource = {a.key: a.value.string_value for a in resource_spans.resource.attributes}
     assert (resource["service.name"], resource["coko.process.role"]) == ("coko", "worker")
     assert [s.name for scope in resource_spans.scope_spans for s in scope.spans] == ["a message"]
+
+
+def _exported(received) -> list[tuple[str, object]]:
+    """(process role, span) of every span the receiver was sent."""
+    spans = []
+    for _, body in list(received):
+        for resource_spans in ExportTraceServiceRequest.FromString(body).resource_spans:
+            role = {a.key: a.value.string_value for a in resource_spans.resource.attributes}["coko.process.role"]
+            spans += [(role, span) for scope in resource_spans.scope_spans for span in scope.spans]
+    return spans
+
+
+@pytest.mark.django_db(transaction=True, databases="__all__")
+@pytest.mark.live
+def test_the_relay_and_worker_processes_export_their_spans_and_the_message_carries_the_trace(
+    otlp_receiver, django_db_setup, monkeypatch
+):
+    url, received = otlp_receiver
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", url)  # the children's environment
+    monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "50")
+    processes = Processes(django_db_setup)
+    try:
+        processes.worker(threads=1)
+        processes.relay()
+        assert Api(ip=client_address()).register(email="awa@example.sn").status_code == 201
+
+        def exported():
+            names = {(role, span.name) for role, span in _exported(received)}
+            return {("relay", "relay accounts"), ("worker", "handle user.registered")} <= names
+
+        wait_for(exported, message=lambda: f"spans exported: {_exported(received)}\n{processes.logs()}")
+    finally:
+        processes.stop_all()
+    spans = _exported(received)
+    batches = {span.span_id: span for role, span in spans if (role, span.name) == ("relay", "relay accounts")}
+    message = next(span for role, span in spans
+                   if (role, span.name) == ("worker", "process deliver_notifications"))
+    # This process does not trace: the event carries no context, the relay's batch starts the trace
+    # and the dramatiq message carries it to the worker.
+    assert message.parent_span_id in batches
+    assert message.trace_id == batches[message.parent_span_id].trace_id
