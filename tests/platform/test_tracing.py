@@ -256,3 +256,18 @@ def test_the_relay_and_worker_processes_export_their_spans_and_the_message_carri
     # and the dramatiq message carries it to the worker.
     assert message.parent_span_id in batches
     assert message.trace_id == batches[message.parent_span_id].trace_id
+
+
+@pytest.mark.django_db
+def test_the_web_entry_point_traces_requests_when_an_endpoint_is_set(otlp_receiver, django_db_setup, monkeypatch):
+    url, received = otlp_receiver
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", url)
+    result = Processes(django_db_setup).script(
+        "import config.wsgi\n"  # what gunicorn and runserver load
+        "from django.test import Client\n"
+        "from coko.platform import tracing\n"
+        "print(Client().get('/.well-known/jwks.json').status_code)\n"
+        "tracing.shutdown()\n"
+    )
+    assert (result.returncode, result.stdout.strip()) == (0, "200"), result.stderr
+    assert [(role, span.name) for role, span in _exported(received)] == [("web", "GET .well-known/jwks.json")]
