@@ -456,6 +456,11 @@ PROMETHEUS_METRIC_NAMESPACE = ""
 from coko.platform.observability import logging_config, sentry_init  # noqa: E402
 
 LOGGING = logging_config(level=LOG_LEVEL, json=not env.bool("COKO_LOG_CONSOLE", False))
+# Tracing (coko/platform/tracing.py, set up by each process at start): spans are exported
+# over OTLP/HTTP when an endpoint is set (Jaeger: http://<jaeger>:4318); the OpenTelemetry
+# SDK reads these and the other OTEL_* variables itself. Checked here so a typo stops the start.
+for _name in ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
+    env.str(_name, pattern=r"https?://\S+")
 
 # --- files (uploads, object storage) ---
 # Limits on uploads (bytes unless said otherwise), checked on the content, not the name.

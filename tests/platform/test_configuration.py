@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
         ("DEBUG", "perhaps", "is not a boolean"),
         ("COKO_ENV", "staging", "is not one of"),
         ("SENTRY_DSN", "not a dsn", "does not match"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "jaeger:4318", "does not match"),  # the scheme forgotten
     ],
 )
 def test_a_bad_value_stops_the_process_with_one_line_naming_the_variable(variable, value, says):

@@ -15,6 +15,13 @@ round trip is a real ``MGET``), and prints mean / p50 / p99 of:
   cold), next to the same bare route without auth, measured interleaved in the same run.
 
 Nothing touches a database: no query is made by any of these.
+
+The tables above run with tracing off, as in any process without
+``OTEL_EXPORTER_OTLP_ENDPOINT``. ``--tracing`` adds the bare and the warm request with
+tracing on, as the web process has it with an endpoint (``coko.platform.tracing``: the
+Django, psycopg and Redis instrumentations, every span recorded, handed to an exporter
+that drops them: what the request thread pays, not the batch exporter's thread) and off,
+switching every round in the same process.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ import statistics
 import sys
 import time
 import types
+import warnings
 from collections.abc import Callable
 
 
@@ -68,6 +76,40 @@ def _measure(scenarios: dict[str, Callable[[], object]], *, iterations: int,
     return samples
 
 
+def _measure_tracing(scenarios: Callable[[], dict[str, Callable[[], object]]], *,
+                     iterations: int, rounds: int = 10) -> dict[str, list[int]]:
+    """Each scenario with tracing on, then off, every round. ``scenarios()`` builds the calls
+    anew each time: a new WSGI handler reads the middleware list the instrumentation changes."""
+    from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
+    from coko.platform import tracing
+
+    class Drop(SpanExporter):
+        def export(self, spans):
+            return SpanExportResult.SUCCESS
+
+    samples: dict[str, list[int]] = {}
+    per_round = max(1, iterations // rounds)
+    clock = time.perf_counter_ns
+    for _ in range(rounds):
+        for on in (True, False):
+            if on:
+                tracing.configure(role="bench", exporter=Drop())
+            with warnings.catch_warnings():  # each new handler's WhiteNoise: "No directory at"
+                warnings.simplefilter("ignore")
+                calls = scenarios()
+            for name, call in calls.items():
+                timings = samples.setdefault(f"{name}, tracing {'on' if on else 'off'}", [])
+                for _ in range(min(100, per_round)):  # warm-up
+                    call()
+                for _ in range(per_round):
+                    started = clock()
+                    call()
+                    timings.append(clock() - started)
+            tracing.shutdown()
+    return dict(sorted(samples.items()))
+
+
 def _wsgi_call(handler, path: str, authorization: str | None) -> Callable[[], object]:
     base = {
         "REQUEST_METHOD": "GET", "PATH_INFO": path, "SCRIPT_NAME": "", "QUERY_STRING": "",
@@ -99,6 +141,7 @@ def _wsgi_call(handler, path: str, authorization: str | None) -> Callable[[], ob
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--iterations", type=int, default=5000, help="calls per scenario")
+    parser.add_argument("--tracing", action="store_true", help="with tracing on (spans recorded, then dropped)")
     options = parser.parse_args()
 
     _prepare_environment()
@@ -223,6 +266,15 @@ def main() -> int:
           f"{v['EdDSA cold: signature + claims'][1]:.1f} µs cold (EdDSA), "
           f"{v['RS256 cold: signature + claims'][1]:.1f} µs cold (RS256)")
     print(f"database queries during the requests: {len(queries)}")
+    if options.tracing:
+        print()
+        traced = table("the same requests, tracing on / off", _measure_tracing(lambda: {
+            "bare request": _wsgi_call(WSGIHandler(), "/api/bench/bare", None),
+            "request + BearerAuth (warm)": _wsgi_call(WSGIHandler(), "/api/bench/auth", bearer),
+        }, iterations=options.iterations))
+        print("what tracing adds to a request (p50): " + ", ".join(
+            f"{traced[f'{name}, tracing on'][1] - traced[f'{name}, tracing off'][1]:.1f} µs {name}"
+            for name in ("bare request", "request + BearerAuth (warm)")))
     override_urls.disable()
     override.disable()
     return 0 if not queries else 1

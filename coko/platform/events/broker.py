@@ -1,4 +1,4 @@
-"""The dramatiq broker (Redis) and the worker's metrics middleware."""
+"""The dramatiq broker (Redis) and the worker's metrics and tracing middleware."""
 
 from __future__ import annotations
 
@@ -16,7 +16,10 @@ from dramatiq.middleware import (
     ShutdownNotifications,
     TimeLimit,
 )
+from opentelemetry import context, trace
 from prometheus_client import Counter, Gauge, Histogram
+
+from coko.platform import tracing
 
 _LABELS = ("queue_name", "actor_name")
 MESSAGES = Counter("dramatiq_messages_total", "Messages processed", _LABELS)
@@ -56,8 +59,53 @@ class WorkerMetrics(Middleware):
     after_skip_message = after_process_message
 
 
+class MessageTracing(Middleware):
+    """One ``process <actor>`` span per message, in the trace of whoever enqueued it.
+
+    Enqueueing records the current span's W3C context in the message's options
+    (``trace_context``); a message re-enqueued with no span current (moved from the
+    delay queue) keeps the context it had. Does nothing when tracing is off.
+    """
+
+    OPTION = "trace_context"
+
+    def __init__(self) -> None:
+        self._spans: dict[str, tuple[trace.Span, object]] = {}
+
+    def before_enqueue(self, broker, message, delay):
+        carrier = tracing.current_carrier()
+        if carrier:
+            message.options[self.OPTION] = carrier
+
+    def before_process_message(self, broker, message):
+        if not tracing.enabled():
+            return
+        span = tracing.tracer().start_span(
+            f"process {message.actor_name}", kind=trace.SpanKind.CONSUMER,
+            context=tracing.context_from(message.options.get(self.OPTION)),
+            attributes={"messaging.system": "dramatiq", "messaging.destination.name": message.queue_name,
+                        "messaging.message.id": message.message_id,
+                        "messaging.dramatiq.retries": message.options.get("retries", 0)},
+        )
+        self._spans[message.message_id] = (span, context.attach(trace.set_span_in_context(span)))
+
+    def after_process_message(self, broker, message, *, result=None, exception=None):
+        entry = self._spans.pop(message.message_id, None)
+        if entry is None:
+            return
+        span, token = entry
+        if exception is not None:
+            span.record_exception(exception)
+            span.set_status(trace.StatusCode.ERROR, f"{type(exception).__name__}: {exception}")
+        context.detach(token)
+        span.end()
+
+    after_skip_message = after_process_message
+
+
 def build_broker(*, url: str, namespace: str) -> RedisBroker:
     middleware = [
+        MessageTracing(),  # first: its span holds the other middleware's work on the message
         WorkerMetrics(),
         AgeLimit(),
         TimeLimit(),

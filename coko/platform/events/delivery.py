@@ -46,6 +46,7 @@ from coko.platform.services import handler_transaction
 from . import registry
 from .envelope import Event
 from .models import InboxStatus
+from .tracing import handler_span
 
 log = get_logger("coko.events")
 
@@ -164,8 +165,8 @@ def _apply_one(sub, cursor, inbox: str, dead: str, envelope: dict, *, replay: bo
 def _run_handler(sub, event: Event) -> None:
     token = request_id_var.set(event.trace_id or None)
     try:
-        with handler_transaction(sub.domain):  # the domain's use cases join this transaction
-            sub.func(event)
+        with handler_span(handler=sub.name, event=event), handler_transaction(sub.domain):
+            sub.func(event)  # the domain's use cases join this transaction
     finally:
         request_id_var.reset(token)
 

@@ -27,7 +27,10 @@ class Event:
     version: int = 1
     id: uuid.UUID = field(default_factory=uuid.uuid4)
     occurred_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
-    trace_id: str = ""
+    trace_id: str = ""  # the request id (X-Request-ID) of the work that published it
+    # The W3C trace context (traceparent, tracestate) of the span that published it, or of
+    # the relay span that delivered it: handlers' spans continue that trace.
+    trace_context: dict[str, str] = field(default_factory=dict)
 
     def payload_as(self, cls: "type[P]") -> "P":
         """The payload read as ``cls``, the declared class of this type (older versions upcast).
@@ -52,6 +55,7 @@ class Event:
             "aggregate_id": self.aggregate_id,
             "payload": self.payload,
             "trace_id": self.trace_id,
+            "trace_context": self.trace_context,
         }
 
     @classmethod
@@ -65,4 +69,5 @@ class Event:
             aggregate_id=data["aggregate_id"],
             payload=data["payload"],
             trace_id=data.get("trace_id", ""),
+            trace_context=data.get("trace_context") or {},
         )

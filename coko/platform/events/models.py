@@ -31,6 +31,9 @@ class OutboxEventBase(models.Model):
     aggregate_id = models.CharField(max_length=64)
     payload = models.JSONField()
     trace_id = models.CharField(max_length=64, blank=True)
+    # W3C trace context of the publishing span (NULL when tracing is off, and for rows
+    # written before this column: a writer that does not know it still inserts).
+    trace_context = models.JSONField(null=True, blank=True)
     state = models.PositiveSmallIntegerField(choices=OutboxState.choices, default=OutboxState.PENDING)
     sent_at = models.DateTimeField(null=True, blank=True)
 
@@ -63,7 +66,7 @@ class OutboxEventBase(models.Model):
         """This row as the envelope a handler receives."""
         return Event(id=self.event_id, type=self.type, version=self.version, occurred_at=self.occurred_at,
                      producer=self._meta.app_label, aggregate_id=self.aggregate_id, payload=self.payload,
-                     trace_id=self.trace_id)
+                     trace_id=self.trace_id, trace_context=self.trace_context or {})
 
 
 class InboxStatus(models.IntegerChoices):

@@ -14,6 +14,7 @@ from coko.platform.contracts import EventPayload
 
 from .declared import declared_for_publish, payload_dump
 from .envelope import Event
+from .tracing import publish_span
 
 
 class PublishOutsideTransaction(RuntimeError):
@@ -45,23 +46,27 @@ def publish(*, producer: str, type: str, aggregate_id: Any, payload: EventPayloa
         raise PublishOutsideTransaction(
             f"publish({type!r}) needs transaction.atomic(using={producer!r}) around the use case"
         )
-    event = Event(
-        id=uuid.uuid4(),
-        type=type,
-        version=spec.version,
-        producer=producer,
-        aggregate_id=str(aggregate_id),
-        payload=payload_dump(payload),
-        trace_id=current_trace_id(),
-    )
+    event_id = uuid.uuid4()
     table = connection.ops.quote_name(outbox_table(producer))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (event_id, type, version, occurred_at, aggregate_id, payload,"
-            f" trace_id, state)"
-            f" SELECT %s, %s, %s, %s, %s, %s, %s, 0"
-            f" FROM (SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))) AS aggregate_lock",
-            [event.id, event.type, event.version, event.occurred_at, event.aggregate_id,
-             json.dumps(event.payload), event.trace_id, f"{producer}:{event.aggregate_id}"],
+    with publish_span(producer=producer, event_type=type, event_id=str(event_id)) as trace_context:
+        event = Event(
+            id=event_id,
+            type=type,
+            version=spec.version,
+            producer=producer,
+            aggregate_id=str(aggregate_id),
+            payload=payload_dump(payload),
+            trace_id=current_trace_id(),
+            trace_context=trace_context,
         )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} (event_id, type, version, occurred_at, aggregate_id, payload,"
+                f" trace_id, trace_context, state)"
+                f" SELECT %s, %s, %s, %s, %s, %s, %s, %s, 0"
+                f" FROM (SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))) AS aggregate_lock",
+                [event.id, event.type, event.version, event.occurred_at, event.aggregate_id,
+                 json.dumps(event.payload), event.trace_id, json.dumps(trace_context) if trace_context else None,
+                 f"{producer}:{event.aggregate_id}"],
+            )
     return event

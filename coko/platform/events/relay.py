@@ -38,6 +38,7 @@ from coko.platform.observability import get_logger
 from . import registry
 from .delivery import Delivery, Run, delivery_message
 from .models import OutboxState
+from .tracing import RelayBatch
 
 log = get_logger("coko.relay")
 
@@ -49,6 +50,11 @@ CYCLE = Histogram("coko_relay_cycle_seconds", "Duration of one relay cycle", ["d
 
 CHANNEL = "coko_outbox"
 MAX_EVENTS_PER_MESSAGE = 100
+
+
+def _json(value):
+    """A JSON column as read through Django's connection (text) or psycopg's (parsed)."""
+    return json.loads(value) if isinstance(value, str) else value
 
 
 def _table(domain: str) -> str:
@@ -74,6 +80,7 @@ class Relay:
     def relay_domain(self, domain: str) -> int:
         """Relay one batch of ``domain``'s outbox; returns how many events were handled."""
         table = _table(domain)
+        started_ns = time.time_ns()
         with CYCLE.labels(domain).time(), transaction.atomic(using=domain, durable=True):
             with connections[domain].cursor() as cursor:
                 cursor.execute(
@@ -87,25 +94,27 @@ class Relay:
                 if not heads:
                     return 0
                 cursor.execute(
-                    f"SELECT id, event_id, type, version, occurred_at, aggregate_id, payload, trace_id"
-                    f' FROM "{table}" WHERE state = 0 AND aggregate_id IN ('
+                    f"SELECT id, event_id, type, version, occurred_at, aggregate_id, payload, trace_id,"
+                    f' trace_context FROM "{table}" WHERE state = 0 AND aggregate_id IN ('
                     f'  SELECT aggregate_id FROM "{table}" WHERE id = ANY(%s))'
                     f" ORDER BY id LIMIT %s FOR UPDATE",
                     [heads, self.batch_size * 4],
                 )
-                rows = cursor.fetchall()
-                sent, unrouted = self._dispatch(domain, table, cursor, rows)
-                self.after_dispatch(domain, sent)
-                if sent:
-                    cursor.execute(
-                        f'UPDATE "{table}" SET state = %s, sent_at = now() WHERE id = ANY(%s)',
-                        [OutboxState.SENT, sent],
-                    )
-                if unrouted:
-                    cursor.execute(
-                        f'UPDATE "{table}" SET state = %s WHERE id = ANY(%s)',
-                        [OutboxState.UNROUTED, unrouted],
-                    )
+                rows = [(*row[:8], _json(row[8]) or {}) for row in cursor.fetchall()]
+                events = [(str(row[1]), row[2], row[8]) for row in rows]
+                with RelayBatch(domain=domain, events=events, started_ns=started_ns) as spans:
+                    sent, unrouted = self._dispatch(domain, table, cursor, rows, spans)
+                    self.after_dispatch(domain, sent)
+                    if sent:
+                        cursor.execute(
+                            f'UPDATE "{table}" SET state = %s, sent_at = now() WHERE id = ANY(%s)',
+                            [OutboxState.SENT, sent],
+                        )
+                    if unrouted:
+                        cursor.execute(
+                            f'UPDATE "{table}" SET state = %s WHERE id = ANY(%s)',
+                            [OutboxState.UNROUTED, unrouted],
+                        )
         RELAYED.labels(domain).inc(len(sent))
         UNROUTED.labels(domain).inc(len(unrouted))
         return len(rows)
@@ -113,7 +122,7 @@ class Relay:
     def after_dispatch(self, domain: str, ids: list[int]) -> None:
         """Hook between enqueueing and marking rows sent (the crash window tests aim at)."""
 
-    def _dispatch(self, domain, table, cursor, rows) -> tuple[list[int], list[int]]:
+    def _dispatch(self, domain, table, cursor, rows, spans: RelayBatch) -> tuple[list[int], list[int]]:
         by_handler: dict[str, list[tuple]] = defaultdict(list)
         unrouted: list[int] = []
         for row in rows:
@@ -123,7 +132,7 @@ class Relay:
             for sub in subs:
                 by_handler[sub.name].append(row)
         sent_ids = {row[0] for row in rows} - set(unrouted)
-        messages = []
+        messages = []  # (message, the id of its first event)
         for handler, handler_rows in by_handler.items():
             types = sorted(registry.subscription(handler).event_types)
             previous = self._previous_sent(table, cursor, handler_rows, types)
@@ -136,22 +145,24 @@ class Relay:
             size = 0
             for aggregate_id, rows_ in runs.items():
                 for start in range(0, len(rows_), MAX_EVENTS_PER_MESSAGE):
-                    envelopes = [self._envelope(domain, row) for row in rows_[start:start + MAX_EVENTS_PER_MESSAGE]]
+                    envelopes = [self._envelope(domain, row, spans)
+                                 for row in rows_[start:start + MAX_EVENTS_PER_MESSAGE]]
                     if size + len(envelopes) > MAX_EVENTS_PER_MESSAGE and batch:
-                        messages.append(delivery_message(Delivery(handler, batch)))
+                        messages.append((delivery_message(Delivery(handler, batch)), batch[0].events[0]["id"]))
                         batch, size = [], 0
                     batch.append(Run(envelopes, previous.get(aggregate_id)))
                     previous[aggregate_id] = envelopes[-1]["id"]
                     size += len(envelopes)
             if batch:
-                messages.append(delivery_message(Delivery(handler, batch)))
-        for message in messages:
-            self.broker.enqueue(message)
+                messages.append((delivery_message(Delivery(handler, batch)), batch[0].events[0]["id"]))
+        for message, first_event in messages:
+            with spans.sending(first_event):  # the message's trace (broker.MessageTracing)
+                self.broker.enqueue(message)
         MESSAGES.labels(domain).inc(len(messages))
         return sorted(sent_ids), unrouted
 
     @staticmethod
-    def _envelope(domain: str, row: tuple) -> dict:
+    def _envelope(domain: str, row: tuple, spans: RelayBatch) -> dict:
         return {
             "id": str(row[1]),
             "type": row[2],
@@ -159,8 +170,9 @@ class Relay:
             "occurred_at": row[4].isoformat(),
             "producer": domain,
             "aggregate_id": row[5],
-            "payload": json.loads(row[6]) if isinstance(row[6], str) else row[6],
+            "payload": _json(row[6]),
             "trace_id": row[7],
+            "trace_context": spans.trace_context(str(row[1]), row[8]),
         }
 
     @staticmethod

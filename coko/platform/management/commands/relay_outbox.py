@@ -5,6 +5,7 @@ import signal
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from coko.platform import tracing
 from coko.platform.events.relay import Relay
 from coko.platform.http.ops import readiness_checks
 from coko.platform.ops_server import serve_ops
@@ -28,15 +29,18 @@ class Command(BaseCommand):
         unknown = set(domains or []) - set(settings.COKO_DOMAINS)
         if unknown:
             raise CommandError(f"unknown domain(s): {', '.join(sorted(unknown))}")
+        tracing.configure(role="relay")
         relay = Relay(domains=domains or list(settings.COKO_DOMAINS), batch_size=batch_size)
         if once:
             for domain in relay.domains:
                 relay.route_unrouted(domain)
             count = relay.run_once()
             self.stdout.write(f"relayed {count} event(s)")
+            tracing.shutdown()
             return
         serve_ops(port=http_port, host=http_host, ready=lambda: readiness_checks(relay.domains))
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: relay.stop())
         self.stdout.write(f"relay running for {', '.join(relay.domains)}")
         relay.run_forever()
+        tracing.shutdown()  # the last spans exported

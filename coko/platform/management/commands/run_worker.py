@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from dramatiq import Worker
 
+from coko.platform import tracing
 from coko.platform.db.connections import DatabaseConnections
 from coko.platform.http.ops import readiness_checks
 from coko.platform.ops_server import serve_ops
@@ -27,6 +28,7 @@ class Command(BaseCommand):
                                  "loopback unless set)")
 
     def handle(self, *args, threads=8, queues=None, http_port=0, http_host=None, **options):
+        tracing.configure(role="worker")
         broker = dramatiq.get_broker()
         # Connections checked around every message, as Django does around requests.
         broker.add_middleware(DatabaseConnections())
@@ -43,3 +45,4 @@ class Command(BaseCommand):
         stopping.wait()
         worker.stop(timeout=10_000)
         broker.close()
+        tracing.shutdown()  # the last spans exported
