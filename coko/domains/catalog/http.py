@@ -221,12 +221,13 @@ def _json(body: bytes, *, status: int = 200, public: bool = True) -> HttpRespons
     return response
 
 
-def _cached(request: HttpRequest, kind: str, build, **params) -> HttpResponse:
+def _cached(request: HttpRequest, kind: str, build, *, keep: bool = True, **params) -> HttpResponse:
     """A hot read from the catalog cache, already compressed in the coding the client prefers
     (Brotli, gzip; the platform's compression middleware leaves an encoded response alone) and
-    with its ETag (the conditional-GET middleware answers 304 from it)."""
+    with its ETag (the conditional-GET middleware answers 304 from it). ``params``: normalised,
+    the key's only input; ``keep=False``: answered, not stored (``catalog.cache.storable``)."""
     encoding = negotiate(request.META.get("HTTP_ACCEPT_ENCODING", ""))
-    body, etag = cache.cached_response(kind, build, encoding=encoding, **params)
+    body, etag = cache.cached_response(kind, build, encoding=encoding, keep=keep, **params)
     if body == (_NULL[encoding] if encoding else b"null"):
         raise _Missing()
     response = _json(body)
@@ -257,6 +258,12 @@ def _trim(items: list[dict], fields: tuple[str, ...] | None) -> list[dict]:
     if not fields:
         return items
     return [{k: item[k] for k in fields} for item in items]
+
+
+def _keyed(query: Schema, fields: tuple[str, ...] | None = None, **normalised) -> dict:
+    """A read's key parameters: the schema's own (nothing else the client sent), with the
+    sparse fields as a set and ``normalised`` values in place of the raw ones."""
+    return {**query.model_dump(exclude={"fields"}), "fields": fields, **normalised}
 
 
 def _filters(query: BookListQuery) -> selectors.BookFilters:
@@ -330,7 +337,8 @@ def books_list(request: HttpRequest, query: Query[BookListQuery]):
         return {"items": _trim(page.items, fields), "next_cursor": page.next_cursor, "limit": page.limit,
                 "sort": page.sort}
 
-    return _cached(request, "list", build, q=query.model_dump(), lang=lang)
+    keep = cache.storable(limit=query.limit, cursor=query.cursor, prices=(query.price_min, query.price_max))
+    return _cached(request, "list", build, keep=keep, q=_keyed(query, fields), lang=lang)
 
 
 @router.get("/books/search", response=SearchOut, auth=anyone, summary="Full-text search with facets")
@@ -340,14 +348,17 @@ def books_search(request: HttpRequest, query: Query[SearchQuery]):
                      limit=settings.COKO_CATALOG["SEARCH_PER_MIN"], window_s=60)
     fields = _fields(query.fields)
     lang = _lang()
+    text = cache.search_text(query.q) or query.q
 
     def build():
-        page = selectors.book_search(query=query.q, filters=_filters(query), limit=query.limit,
+        page = selectors.book_search(query=text, filters=_filters(query), limit=query.limit,
                                      cursor=query.cursor, offset=query.offset, lang=lang)
         return {"items": _trim(page.items, fields), "next_cursor": page.next_cursor, "limit": page.limit,
                 "sort": page.sort, "total": page.total, "facets": page.facets}
 
-    return _cached(request, "search", build, q=query.model_dump(), lang=lang)
+    keep = cache.storable(limit=query.limit, cursor=query.cursor, offset=query.offset, q=text,
+                          prices=(query.price_min, query.price_max))
+    return _cached(request, "search", build, keep=keep, q=_keyed(query, fields, q=text), lang=lang)
 
 
 @router.get("/books/mine", response=list[BookOut], auth=publisher, summary="The books I manage (any status)")
@@ -399,11 +410,14 @@ def book_withdraw(request: HttpRequest, book_id: UUID, payload: WithdrawIn):
 # --- authors and categories ---------------------------------------------------------------------
 @router.get("/authors", response=AuthorPageOut, auth=anyone, summary="Authors of published books")
 def authors_list(request: HttpRequest, query: Query[AuthorQuery]):
+    text = cache.search_text(query.q) if query.q else None
+
     def build():
-        items, next_cursor = selectors.author_page(query=query.q, cursor=query.cursor, limit=query.limit)
+        items, next_cursor = selectors.author_page(query=text, cursor=query.cursor, limit=query.limit)
         return {"items": items, "next_cursor": next_cursor}
 
-    return _cached(request, "authors", build, q=query.model_dump())
+    keep = cache.storable(limit=query.limit, cursor=query.cursor, q=text)
+    return _cached(request, "authors", build, keep=keep, q=_keyed(query, q=text))
 
 
 @router.get("/authors/{author_id}", response=AuthorDetailOut, auth=anyone, summary="An author and their books")

@@ -46,12 +46,21 @@ def anonymous() -> Api:
     return Api(ip="41.82.200.1")
 
 
+@pytest.fixture
+def cache_redis():
+    """The cache's Redis connection (``COKO_CACHE_REDIS_URL``; this worker's keys are its own)."""
+    from django.core.cache import cache
+
+    return cache.redis_client()
+
+
 @pytest.fixture(autouse=True)
-def _fresh_state(redis_client):
+def _fresh_state(redis_client, cache_redis):
     """Rate limits and cached catalog reads are per test."""
-    for pattern in (f"{settings.REDIS_NAMESPACE}:rl:*", f"{settings.REDIS_NAMESPACE}:*catalog:*"):
-        for key in redis_client.scan_iter(pattern):
-            redis_client.delete(key)
+    for client, pattern in ((redis_client, f"{settings.REDIS_NAMESPACE}:rl:*"),
+                            (cache_redis, f"{settings.REDIS_NAMESPACE}:*catalog:*")):
+        for key in client.scan_iter(pattern):
+            client.delete(key)
     yield
 
 

@@ -27,9 +27,9 @@ def searched(client, **params):
     dropped first. (The catalogue's generation counter is what normally retires them, but
     the shared ``_fresh_state`` fixture deletes every process's ``catalog:*`` keys, so a
     parallel test can reset this process's generation to an old number mid-test.)"""
-    import dramatiq
+    from django.core.cache import cache as django_cache
 
-    redis = dramatiq.get_broker().client
+    redis = django_cache.redis_client()
     for key in redis.scan_iter(f"{settings.REDIS_NAMESPACE}:*catalog:search:*"):
         redis.delete(key)
     return client.get("/books/search", data=params)

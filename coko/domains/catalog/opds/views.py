@@ -98,13 +98,15 @@ def _error(error: ApiError, version: int) -> HttpResponse:
     return response
 
 
-def _cached(kind: str, build: Callable[[], bytes], **params) -> bytes:
-    """Rendered bytes, built once per catalog generation (``catalog.cache.key_for``)."""
+def _cached(kind: str, build: Callable[[], bytes], *, keep: bool = True, **params) -> bytes:
+    """Rendered bytes, built once per catalog generation (``catalog.cache.key_for``); not
+    stored when ``keep`` is false or over the entry budget (``catalog.cache.storable``)."""
     key = cache.key_for(f"opds:{kind}", **params)
-    body = django_cache.get(key)
+    body = django_cache.get(key) if keep else None
     if body is None:
         body = build()
-        django_cache.set(key, body, settings.COKO_CATALOG["CACHE_S"])
+        if keep:
+            cache.store(key, body)
     return body
 
 
@@ -128,12 +130,14 @@ def opds_view(view):
 
 
 def _feed(request: HttpRequest, version: int, name: str, kind: str, build: Callable[[str], feeds.Feed],
-          **params) -> HttpResponse:
+          *, params: Params | None = None, **key) -> HttpResponse:
     lang = _lang()
     urls = _urls(request, version)
     render = atom.feed_render if version == 1 else json2.feed_render
-    body = _cached(f"v{version}:{name}", lambda: render(build(lang), urls=urls, lang=lang),
-                   base=urls.base, lang=lang, **params)
+    keep = params is None or cache.storable(limit=params.limit, cursor=params.cursor or ",".join(params.back),
+                                            offset=params.offset, q=params.q or None)
+    body = _cached(f"v{version}:{name}", lambda: render(build(lang), urls=urls, lang=lang), keep=keep,
+                   base=urls.base, lang=lang, params=asdict(params) if params else None, **key)
     return _respond(request, body, atom.TYPES[kind] if version == 1 else json2.FEED_TYPE)
 
 
@@ -151,14 +155,14 @@ def root(request, *, version):
 def new(request, *, version):
     params = _params(request, version)
     return _feed(request, version, "new", ACQUISITION, lambda lang: feeds.new(params=params, lang=lang),
-                 params=asdict(params))
+                 params=params)
 
 
 @opds_view
 def popular(request, *, version):
     params = _params(request, version)
     return _feed(request, version, "popular", ACQUISITION, lambda lang: feeds.popular(params=params, lang=lang),
-                 params=asdict(params))
+                 params=params)
 
 
 @opds_view
@@ -176,14 +180,14 @@ def category_sections(request, slug: str, *, version):
 def category(request, slug: str, *, version):
     params = _params(request, version)
     return _feed(request, version, "category", ACQUISITION,
-                 lambda lang: feeds.category(slug=slug, params=params, lang=lang), slug=slug, params=asdict(params))
+                 lambda lang: feeds.category(slug=slug, params=params, lang=lang), slug=slug, params=params)
 
 
 @opds_view
 def authors(request, *, version):
     params = _params(request, version)
     return _feed(request, version, "authors", NAVIGATION, lambda lang: feeds.authors(params=params, lang=lang),
-                 params=asdict(params))
+                 params=params)
 
 
 @opds_view
@@ -191,7 +195,7 @@ def author(request, author_id, *, version):
     params = _params(request, version)
     return _feed(request, version, "author", ACQUISITION,
                  lambda lang: feeds.author(author_id=str(author_id), params=params, lang=lang),
-                 author_id=str(author_id), params=asdict(params))
+                 author_id=str(author_id), params=params)
 
 
 @opds_view
@@ -200,7 +204,7 @@ def search(request, *, version):
     search_param = "query" if version == 2 else "q"
     return _feed(request, version, "search", ACQUISITION,
                  lambda lang: feeds.search(params=params, lang=lang, search_param=search_param),
-                 params=asdict(params))
+                 params=params)
 
 
 @opds_view
