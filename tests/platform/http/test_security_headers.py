@@ -223,7 +223,8 @@ def production_env(**extra: str) -> dict[str, str]:
         "SECRET_KEY": secrets.token_urlsafe(64),
         "ALLOWED_HOSTS": "coko.example.org",
         "CSRF_TRUSTED_ORIGINS": "https://coko.example.org",
-        "DATABASE_URL": "postgresql://coko@db.invalid/coko", "REDIS_URL": "redis://cache.invalid:6379/0",
+        "DATABASE_URL": "postgresql://coko@db.invalid/coko", "REDIS_URL": "redis://broker.invalid:6379/0",
+        "COKO_CACHE_REDIS_URL": "redis://cache.invalid:6379/0",  # the cache's own server (coko.W201)
         "COKO_JWT_PUBLIC_KEYS_URL": "https://coko.example.org/.well-known/jwks.json",
         "COKO_FIELD_KEYS": Fernet.generate_key().decode(), "COKO_HASH_KEY": secrets.token_hex(32),
         "COKO_SECURE_HTTPS": "1", "COKO_TRUST_X_FORWARDED_PROTO": "1",
