@@ -352,7 +352,8 @@ def test_secret_template_holds_only_placeholders():
     assert doc["kind"] == "Secret" and doc["metadata"]["name"] == "coko-secrets"
     assert "data" not in doc, "use stringData placeholders, never encoded values"
     values = doc["stringData"]
-    assert {"SECRET_KEY", "DATABASE_URL", "REDIS_URL"} <= set(values)
+    assert {"SECRET_KEY", "DATABASE_URL", "REDIS_URL", "COKO_CACHE_REDIS_URL"} <= set(values)
+    assert values["REDIS_URL"].split("@")[-1] != values["COKO_CACHE_REDIS_URL"].split("@")[-1]  # two servers
     for key, value in values.items():
         assert value == "" or PLACEHOLDER.search(value), f"{key} is not a placeholder"
 
