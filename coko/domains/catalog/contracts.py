@@ -105,6 +105,8 @@ class BookFiles:
     owner_id: str | None
     formats: tuple[FormatFile, ...] = ()
     cover_file_id: str | None = None
+    title: str = ""  # the original title, and the authors (role author) in order: the download's name
+    authors: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

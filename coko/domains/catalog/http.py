@@ -137,7 +137,7 @@ class CreditOut(Schema):
 
 
 class RatingOut(Schema):
-    average: float
+    average: float | None = Field(None, description="null until the book has been rated")
     count: int
 
 

@@ -48,6 +48,7 @@ from .errors import file_invalid, file_too_large
 from .inspection import Inspected, file_inspect
 from .models import Derivative, StoredObject, Upload
 from .storage import blob_delete, blob_exists, blob_write, derivative_key, object_key, presigned_url
+from .values import download_filename
 
 DB = "files"
 DOWNLOAD_SALT = "coko.files.download"
@@ -394,7 +395,7 @@ def book_download_link(*, user_id: str, book_id: str, kind: str, is_staff: bool 
         raise errors.FORMAT_NOT_FOUND(format=kind, available=sorted({f.kind for f in book.formats}))
     now = now or timezone.now()
     ttl = settings.COKO_FILES["DOWNLOAD_TTL_S"]
-    filename = f"{book_id}.{obj.extension}"
+    filename = download_filename(title=book.title, authors=book.authors, book_id=book_id, extension=obj.extension)
     url = presigned_url(key=obj.key, expires_s=ttl, filename=filename, media_type=obj.media_type)
     if url is not None:
         return DownloadLink(url=url, expires_at=now + timedelta(seconds=ttl))

@@ -16,6 +16,7 @@ from typing import BinaryIO
 from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, storages
+from django.utils.http import content_disposition_header
 
 ALIAS = "coko_files"
 
@@ -93,6 +94,6 @@ def presigned_url(*, key: str, expires_s: int, filename: str, media_type: str) -
     if not isinstance(storage, S3Storage):
         return None
     return storage.url(key, expire=expires_s, parameters={
-        "ResponseContentDisposition": f'attachment; filename="{filename}"',
+        "ResponseContentDisposition": content_disposition_header(True, filename),  # RFC 6266, UTF-8 names
         "ResponseContentType": media_type,
     })

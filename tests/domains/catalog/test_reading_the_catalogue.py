@@ -243,3 +243,13 @@ def test_a_missing_book_is_a_404_in_every_coding(anonymous, shelf):
             response = anonymous.client.get(missing, HTTP_ACCEPT_ENCODING=encoding)
             assert response.status_code == 404, encoding
             assert response.json()["error"]["code"] == "book_not_found"
+
+
+def test_a_book_nobody_has_rated_has_no_average_rather_than_zero(author, anonymous):
+    book, rated = published(author, title="Nouveau"), published(author, title="Noté")
+    services.book_stats_set(book_id=rated["id"], rating_average=4.5, rating_count=2)
+    cards = {b["id"]: b["rating"] for b in anonymous.get("/books?sort=newest").data["items"]}
+    assert cards[book["id"]] == {"average": None, "count": 0}
+    assert cards[rated["id"]] == {"average": 4.5, "count": 2}
+    assert anonymous.get(f"/books/{book['id']}").data["rating"] == {"average": None, "count": 0}
+    assert anonymous.get(f"/books/{rated['id']}").data["rating"] == {"average": 4.5, "count": 2}

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 from django.core import signing
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 
 from coko.domains.files import services
 from coko.domains.files.testing import epub_ingested
@@ -45,7 +46,7 @@ def follow(api, url: str):
 
 def test_a_reader_downloads_a_free_published_book(author, reader):
     data = epub_bytes()
-    book_id = published_book(author, data)
+    book_id = published_book(author, data, title="Une si longue lettre", authors=["Mariama Bâ"])
     response = link(reader, book_id)
     assert response.status_code == 200, response.data
     assert response.data["url"].startswith("http://testserver/api/v1/files/download/")
@@ -55,7 +56,8 @@ def test_a_reader_downloads_a_free_published_book(author, reader):
     assert file.status_code == 200
     assert b"".join(file.streaming_content) == data
     assert file["Content-Type"] == "application/epub+zip"
-    assert file["Content-Disposition"] == f'attachment; filename="{book_id}.epub"'
+    # named as readers' shelves name books (RFC 6266's filename* for the accented name)
+    assert file["Content-Disposition"] == content_disposition_header(True, "Mariama Bâ - Une si longue lettre.epub")
     assert file["Content-Length"] == str(len(data))
     assert "no-store" in file["Cache-Control"]
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+from django.utils.http import content_disposition_header
 from moto.server import ThreadedMotoServer
 
 from .conftest import epub_bytes, image_bytes, model, send, sha256
@@ -130,5 +131,6 @@ def test_a_download_is_a_presigned_url_the_bucket_serves(author, reader, bucket,
     assert "X-Amz-Expires=300" in url  # (moto serves without checking signatures; S3 and MinIO check them)
     with urllib.request.urlopen(url, timeout=10) as download:  # plain HTTP, no credentials
         assert download.read() == data
-        assert download.headers["Content-Disposition"] == f'attachment; filename="{book_id}.epub"'
+        named = "Mariama Bâ - Une si longue lettre.epub"  # Author - Title, in RFC 6266's UTF-8 form
+        assert download.headers["Content-Disposition"] == content_disposition_header(True, named)
         assert download.headers["Content-Type"] == "application/epub+zip"

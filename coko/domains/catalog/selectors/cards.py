@@ -31,6 +31,12 @@ def iso(value) -> str | None:
     return value.isoformat()
 
 
+def rating(average, count: int) -> dict:
+    """A book's rating: ``average`` is ``null`` until someone has rated it (never a 0 that
+    would rank an unrated book below a badly rated one)."""
+    return {"average": float(average) if count else None, "count": count}
+
+
 def book_card(book: Book, *, lang: str) -> dict:
     """A book as lists show it: enough to draw a card, nothing more (slow networks)."""
     return {
@@ -40,7 +46,7 @@ def book_card(book: Book, *, lang: str) -> dict:
         "language": book.language,
         "access_model": book.access_model,
         "price": _price(book),
-        "rating": {"average": float(book.rating_average), "count": book.rating_count},
+        "rating": rating(book.rating_average, book.rating_count),
         "popularity": book.popularity,
         "cover": book.cover_urls or None,
         "publication_year": book.publication_year,

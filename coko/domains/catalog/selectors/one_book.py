@@ -9,8 +9,8 @@ from django.core.exceptions import ValidationError
 from django.db import connections
 
 from .. import contracts
-from ..models import Book, Format
-from .cards import DB, book_full, iso, with_everything
+from ..models import Book, BookAuthor, Format
+from .cards import DB, book_full, iso, rating, with_everything
 
 
 _DETAIL_SQL = """
@@ -66,7 +66,7 @@ def book_detail(*, book_id, lang: str = "en") -> dict | None:
         "language": language,
         "access_model": access_model,
         "price": {"amount": price_amount, "currency": price_currency} if access_model == "sale" else None,
-        "rating": {"average": float(rating_average), "count": rating_count},
+        "rating": rating(rating_average, rating_count),
         "popularity": popularity,
         "cover": cover_urls or None,
         "publication_year": publication_year,
@@ -113,6 +113,7 @@ def book_files(*, book_id) -> contracts.BookFiles | None:
     if book is None:
         return None
     formats = Format.objects.filter(edition__book=book).order_by("kind", "-created_at")
+    authors = BookAuthor.objects.filter(book=book, role="author").order_by("position")
     return contracts.BookFiles(
         book_id=str(book.id), status=book.status, access_model=book.access_model,
         price_amount=book.price_amount, price_currency=book.price_currency,
@@ -121,4 +122,5 @@ def book_files(*, book_id) -> contracts.BookFiles | None:
                                            size=f.size, sha256=f.sha256, koreader_md5=f.koreader_md5)
                       for f in formats),
         cover_file_id=str(book.cover_file_id) if book.cover_file_id else None,
+        title=book.title, authors=tuple(credit.author.name for credit in authors.select_related("author")),
     )
