@@ -128,6 +128,30 @@ class OneTimeCode(models.Model):
         indexes = [models.Index(fields=["user", "purpose", "consumed_at"], name="accounts_otc_live")]
 
 
+class SignupCode(models.Model):
+    """A sign-up code sent to an address that has no account yet (verify-first sign-up).
+
+    Found by the address's keyed hash; the address itself is encrypted, kept only to send
+    the code, and forgotten with the row once it has expired. A row is written for a taken
+    address too (with a code nobody is sent): both branches of a sign-up do the same work.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    address_hash = models.CharField(max_length=64)
+    channel = models.CharField(max_length=8, choices=[("email", "email"), ("sms", "sms")])
+    address = EncryptedTextField()  # the email (lower-case) or the phone (E.164)
+    language = models.CharField(max_length=8, choices=[(c, c) for c in LANGUAGES], default="fr")
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    consumed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["address_hash", "consumed_at"], name="accounts_signup_live"),
+                   models.Index(fields=["expires_at"], name="accounts_signup_expiry")]
+
+
 class AuditEvent(models.Model):
     """Append-only security log: PostgreSQL refuses UPDATE and DELETE on it."""
 

@@ -92,14 +92,15 @@ def test_password_change_keeps_this_session_and_ends_the_others(api):
     assert AuditEvent.objects.filter(action="password.changed").count() == 1
 
 
-def test_a_deleted_account_cannot_log_in_and_is_erased_after_the_grace_period(api):
-    tokens = api.register(phone="+221771234567", email="awa@example.sn").data["tokens"]
+@pytest.mark.parametrize("field, identifier", [("phone", "+221771234567"), ("email", "awa@example.sn")])
+def test_a_deleted_account_cannot_log_in_and_is_erased_after_the_grace_period(api, field, identifier):
+    tokens = api.register(**{field: identifier}).data["tokens"]
     response = api.post("/auth/delete", {"password": PASSWORD})
     assert response.status_code == 202
     [deleted] = payloads(USER_DELETED)
     user = User.objects.get()
     assert deleted.user_id == str(user.id)
-    assert Api().post("/auth/login", {"identifier": "awa@example.sn", "password": PASSWORD}).status_code == 401
+    assert Api().post("/auth/login", {"identifier": identifier, "password": PASSWORD}).status_code == 401
     assert api.post("/auth/refresh", {"refresh_token": tokens["refresh_token"]}).status_code == 401
 
     assert services.accounts_erase_due(now=timezone.now() + timedelta(days=29)) == 0
