@@ -1,5 +1,5 @@
-"""Password reset and its confirmation do not tell whether an account exists: same answer,
-same time. (Registration still answers 409 account_exists: see the README's accounts section.)"""
+"""Password reset, sign-up and their confirmations do not tell whether an account exists:
+same answer, same time."""
 
 from __future__ import annotations
 
@@ -22,7 +22,9 @@ TOLERANCE_MS = 8.0
 def generous_limits(settings):
     """The limits would stop 60 requests from one client; this test measures, it doesn't hammer."""
     settings.ACCOUNTS_RATE_LIMITS = {**settings.ACCOUNTS_RATE_LIMITS, "reset_ip": (1000, 3600),
-                                     "reset_identifier": (1000, 3600), "reset_confirm": (1000, 900)}
+                                     "reset_identifier": (1000, 3600), "reset_confirm": (1000, 900),
+                                     "register_ip": (1000, 3600), "register_address": (1000, 3600),
+                                     "register_confirm": (1000, 900)}
 
 
 def medians_ms(known, unknown) -> tuple[float, float]:
@@ -91,3 +93,44 @@ def test_reset_confirmation_answers_the_same_for_a_weak_password_known_or_not():
                               {"identifier": "nobody@example.sn", "code": "000000", "new_password": password})
         assert known.status_code == unknown.status_code == 422
         assert known.data["error"]["code"] == unknown.data["error"]["code"] == code
+
+
+def test_sign_up_start_takes_the_same_time_for_a_taken_and_a_new_address():
+    """Attack: timing POST /auth/register/start to learn which addresses have an account
+    (the taken one's owner is warned where the new one is sent a code: the same work)."""
+    Api().register(email="awa@example.sn")
+    client = Api(ip="41.82.216.12")
+    answers = {}
+
+    def taken():
+        answers["taken"] = client.post("/auth/register/start", {"email": "awa@example.sn"})
+
+    def new():
+        answers["new"] = client.post("/auth/register/start", {"email": "ghost@example.sn"})
+
+    taken_ms, new_ms = medians_ms(taken, new)
+    assert answers["taken"].status_code == answers["new"].status_code == 202
+    assert answers["taken"].content == answers["new"].content
+    assert abs(taken_ms - new_ms) < TOLERANCE_MS, (taken_ms, new_ms)
+
+
+def test_sign_up_confirmation_takes_the_same_time_for_a_taken_and_a_new_address():
+    """Attack: timing POST /auth/register with a guessed code (a taken address was refused
+    before its code was looked at)."""
+    Api().register(email="awa@example.sn")
+    for address in ("awa@example.sn", "ghost@example.sn"):
+        Api().post("/auth/register/start", {"email": address})
+    client = Api(ip="41.82.216.13")
+    answers = {}
+    body = {"code": "000000", "password": "a pirogue at Joal-Fadiouth", "display_name": "Awa"}
+
+    def taken():
+        answers["taken"] = client.post("/auth/register", {"email": "awa@example.sn", **body})
+
+    def new():
+        answers["new"] = client.post("/auth/register", {"email": "ghost@example.sn", **body})
+
+    taken_ms, new_ms = medians_ms(taken, new)
+    assert answers["taken"].status_code == answers["new"].status_code == 422
+    assert answers["taken"].data == answers["new"].data  # invalid_code, both
+    assert abs(taken_ms - new_ms) < TOLERANCE_MS, (taken_ms, new_ms)
