@@ -5,9 +5,9 @@ from __future__ import annotations
 import itertools
 import json
 
+from django.apps import apps
 from django.test import Client
 
-from coko.devtools.testing.events import outbox_events
 from coko.platform.crypto import field_decrypt
 
 #: accounts' ``SIGNUP_CODE_REQUESTED``, by value: this client is shared by every domain's test
@@ -71,13 +71,13 @@ class Api:
         body = {"password": PASSWORD, "display_name": "Awa", **fields}
         if "email" not in fields and "phone" not in fields:
             body["email"] = "awa@example.sn"
-        sent = len(signup_codes_sent())
+        sent = _signup_events().values_list("id", flat=True).last() or 0
         start = self.post("/auth/register/start",
                           {k: body[k] for k in ("email", "phone", "preferred_language") if k in body})
         if start.status_code != 202:
             return start
-        codes = signup_codes_sent()[sent:]
-        body.setdefault("code", codes[-1] if codes else "000000")
+        new = _signup_events().filter(id__gt=sent).last()
+        body.setdefault("code", field_decrypt(new.payload["code_encrypted"]) if new else "000000")
         response = self.post("/auth/register", body)
         if response.status_code == 201:
             self.token = response.data["tokens"]["access_token"]
@@ -86,11 +86,14 @@ class Api:
         return response
 
 
+def _signup_events():
+    return apps.get_model("accounts", "OutboxEvent").objects.filter(type=SIGNUP_CODE_REQUESTED).order_by("id")
+
+
 def signup_codes_sent() -> list[str]:
     """Every sign-up code accounts has sent so far, oldest first, decrypted from its
     ``signup.code_requested`` events as the notifications domain reads them."""
-    return [field_decrypt(event.payload["code_encrypted"])
-            for event in outbox_events("accounts", SIGNUP_CODE_REQUESTED)]
+    return [field_decrypt(payload["code_encrypted"]) for payload in _signup_events().values_list("payload", flat=True)]
 
 
 __all__ = ["PASSWORD", "Api", "client_address", "signup_codes_sent"]
