@@ -129,8 +129,8 @@ def user_register(*, code: str, password: str, email: str | None = None, phone: 
     limit("register_confirm", identifier_key(address))
     language_check(preferred_language)
     password_check_policy(password, User(email=address if channel == "email" else None, display_name=display_name))
-    opened = _signup_apply(channel=channel, address=address, code=code, client=client, fields={
-        "password": password, "display_name": display_name.strip()[:120], "preferred_language": preferred_language,
+    opened = _signup_apply(channel=channel, address=address, code=code, password=password, client=client, profile={
+        "display_name": display_name.strip()[:120], "preferred_language": preferred_language,
         "country": country.upper()[:2], "marketing_consent": marketing_consent})
     if opened is None:
         raise errors.INVALID_CODE(field="code")  # after the commit: the wrong attempt counts
@@ -138,7 +138,7 @@ def user_register(*, code: str, password: str, email: str | None = None, phone: 
 
 
 @use_case(DB)
-def _signup_apply(*, channel: str, address: str, code: str, fields: dict,
+def _signup_apply(*, channel: str, address: str, code: str, password: str, profile: dict,
                   client: Client) -> tuple[User, TokenPair] | None:
     digest = _address_hash(address)
     candidate = (SignupCode.objects.select_for_update()
@@ -147,8 +147,7 @@ def _signup_apply(*, channel: str, address: str, code: str, fields: dict,
     if not code_attempt(candidate, expected=_code_hash(digest, code.strip())):
         return None
     now = clock.now()
-    password = fields.pop("password")
-    user = User(**fields)
+    user = User(**profile)
     if channel == "email":
         user.email, user.email_verified_at = address, now
     else:
