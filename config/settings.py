@@ -267,7 +267,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 # Rate limits (hits, window in seconds) and the login lockout of the accounts domain.
 ACCOUNTS_RATE_LIMITS = {
-    "login_ip": (30, 60), "register_ip": (10, 3600), "refresh_ip": (60, 60), "social_ip": (30, 60),
+    "login_ip": (30, 60), "register_ip": (10, 3600), "register_address": (3, 3600), "register_confirm": (10, 900),
+    "refresh_ip": (60, 60), "social_ip": (30, 60),
     "reset_ip": (10, 3600), "reset_identifier": (3, 3600), "reset_confirm": (10, 900),
     "verify_user": (5, 3600), "verify_confirm": (10, 900), "password_change": (10, 900),
 }

@@ -89,6 +89,15 @@ def contact_for(*, user_id: str) -> contracts.Contact | None:
     )
 
 
+def signup_contact(*, signup_id: str) -> contracts.SignupContact | None:
+    """Where the sign-up code ``signup_id`` goes, or None if it is forgotten (expired and purged)."""
+    signup = selectors.signup_code_get(signup_id=signup_id)
+    if signup is None:
+        return None
+    return contracts.SignupContact(signup_id=str(signup.id), channel=signup.channel, address=signup.address,
+                                   language=signup.language)
+
+
 def credentials_check(*, identifier: str, password: str, ip: str | None = None) -> contracts.UserPermissions:
     """The user (roles and permissions) that an identifier and password open, for clients
     that can only send HTTP Basic credentials (OPDS readers' apps).

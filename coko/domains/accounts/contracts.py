@@ -49,6 +49,8 @@ USER_PROFILE_UPDATED = "user.profile.updated"
 USER_DELETED = "user.deleted"
 VERIFICATION_REQUESTED = "verification.requested"
 PASSWORD_RESET_REQUESTED = "password_reset.requested"
+SIGNUP_CODE_REQUESTED = "signup.code_requested"
+SIGNUP_ADDRESS_TAKEN = "signup.address_taken"
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,32 @@ class CodeRequested(EventPayload):
     language: str
 
 
+@dataclass(frozen=True)
+class SignupCodeRequested(EventPayload):
+    """``signup.code_requested``: a sign-up code for an address that has no account yet.
+
+    The code travels encrypted; the address is not in the event: notifications reads it
+    through ``accounts.api.signup_contact(signup_id=…)``.
+    """
+
+    signup_id: str
+    channel: Literal["email", "sms"]
+    code_encrypted: str
+    expires_at: datetime
+    language: str
+
+
+@dataclass(frozen=True)
+class SignupAddressTaken(EventPayload):
+    """``signup.address_taken``: someone started a sign-up with the address of this account.
+
+    Its owner is told (and no code is sent): sign in, or reset the password.
+    """
+
+    user_id: str
+    channel: Literal["email", "sms"]
+
+
 EVENTS: dict[str, type[EventPayload]] = {
     USER_REGISTERED: UserRegistered,
     USER_LOGIN: UserLoggedIn,
@@ -114,6 +142,8 @@ EVENTS: dict[str, type[EventPayload]] = {
     USER_DELETED: UserDeleted,
     VERIFICATION_REQUESTED: CodeRequested,
     PASSWORD_RESET_REQUESTED: CodeRequested,
+    SIGNUP_CODE_REQUESTED: SignupCodeRequested,
+    SIGNUP_ADDRESS_TAKEN: SignupAddressTaken,
 }
 
 
@@ -127,3 +157,13 @@ class Contact:
     preferred_language: str
     display_name: str
     is_active: bool
+
+
+@dataclass(frozen=True)
+class SignupContact:
+    """Where a sign-up code goes (``accounts.api.signup_contact``): for the notifications domain only."""
+
+    signup_id: str
+    channel: Literal["email", "sms"]
+    address: str  # the email address, or the phone number in E.164
+    language: str

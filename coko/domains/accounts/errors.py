@@ -76,9 +76,8 @@ INVALID_LANGUAGE = ErrorCode(DOMAIN, "invalid_language", Unprocessable, _("This 
                              details=("field", "value"))
 WEAK_PASSWORD = ErrorCode(DOMAIN, "weak_password", Unprocessable, _("This password is not allowed."),
                           details=("field", "reasons"))
-ACCOUNT_EXISTS = ErrorCode(DOMAIN, "account_exists", Conflict,
-                           _("An account already uses this email address or mobile number."),
-                           details=("fields",))
+ONE_ADDRESS = ErrorCode(DOMAIN, "one_address", Unprocessable,
+                        _("Sign up with an email address or a mobile number, not both."), details=("fields",))
 
 # an avatar is chosen among the user's own images through the files domain, which knows who owns
 # which file (accounts calls no other domain): PUT /auth/profile may only keep or clear it

@@ -51,9 +51,21 @@ class ProfileOut(Schema):
     permissions: list[str]
 
 
+class RegisterStartIn(Schema):
+    email: str | None = Field(None, max_length=254)
+    phone: str | None = Field(None, max_length=32)
+    preferred_language: str = Field("fr", max_length=8)
+
+
+class RegisterStartOut(Schema):
+    status: str = "code_sent"
+    expires_in: int = Field(..., description="seconds the code stays valid")
+
+
 class RegisterIn(Schema):
     email: str | None = Field(None, max_length=254)
     phone: str | None = Field(None, max_length=32)
+    code: str = Field(..., min_length=4, max_length=12, description="the code sent by /auth/register/start")
     password: str = Field(..., min_length=1, max_length=256)
     display_name: str = Field("", max_length=120)
     preferred_language: str = Field("fr", max_length=8)
@@ -175,7 +187,19 @@ def _me(request) -> User:
 
 
 # --- routes ---------------------------------------------------------------------------------------------------
-@router.post("/auth/register", response={201: RegisterOut}, summary="Create an account")
+@router.post("/auth/register/start", response={202: RegisterStartOut},
+             summary="Start a sign-up: send a code to the email address or mobile number",
+             description="The same answer whether or not the address has an account (its owner is "
+                         "then told that someone tried, and no code is sent).")
+def register_start(request, body: RegisterStartIn):
+    ttl = services.registration_start(client=_client(request), **body.dict())
+    return Status(202, {"expires_in": int(ttl.total_seconds())})
+
+
+@router.post("/auth/register", response={201: RegisterOut},
+             summary="Create an account with the code sent by /auth/register/start",
+             description="A wrong, expired or spent code, or an address that has an account, is the "
+                         "same 422 `invalid_code`.")
 def register(request, body: RegisterIn):
     user, pair = services.user_register(client=_client(request), **body.dict())
     return Status(201, {"user": _profile(user), "tokens": _tokens(pair)})

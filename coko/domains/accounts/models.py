@@ -107,17 +107,11 @@ class RefreshToken(models.Model):
         indexes = [models.Index(fields=["user", "revoked_at"], name="accounts_rt_user_live")]
 
 
-class OneTimeCode(models.Model):
-    """A verification or password-reset code: hashed, short-lived, few attempts."""
-
-    class Purpose(models.TextChoices):
-        VERIFY_EMAIL = "verify_email"
-        VERIFY_PHONE = "verify_phone"
-        PASSWORD_RESET = "password_reset"
+class CodeBase(models.Model):
+    """A one-time code kept as a keyed hash: short-lived, few attempts, spent once
+    (``services.credentials.code_attempt``)."""
 
     id = models.BigAutoField(primary_key=True)
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="one_time_codes")
-    purpose = models.CharField(max_length=20, choices=Purpose.choices)
     code_hash = models.CharField(max_length=64)
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
@@ -125,7 +119,40 @@ class OneTimeCode(models.Model):
     consumed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        abstract = True
+
+
+class OneTimeCode(CodeBase):
+    """A verification or password-reset code of an account."""
+
+    class Purpose(models.TextChoices):
+        VERIFY_EMAIL = "verify_email"
+        VERIFY_PHONE = "verify_phone"
+        PASSWORD_RESET = "password_reset"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="one_time_codes")
+    purpose = models.CharField(max_length=20, choices=Purpose.choices)
+
+    class Meta:
         indexes = [models.Index(fields=["user", "purpose", "consumed_at"], name="accounts_otc_live")]
+
+
+class SignupCode(CodeBase):
+    """A sign-up code sent to an address that has no account yet (verify-first sign-up).
+
+    Found by the address's keyed hash; the address itself is encrypted, kept only to send
+    the code, and forgotten with the row once it has expired. A row is written for a taken
+    address too (with a code nobody is sent): both branches of a sign-up do the same work.
+    """
+
+    address_hash = models.CharField(max_length=64)
+    channel = models.CharField(max_length=8, choices=[("email", "email"), ("sms", "sms")])
+    address = EncryptedTextField()  # the email (lower-case) or the phone (E.164)
+    language = models.CharField(max_length=8, choices=[(c, c) for c in LANGUAGES], default="fr")
+
+    class Meta:
+        indexes = [models.Index(fields=["address_hash", "consumed_at"], name="accounts_signup_live"),
+                   models.Index(fields=["expires_at"], name="accounts_signup_expiry")]
 
 
 class AuditEvent(models.Model):

@@ -8,11 +8,16 @@ from django.contrib.auth.models import Permission
 from coko.platform.crypto import keyed_hash
 
 from .contracts import ROLE_PERMISSIONS
-from .models import User
+from .models import SignupCode, User
 
 
 def user_get(*, user_id) -> User | None:
     return User.objects.filter(id=user_id).first()
+
+
+def signup_code_get(*, signup_id) -> SignupCode | None:
+    """A sign-up code row (``signup_id`` is its id; anything else finds nothing)."""
+    return SignupCode.objects.filter(id=int(signup_id)).first() if str(signup_id).isdigit() else None
 
 
 def phone_e164(raw: str) -> str | None:

@@ -1,8 +1,8 @@
 """Factories other domains' tests use to get people: readers, authors, staff, signed in.
 
-Built on what a client does (``POST /auth/register``, ``/auth/login``) and on this
-domain's own role service; other domains' tests import this module, never accounts'
-services or models::
+Built on what a client does (``POST /auth/register/start``, ``/auth/register`` with the
+code the address was sent, ``/auth/login``) and on this domain's own role service; other
+domains' tests import this module, never accounts' services or models::
 
     from coko.domains.accounts.testing import staff, user_with_roles
 

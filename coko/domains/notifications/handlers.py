@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+from coko.domains.accounts import api as accounts_api
 from coko.domains.accounts.contracts import (
     PASSWORD_RESET_REQUESTED,
+    SIGNUP_ADDRESS_TAKEN,
+    SIGNUP_CODE_REQUESTED,
     USER_REGISTERED,
     VERIFICATION_REQUESTED,
     CodeRequested,
+    SignupAddressTaken,
+    SignupCodeRequested,
     UserRegistered,
 )
 from coko.platform.errors import NotFound
 from coko.platform.events import Event, subscribe
 from coko.platform.observability import get_logger
 
-from . import api
+from . import api, services
 
 log = get_logger("coko.notifications")
 
@@ -37,3 +42,24 @@ def send_one_time_code(event: Event) -> None:
     template = "password_reset_code" if event.type == PASSWORD_RESET_REQUESTED else "verification_code"
     _send(event, user_id=payload.user_id, template=template, category="security", channels=[payload.channel],
           context={"code_encrypted": payload.code_encrypted, "purpose": payload.purpose})
+
+
+@subscribe(SIGNUP_CODE_REQUESTED)
+def send_signup_code(event: Event) -> None:
+    """The code goes to the address being signed up with (no account yet: no inbox, no preferences)."""
+    payload = event.payload_as(SignupCodeRequested)
+    contact = accounts_api.signup_contact(signup_id=payload.signup_id)
+    if contact is None:  # expired and forgotten before we got here: the code is worthless anyway
+        log.info("notification skipped: sign-up code forgotten", event_id=str(event.id), event_type=event.type)
+        return
+    services.notification_send_to_address(
+        channel=contact.channel, address=contact.address, language=payload.language, template="signup_code",
+        context={"code_encrypted": payload.code_encrypted}, idempotency_key=f"{event.type}:{event.id}")
+
+
+@subscribe(SIGNUP_ADDRESS_TAKEN)
+def warn_signup_address_taken(event: Event) -> None:
+    """Someone started a sign-up with this account's address: its owner is told, on that channel."""
+    payload = event.payload_as(SignupAddressTaken)
+    _send(event, user_id=payload.user_id, template="signup_address_taken", category="security",
+          channels=[payload.channel], context={})

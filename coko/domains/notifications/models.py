@@ -29,10 +29,13 @@ class DeadLetter(DeadLetterBase):
 
 
 class Notification(models.Model):
-    """One thing to tell one person; rendered and delivered on one or more channels."""
+    """One thing to tell one person; rendered and delivered on one or more channels.
+
+    ``user_id`` is None for a message to an address that has no account yet (a sign-up code).
+    """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    user_id = models.UUIDField(db_index=True)
+    user_id = models.UUIDField(db_index=True, null=True, blank=True)
     template = models.CharField(max_length=64)
     category = models.CharField(max_length=16, choices=[(c, c) for c in CATEGORIES])
     context = models.JSONField(default=dict, blank=True)

@@ -136,6 +136,28 @@ def notification_send(*, user_id, template: str, context: dict | None = None,
     return _queued(notification, created=True)
 
 
+@use_case(DB)
+def notification_send_to_address(*, channel: str, address: str, language: str, template: str, context: dict,
+                                 idempotency_key: str) -> NotificationQueued:
+    """Tell an address that has no account yet something (a sign-up code) on its one channel,
+    ``email`` or ``sms``: a security message, in ``language`` (else English). Idempotent as
+    ``notification_send``."""
+    if channel not in ("email", "sms"):
+        raise errors.UNKNOWN_CHANNEL(channels=[channel], allowed=["email", "sms"])
+    existing = Notification.objects.filter(idempotency_key=idempotency_key).first()
+    if existing is not None:
+        return _queued(existing, created=False)
+    rendered_in = selectors.template_language(template=template, language=language)
+    if rendered_in is None:
+        raise errors.UNKNOWN_TEMPLATE(template=template)
+    notification = Notification.objects.create(user_id=None, template=template, category="security",
+                                               context=context, language=rendered_in,
+                                               idempotency_key=idempotency_key)
+    delivery = Delivery.objects.create(notification=notification, channel=channel, destination=address)
+    transaction.on_commit(lambda: _enqueue([(delivery.id, None)]), using=DB)
+    return _queued(notification, created=True)
+
+
 def _queued(notification: Notification, *, created: bool) -> NotificationQueued:
     channels = tuple(notification.deliveries.order_by("id").values_list("channel", flat=True))
     return NotificationQueued(notification_id=str(notification.id), channels=channels, created=created)
@@ -225,7 +247,7 @@ def delivery_attempt(*, delivery_id: int, now: datetime | None = None) -> Attemp
     notification = delivery.notification
     subject, text, html = render(notification)
     message = ch.Outgoing(to=delivery.destination, subject=subject, text=text, html=html, data={
-        "notification_id": str(notification.id), "user_id": str(notification.user_id),
+        "notification_id": str(notification.id), "user_id": str(notification.user_id or ""),
         "category": notification.category, "template": notification.template})
     delivery.attempts += 1
     max_attempts, min_ms, max_ms = _retry_policy(delivery.channel)

@@ -11,7 +11,8 @@ as its owner reads it.
     assert inbox_titles(awa) == [message["Subject"]]
 
 Events reach the notifications handlers through ``coko.devtools.testing.events.deliver_pending``
-(``handler="notifications.welcome_new_user"`` or ``"notifications.send_one_time_code"``).
+(``handler="notifications.welcome_new_user"``, ``"notifications.send_one_time_code"``,
+``"notifications.send_signup_code"`` or ``"notifications.warn_signup_address_taken"``).
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ outbox events commit together. Two shapes recur:
 Helpers that run inside a caller's transaction (``session_start``, ``sessions_end``,
 ``account_open``, ``roles_changed_audit``) say so in their docstring and are not use cases.
 
-Families: ``registration`` (password sign-up, the one ``user.registered`` payload),
+Families: ``registration`` (verify-first password sign-up, the one ``user.registered`` payload),
 ``sessions`` (login, HTTP Basic credentials, refresh, logout), ``profile``,
 ``credentials`` (one-time codes: verification, password reset; password change),
 ``deletion`` (closing, erasure), ``permissions`` (roles, object permissions),
@@ -43,7 +43,7 @@ from .permissions import (
     roles_changed_audit,
 )
 from .profile import PROFILE_FIELDS, UNSET, ProfileChanges, Unset, profile_update
-from .registration import user_register, user_registered_payload
+from .registration import registration_start, signup_codes_forget, user_register, user_registered_payload
 from .sessions import (
     REFRESH_TTL,
     TokenPair,
@@ -82,11 +82,13 @@ __all__ = [
     "password_reset_request",
     "phone_normalize",
     "profile_update",
+    "registration_start",
     "role_grant",
     "role_revoke",
     "roles_changed_audit",
     "session_logout",
     "session_refresh",
+    "signup_codes_forget",
     "social_login",
     "social_sign_in",
     "user_login",

@@ -22,7 +22,7 @@ from coko.platform.events import publish
 from coko.platform.services import use_case
 
 from .. import contracts, errors
-from ..models import OneTimeCode, User
+from ..models import OneTimeCode, SignupCode, User
 from ..selectors import user_by_identifier
 from ._common import DB, Client, audit, identifier_key, limit, password_check_policy
 from .sessions import account_lockout_clear, live_families, sessions_end
@@ -39,7 +39,7 @@ _CODE_EVENTS = {
 # --- inside a caller's transaction -------------------------------------------------------------------
 def _code_issue(user: User, *, purpose: str, channel: str) -> None:
     """A fresh code for ``purpose`` (earlier ones stop working), sent through an event."""
-    code = f"{secrets.randbelow(10**6):06d}"
+    code = code_new()
     now = timezone.now()
     OneTimeCode.objects.filter(user=user, purpose=purpose, consumed_at__isnull=True).update(consumed_at=now)
     OneTimeCode.objects.create(user=user, purpose=purpose, expires_at=now + CODE_TTL,
@@ -53,7 +53,7 @@ def _code_issue_nobody(*, purpose: str) -> None:
     """What ``_code_issue`` costs, for no account: the same hashing and encryption, and as
     many round trips to the database (the update, then two reads standing in for the code's
     and the event's inserts); nothing is written."""
-    code = f"{secrets.randbelow(10**6):06d}"
+    code = code_new()
     now = timezone.now()
     OneTimeCode.objects.filter(user_id=None, purpose=purpose, consumed_at__isnull=True).update(consumed_at=now)
     keyed_hash(f"{uuid.uuid4()}:{code}", purpose=f"accounts.{purpose}")
@@ -70,10 +70,22 @@ def _code_consume(user: User | None, *, purpose: str, code: str) -> bool:
                          expires_at__gt=timezone.now())
                  .order_by("-id").first())
     expected = keyed_hash(f"{user.id if user else uuid.uuid4()}:{code.strip()}", purpose=f"accounts.{purpose}")
-    if user is None or candidate is None or candidate.attempts >= CODE_MAX_ATTEMPTS:
+    return user is not None and code_attempt(candidate, expected=expected)
+
+
+def code_new() -> str:
+    """A fresh six-digit one-time code."""
+    return f"{secrets.randbelow(10**6):06d}"
+
+
+def code_attempt(candidate: OneTimeCode | SignupCode | None, *, expected: str) -> bool:
+    """Whether ``expected`` (the keyed hash of the code the client sent) opens ``candidate``,
+    the live code row read for update (None: there is none), compared in constant time.
+    A right code is spent; a wrong one counts an attempt; past the cap, none opens it."""
+    if candidate is None or candidate.attempts >= CODE_MAX_ATTEMPTS:
         return False
     if not secrets.compare_digest(expected, candidate.code_hash):
-        OneTimeCode.objects.filter(id=candidate.id).update(attempts=candidate.attempts + 1)
+        type(candidate).objects.filter(id=candidate.id).update(attempts=candidate.attempts + 1)
         return False
     candidate.consumed_at = timezone.now()
     candidate.save(update_fields=["consumed_at"])

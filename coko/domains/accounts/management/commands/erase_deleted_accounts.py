@@ -1,4 +1,5 @@
-"""manage.py erase_deleted_accounts: erase personal data of accounts past their grace period.
+"""manage.py erase_deleted_accounts: erase personal data of accounts past their grace period,
+and forget the expired sign-up codes (with the addresses they were sent to).
 
 Run it daily (a Kubernetes CronJob); it is safe to run twice.
 """
@@ -9,8 +10,10 @@ from coko.domains.accounts import services
 
 
 class Command(BaseCommand):
-    help = "Erase the personal fields of closed accounts whose grace period is over."
+    help = ("Erase the personal fields of closed accounts whose grace period is over; "
+            "forget expired sign-up codes.")
 
     def handle(self, *args, **options):
         erased = services.accounts_erase_due()
-        self.stdout.write(f"erased {erased} account(s)")
+        forgotten = services.signup_codes_forget()
+        self.stdout.write(f"erased {erased} account(s), forgot {forgotten} expired sign-up code(s)")
