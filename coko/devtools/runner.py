@@ -105,7 +105,8 @@ def run() -> int:
         commands = {
             "web": [PYTHON, "-m", "gunicorn", "config.wsgi:application", "--bind", f"{host}:{port}",
                     "--workers", os.environ.get("WEB_CONCURRENCY", "2"), "--threads", "4",
-                    "--worker-class", "gthread", "--access-logfile", "-", "--graceful-timeout", "10"],
+                    "--worker-class", "coko.platform.http.gunicorn_worker.EnvelopeWorker",
+                    "--access-logfile", "-", "--graceful-timeout", "10"],
             "worker": [PYTHON, "manage.py", "run_worker"],
             "relay": [PYTHON, "manage.py", "relay_outbox"],
         }
