@@ -13,6 +13,7 @@ from uuid import UUID
 from ninja import Field, Query, Router, Schema, Status
 
 from coko.platform.auth.ninja import BearerAuth
+from coko.platform.http.openapi import error_statuses
 
 from . import api, errors, selectors, services
 from .contracts import CHANNELS, PREFERENCE_CATEGORIES
@@ -46,7 +47,7 @@ class InboxOut(Schema):
 
 class PageIn(Schema):
     limit: int = Field(20, ge=1, le=100)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=10000)
 
 
 class PreferenceItem(Schema):
@@ -167,7 +168,8 @@ def unsubscribe(request, body: UnsubscribeIn):
 
 
 @router.post("/notifications/send", response={202: SendOut}, auth=bearer,
-             summary="Send a notification to a user (staff and internal callers)")
+             summary="Send a notification to a user (staff and internal callers)",
+             openapi_extra=error_statuses(404))
 def send(request, body: SendIn):
     if not request.auth.is_admin:
         raise errors.PERMISSION_DENIED(missing_permissions=[], required_roles=["admin"])

@@ -55,6 +55,15 @@ def test_the_inbox_needs_a_token_and_valid_paging():
     assert response.status_code == 422 and response.data["error"]["code"] == "validation_error"
 
 
+def test_an_offset_past_any_inbox_is_a_422_not_a_database_error(api):
+    """Found by the OpenAPI fuzz (issue 10): an offset beyond PostgreSQL's bigint was a 500."""
+    register(api, email="awa@example.sn")
+    response = api.get("/notifications?offset=31857243629608736380682240")
+    assert response.status_code == 422 and response.data["error"]["code"] == "validation_error"
+    assert response.data["error"]["details"][0]["loc"] == ["query", "offset"]
+    assert api.get("/notifications?offset=10000").status_code == 200
+
+
 def test_preferences_default_marketing_off_and_can_be_changed(api):
     register(api, email="awa@example.sn")
     prefs = api.get("/notifications/preferences").data
