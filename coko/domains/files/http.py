@@ -19,6 +19,7 @@ from ninja.files import UploadedFile
 from coko.domains.accounts import api as accounts_api
 from coko.platform.auth.ninja import BearerAuth
 from coko.platform.http.client import client_ip
+from coko.platform.http.openapi import error_statuses
 
 from . import errors, selectors, services
 from .contracts import BOOK_FORMAT_KINDS, COVER_SIZES, FILE_KINDS
@@ -229,7 +230,8 @@ def acquisition(request, book_id: UUID, format: Literal["epub", "pdf", "audio"])
 
 
 @router.get("/files/download/{token}", auth=None, url_name="files_download", response={200: None},
-            summary="The file a signed download link grants (403 forged, 410 expired)")
+            summary="The file a signed download link grants (403 forged, 410 expired)",
+            openapi_extra=error_statuses(403, 410))
 def download(request, token: str):
     obj, filename = services.download_token_read(token=token)
     # book files are already compressed (zip, PDF streams, audio): never gzip them again
