@@ -19,7 +19,10 @@ machine-readable snake_case; clients branch on them, never on messages.
 
 Mapping of exceptions that are not ``DomainError`` (``error_for_exception``):
 
-* ninja ``ValidationError`` → 422 ``validation_error``, details = ``[{loc, msg, type}]``
+* ninja ``ValidationError`` → 422 ``validation_error``, details = ``[{loc, msg, type}]``; a JSON
+  body that is not an object (``BodyNotAnObject``, from the API's parser) too, at ``loc ["body"]``
+* a body that cannot be read as JSON (ninja's ``HttpError(400)`` from its parser) → 400
+  ``bad_request`` with ``details = {"reason": "body_unparsable"}``
 * ninja ``HttpError`` (and its ``AuthenticationError``, ``AuthorizationError``,
   ``Throttled``) → its status
 * ``Http404`` → 404 ``not_found``; Django's ``PermissionDenied`` → 403 ``permission_denied``
@@ -272,7 +275,22 @@ def _validation_details(errors: list[dict]) -> list[dict]:
     return details
 
 
-# --- request bodies over Django's limits (issue 10) ----------------------------------------------
+# --- request bodies (issue 10) ----------------------------------------------------------------------
+class BodyNotAnObject(ValueError):
+    """A JSON request body that is not an object (every body of the API is one)."""
+
+
+def _parse_error(exc) -> ApiError | None:
+    """ninja wraps a body parser's failure in ``HttpError(400)``, the cause chained."""
+    cause = exc.__cause__
+    if exc.status_code != 400 or cause is None:
+        return None
+    if isinstance(cause, BodyNotAnObject):
+        return ApiError.for_status(422, details=[{"loc": ["body"], "msg": "Input should be a JSON object",
+                                                  "type": "model_type"}])
+    return _body_error(cause) or ApiError.for_status(400, details={"reason": "body_unparsable"})
+
+
 def _body_error(exc: BaseException) -> ApiError | None:
     """413 for a body over one of Django's limits, 400 for a multipart body it cannot parse."""
     from django.conf import settings
@@ -310,6 +328,9 @@ def error_for_exception(exc: BaseException) -> ApiError | None:
     if isinstance(exc, AuthorizationError):
         return ApiError.for_status(exc.status_code)
     if isinstance(exc, HttpError):
+        parse_error = _parse_error(exc)
+        if parse_error is not None:
+            return parse_error
         code, default = status_defaults(exc.status_code)
         return ApiError(exc.status_code, code, exc.message or default)
     if isinstance(exc, Http404):
@@ -341,6 +362,7 @@ def response_for_exception(request, exc: BaseException) -> JsonResponse:
 
 __all__ = [
     "ApiError",
+    "BodyNotAnObject",
     "Conflict",
     "DomainError",
     "ErrorCode",

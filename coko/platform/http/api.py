@@ -24,8 +24,9 @@ from django.conf import settings
 from django.http import Http404, HttpRequest
 from ninja import NinjaAPI, Router, Schema, Swagger
 from ninja.errors import HttpError, ValidationError
+from ninja.parser import Parser
 
-from coko.platform.errors import response_for_exception
+from coko.platform.errors import BodyNotAnObject, response_for_exception
 from coko.platform.http.openapi import EXTRA_ERRORS_KEY
 
 API_VERSION = "1"
@@ -39,6 +40,22 @@ Errors, whatever their status, have one shape:
 Reads carry an `ETag` (send it back in `If-None-Match` to get a 304) and are gzipped on request.
 Every response carries `X-Request-ID` (send your own to correlate logs).
 """
+
+
+class ObjectBodyParser(Parser):
+    """ninja's JSON body parser, refusing a body that is not a JSON object (a 422).
+
+    Every request body of this API is an object (a ``Schema``). ninja's schemas read their
+    fields from *any* value as attributes, so without this a string body ``"AAA"`` was a
+    book titled ``"Aaa"`` (``str.title``) and ``[null, null]`` an empty profile update
+    (found by the OpenAPI fuzz, issue 10). A route wanting a list wraps it in an object.
+    """
+
+    def parse_body(self, request: HttpRequest):
+        data = super().parse_body(request)
+        if not isinstance(data, dict):
+            raise BodyNotAnObject(type(data).__name__)
+        return data
 
 
 def install_error_handlers(api: NinjaAPI) -> NinjaAPI:
@@ -218,6 +235,7 @@ def build_api() -> NinjaAPI:
         # Swagger UI from ninja's bundled static files (no CDN: the CSP allows 'self' only);
         # no validator badge (it would load an image from validator.swagger.io)
         docs=Swagger(settings={"validatorUrl": None}),
+        parser=ObjectBodyParser(),
     )
     install_error_handlers(api)
     api.add_router("", platform_router)
