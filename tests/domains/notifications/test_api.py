@@ -91,6 +91,20 @@ def test_bad_preferences_are_refused_in_the_envelope(api):
     assert bad_zone.status_code == 422 and bad_zone.data["error"]["code"] == "invalid_time_zone"
 
 
+def test_quiet_hours_are_times_on_the_user_s_clock_and_nothing_else(api):
+    """Found by the OpenAPI fuzz (issue 10): an offset was silently dropped, a number of seconds
+    taken for a time, and the answer's "22:00:00" did not match the documented format (RFC 3339
+    ``time``, which requires an offset). Now HH:MM[:SS] only, documented as such."""
+    register(api, email="awa@example.sn")
+    for bad in ("22:00+05:00", "07:00Z", 3600, "22:00:00.5", "24:00", "7:00"):
+        response = api.put("/notifications/preferences", {"quiet_hours": {"start": bad, "end": "06:00"}})
+        assert response.status_code == 422, bad
+        assert response.data["error"]["details"][0]["loc"] == ["body", "body", "quiet_hours", "start"], bad
+    assert api.get("/notifications/preferences").data["quiet_hours"] is None  # nothing changed
+    fine = api.put("/notifications/preferences", {"quiet_hours": {"start": "21:30", "end": "06:00:30"}})
+    assert fine.data["quiet_hours"] == {"start": "21:30:00", "end": "06:00:30"}
+
+
 def test_devices_subscribe_and_unsubscribe(api):
     user_id = register(api, email="awa@example.sn")
     subscription = {"endpoint": "https://fcm.googleapis.com/fcm/send/abc", "keys": {"p256dh": "k", "auth": "a"}}
