@@ -6,6 +6,7 @@ Every value can be tuned from the environment; defaults suit a container with
 a 1-CPU limit behind ingress-nginx.
 """
 
+import ipaddress
 import os
 import shutil
 
@@ -29,7 +30,9 @@ bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 # Processes x threads. WEB_CONCURRENCY wins; otherwise 2*cores+1, capped at 8
 # (a pod should scale out through the HPA, not up).
 workers = _int("WEB_CONCURRENCY", min(2 * _cpus() + 1, 8))
-worker_class = "gthread"
+# gunicorn's gthread worker, whose own error answers (414 request line too long, 431 headers
+# too large, 400 malformed request) are the API's JSON error envelope like every other error.
+worker_class = "coko.platform.http.gunicorn_worker.EnvelopeWorker"
 threads = _int("GUNICORN_THREADS", 4)
 
 # Timeouts: requests taking longer than `timeout` get the worker recycled.
@@ -47,13 +50,22 @@ worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 # gunicorn >= 25.1 opens a control socket under $HOME; HOME is read-only here.
 control_socket_disable = True
 
-# Only the ingress controller can reach the pods (NetworkPolicy), so trust its
-# X-Forwarded-* headers (gunicorn reads only the scheme from them; the client's address
-# is read by the app, from COKO_TRUSTED_PROXIES peers only: coko.platform.http.client).
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "*")
+# X-Forwarded-Proto (wsgi.url_scheme) and the forwarder headers (SCRIPT_NAME …) are believed
+# only from the proxies the app trusts for X-Forwarded-For: COKO_TRUSTED_PROXIES (CIDRs; the
+# ingress pods in the manifests; nobody when unset). "*" would let any client that reaches
+# the process claim HTTPS (and skip COKO_SECURE_HTTPS's redirect) or move the path prefix.
+def _trusted_proxies():
+    cidrs = [item.strip() for item in os.environ.get("COKO_TRUSTED_PROXIES", "").split(",") if item.strip()]
+    return ",".join(str(ipaddress.ip_network(cidr, strict=False)) for cidr in cidrs)
 
-# Logs: everything to stdout/stderr, access log as one JSON-ish line.
-accesslog = "-"
+
+forwarded_allow_ips = _trusted_proxies()
+
+# Logs: everything to stdout/stderr. Each request is logged once, by the application
+# (coko.platform.http.middleware.RequestIdMiddleware: the real client, the request id, the
+# status); gunicorn's own access line is off unless GUNICORN_ACCESS_LOG names a file ("-" for
+# stdout), e.g. to also see what gunicorn refuses before the application (414, 431).
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 access_log_format = (

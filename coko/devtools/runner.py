@@ -147,8 +147,8 @@ def run() -> int:
             # no control socket: gunicorn's default is one path for the whole machine
             "web": [PYTHON, "-m", "gunicorn", "config.wsgi:application", "--bind", f"{host}:{port}",
                     "--workers", os.environ.get("WEB_CONCURRENCY", "2"), "--threads", "4",
-                    "--worker-class", "gthread", "--graceful-timeout", "10",
-                    "--no-control-socket"],
+                    "--worker-class", "coko.platform.http.gunicorn_worker.EnvelopeWorker",
+                    "--graceful-timeout", "10", "--no-control-socket"],
             "worker": [PYTHON, "manage.py", "run_worker"],
             "relay": [PYTHON, "manage.py", "relay_outbox"],
         }

@@ -19,7 +19,10 @@ machine-readable snake_case; clients branch on them, never on messages.
 
 Mapping of exceptions that are not ``DomainError`` (``error_for_exception``):
 
-* ninja ``ValidationError`` → 422 ``validation_error``, details = ``[{loc, msg, type}]``
+* ninja ``ValidationError`` → 422 ``validation_error``, details = ``[{loc, msg, type}]``; a JSON
+  body that is not an object (``BodyNotAnObject``, from the API's parser) too, at ``loc ["body"]``
+* a body that cannot be read as JSON (ninja's ``HttpError(400)`` from its parser) → 400
+  ``bad_request`` with ``details = {"reason": "body_unparsable"}``
 * ninja ``HttpError`` (and its ``AuthenticationError``, ``AuthorizationError``,
   ``Throttled``) → its status
 * ``Http404`` → 404 ``not_found``; Django's ``PermissionDenied`` → 403 ``permission_denied``
@@ -66,9 +69,11 @@ STATUS_DEFAULTS: dict[int, tuple[str, Any]] = {
     410: ("gone", _("This resource no longer exists.")),
     412: ("precondition_failed", _("A precondition of the request failed.")),
     413: ("payload_too_large", _("The request body is too large.")),
+    414: ("uri_too_long", _("The request's address is too long.")),
     415: ("unsupported_media_type", _("The request body's media type is not supported.")),
     422: ("validation_error", _("The request contains invalid data.")),
     429: ("rate_limited", _("Too many requests. Try again later.")),
+    431: ("request_headers_too_large", _("The request's headers are too large.")),
     500: ("internal_error", _("An unexpected error occurred.")),
     502: ("bad_gateway", _("An upstream service answered badly.")),
     503: ("service_unavailable", _("The service is temporarily unavailable. Try again later.")),
@@ -278,7 +283,22 @@ def _validation_details(errors: list[dict]) -> list[dict]:
     return details
 
 
-# --- request bodies over Django's limits (issue 10) ----------------------------------------------
+# --- request bodies (issue 10) ----------------------------------------------------------------------
+class BodyNotAnObject(ValueError):
+    """A JSON request body that is not an object (every body of the API is one)."""
+
+
+def _parse_error(exc) -> ApiError | None:
+    """ninja wraps a body parser's failure in ``HttpError(400)``, the cause chained."""
+    cause = exc.__cause__
+    if exc.status_code != 400 or cause is None:
+        return None
+    if isinstance(cause, BodyNotAnObject):
+        return ApiError.for_status(422, details=_validation_details([{"loc": ["body"], "type": "model_type",
+                                                                      "msg": "Input should be a JSON object"}]))
+    return _body_error(cause) or ApiError(400, "bad_request", BODY_UNREADABLE, {"reason": "body_unparsable"})
+
+
 def _body_error(exc: BaseException) -> ApiError | None:
     """413 for a body over one of Django's limits, 400 for a multipart body it cannot parse."""
     from django.conf import settings
@@ -315,9 +335,10 @@ def error_for_exception(exc: BaseException) -> ApiError | None:
         return ApiError.for_status(401, **{"WWW-Authenticate": "Bearer"})
     if isinstance(exc, AuthorizationError):
         return ApiError.for_status(exc.status_code)
-    if isinstance(exc, HttpError) and exc.status_code == 400:  # django-ninja: a body it cannot parse
-        return ApiError(400, "bad_request", BODY_UNREADABLE, {"reason": "body_not_json"})
     if isinstance(exc, HttpError):
+        parse_error = _parse_error(exc)
+        if parse_error is not None:
+            return parse_error
         code, default = status_defaults(exc.status_code)
         return ApiError(exc.status_code, code, exc.message or default)
     if isinstance(exc, Http404):
@@ -349,6 +370,7 @@ def response_for_exception(request, exc: BaseException) -> JsonResponse:
 
 __all__ = [
     "ApiError",
+    "BodyNotAnObject",
     "Conflict",
     "DomainError",
     "ErrorCode",

@@ -430,7 +430,7 @@ def test_gunicorn_config_compiles_and_binds_port_8000():
     namespace: dict = {"__file__": str(path), "__name__": "gunicorn_conf"}
     exec(code, namespace)  # noqa: S102 - our own config file
     assert namespace["bind"] == "0.0.0.0:8000"
-    assert namespace["worker_class"] == "gthread"
+    assert namespace["worker_class"] == "coko.platform.http.gunicorn_worker.EnvelopeWorker"  # gthread's
     assert isinstance(namespace["workers"], int) and namespace["workers"] >= 1
     assert namespace["graceful_timeout"] < 30, "must fit terminationGracePeriodSeconds"
     try:

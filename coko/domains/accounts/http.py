@@ -14,6 +14,7 @@ from ninja import Field, Router, Schema, Status
 from pydantic import field_validator
 
 from coko.platform.auth.ninja import BearerAuth, require_role
+from coko.platform.http.openapi import error_statuses
 
 from . import errors, selectors, services
 from .models import User
@@ -205,7 +206,8 @@ def register(request, body: RegisterIn):
     return Status(201, {"user": _profile(user), "tokens": _tokens(pair)})
 
 
-@router.post("/auth/login", response=TokensOut, summary="Log in with an email address or mobile number")
+@router.post("/auth/login", response=TokensOut, summary="Log in with an email address or mobile number",
+             openapi_extra=error_statuses(401))
 def login(request, response: HttpResponse, body: LoginIn):
     """The answer also names this device (``X-Coko-Device`` header, ``coko_device`` cookie):
     sent back on the next logins, it keeps this device out of the account's lockout."""
@@ -216,7 +218,8 @@ def login(request, response: HttpResponse, body: LoginIn):
     return _tokens(pair)
 
 
-@router.post("/auth/refresh", response=TokensOut, summary="Trade a refresh token for new tokens")
+@router.post("/auth/refresh", response=TokensOut, summary="Trade a refresh token for new tokens",
+             openapi_extra=error_statuses(401))
 def refresh(request, body: RefreshIn):
     return _tokens(services.session_refresh(refresh_token=body.refresh_token, client=_client(request)))
 
@@ -316,13 +319,15 @@ def role_revoke(request, user_id: UUID, role: str):
 
 
 @router.post("/auth/social/google", response=TokensOut, summary="Log in or sign up with a Google ID token",
-             description="404 `social_provider_not_configured` when this deployment has no Google client ids.")
+             description="404 `social_provider_not_configured` when this deployment has no Google client ids.",
+             openapi_extra=error_statuses(401, 404))
 def social_google(request, body: GoogleIn):
     return _tokens(services.social_sign_in(provider="google", token=body.id_token, client=_client(request)))
 
 
 @router.post("/auth/social/facebook", response=TokensOut, summary="Log in or sign up with Facebook",
-             description="404 `social_provider_not_configured` when this deployment has no Facebook app.")
+             description="404 `social_provider_not_configured` when this deployment has no Facebook app.",
+             openapi_extra=error_statuses(401, 404))
 def social_facebook(request, body: FacebookIn):
     return _tokens(services.social_sign_in(provider="facebook", token=body.access_token,
                                            client=_client(request)))

@@ -19,6 +19,7 @@ from ninja.files import UploadedFile
 from coko.domains.accounts import api as accounts_api
 from coko.platform.auth.ninja import BearerAuth
 from coko.platform.http.client import client_ip
+from coko.platform.http.openapi import error_statuses
 
 from . import errors, selectors, services
 from .contracts import BOOK_FORMAT_KINDS, COVER_SIZES, FILE_KINDS
@@ -250,7 +251,8 @@ def acquisition(request, book_id: UUID, format: Literal["epub", "pdf", "audio"])
 
 @router.get("/files/download/{token}", auth=reader_app, url_name="files_download", response={200: None},
             summary="The file a signed download link grants (403 forged or made for another account, "
-                    "410 expired); credentials, if sent, must be those of the account it was made for")
+                    "410 expired); credentials, if sent, must be those of the account it was made for",
+            openapi_extra=error_statuses(401, 403, 410))
 def download(request, token: str):
     reader = request.reader
     obj, filename = services.download_token_read(token=token, reader_id=str(reader.user_id) if reader else None)

@@ -6,13 +6,16 @@ API root, so every path here carries its ``/notifications`` prefix.)
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, time
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from ninja import Field, Query, Router, Schema, Status
+from pydantic import BeforeValidator, WithJsonSchema
 
 from coko.platform.auth.ninja import BearerAuth, require_role
+from coko.platform.http.openapi import error_statuses
 
 from . import api, selectors, services
 from .contracts import CHANNELS, PREFERENCE_CATEGORIES
@@ -47,7 +50,7 @@ class InboxOut(Schema):
 
 class PageIn(Schema):
     limit: int = Field(20, ge=1, le=100)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=10000)
 
 
 class PreferenceItem(Schema):
@@ -56,9 +59,27 @@ class PreferenceItem(Schema):
     enabled: bool
 
 
+_WALL_TIME = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"
+
+
+def _wall_time(value: Any) -> Any:
+    """``"22:00"`` or ``"22:00:30"``: a time on the user's clock, read in their ``time_zone``. An
+    offset (``"22:00+05:00"``, silently dropped before), a fraction or a number is refused."""
+    if isinstance(value, time):  # from the database, on the way out
+        return value
+    if isinstance(value, str) and re.fullmatch(_WALL_TIME, value):
+        return time.fromisoformat(value)
+    raise ValueError("expected a time HH:MM or HH:MM:SS, without an offset")
+
+
+WallTime = Annotated[time, BeforeValidator(_wall_time), WithJsonSchema(
+    {"type": "string", "pattern": _WALL_TIME, "examples": ["22:00"],
+     "description": "A time on the user's clock (their time_zone): HH:MM or HH:MM:SS, no offset."})]
+
+
 class QuietHours(Schema):
-    start: time
-    end: time
+    start: WallTime
+    end: WallTime
 
 
 class PreferencesOut(Schema):
@@ -170,7 +191,8 @@ def unsubscribe(request, body: UnsubscribeIn):
 
 
 @router.post("/notifications/send", response={202: SendOut}, auth=admin,
-             summary="Send a notification to a user (staff and internal callers)")
+             summary="Send a notification to a user (staff and internal callers)",
+             openapi_extra=error_statuses(404))
 def send(request, body: SendIn):
     queued = api.notification_send(user_id=str(body.user_id), template=body.template,
                                    category=body.category, idempotency_key=body.idempotency_key,

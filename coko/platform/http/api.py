@@ -23,9 +23,11 @@ from django.conf import settings
 from django.http import Http404, HttpRequest
 from ninja import NinjaAPI, Router, Schema, Swagger
 from ninja.errors import HttpError, ValidationError
+from ninja.parser import Parser
 
-from coko.platform.errors import response_for_exception
+from coko.platform.errors import BodyNotAnObject, response_for_exception
 from coko.platform.http.home import LINKS
+from coko.platform.http.openapi import EXTRA_ERRORS_KEY
 from coko.platform.version import app_version
 
 API_VERSION = "1"
@@ -39,6 +41,22 @@ Errors, whatever their status, have one shape:
 Reads carry an `ETag` (send it back in `If-None-Match` to get a 304) and are gzipped on request.
 Every response carries `X-Request-ID` (send your own to correlate logs).
 """
+
+
+class ObjectBodyParser(Parser):
+    """ninja's JSON body parser, refusing a body that is not a JSON object (a 422).
+
+    Every request body of this API is an object (a ``Schema``). ninja's schemas read their
+    fields from *any* value as attributes, so without this a string body ``"AAA"`` was a
+    book titled ``"Aaa"`` (``str.title``) and ``[null, null]`` an empty profile update
+    (found by the OpenAPI fuzz, issue 10). A route wanting a list wraps it in an object.
+    """
+
+    def parse_body(self, request: HttpRequest):
+        data = super().parse_body(request)
+        if not isinstance(data, dict):
+            raise BodyNotAnObject(type(data).__name__)
+        return data
 
 
 def install_error_handlers(api: NinjaAPI) -> NinjaAPI:
@@ -107,14 +125,19 @@ _RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying ag
                                 "schema": {"type": "integer"}}}
 # status: (component name, description, headers)
 ERROR_RESPONSES: dict[int, tuple[str, str, dict]] = {
+    400: ("BadRequest", "The body cannot be read as its media type (malformed JSON, a multipart body "
+          "without its boundary …): `bad_request`.", {}),
     401: ("Unauthorized", "No valid access token: missing (`unauthorized`), invalid, expired or "
-          "revoked (`invalid_token`, `token_expired`, `token_revoked`): refresh and retry.",
+          "revoked (`invalid_token`, `token_expired`, `token_revoked`): refresh and retry. Where the "
+          "body carries credentials (login, refresh, social sign-in), they were refused "
+          "(`invalid_credentials`, `invalid_refresh_token` …).",
           {"WWW-Authenticate": {"description": "`Bearer`", "schema": {"type": "string"}}}),
     403: ("Forbidden", "The token is valid but lacks a permission or role (`permission_denied`; "
           "`details` names what is missing), or the object is not the caller's.", {}),
     404: ("NotFound", "Nothing with that identifier (or nothing the caller may see).", {}),
     409: ("Conflict", "The request conflicts with the current state (a duplicate, a state that "
           "does not allow it).", {}),
+    410: ("Gone", "It existed but is no more (an expired link, a removed file).", {}),
     413: ("PayloadTooLarge", "The request body is over its limit.", {}),
     422: ("Unprocessable", "The input is invalid (`validation_error`: `details` lists each field) "
           "or cannot be carried out as it stands.", {}),
@@ -148,11 +171,12 @@ def document_errors(schema: dict, api: NinjaAPI) -> dict:
 
     One place for every operation (no route declares them): ``401`` and ``403`` where a token
     is required (``401`` alone where it is optional: a token sent is still checked), ``404``
-    where the path names an object, ``409`` on writes, ``413`` and ``422`` where there is a
+    where the path names an object, ``409`` on writes, ``400``, ``413`` and ``422`` where there is a
     body (``422`` also for bad parameters), ``429`` and ``503`` everywhere (every operation
     reads the database; limits and lockouts sit in front of many). Optional-auth operations
-    list ``{}`` among their security requirements (anonymous allowed). Responses a route
-    declares itself are left as they are.
+    list ``{}`` among their security requirements (anonymous allowed). A route adds the statuses
+    its shape does not tell with ``openapi_extra=error_statuses(...)`` (``coko.platform.http.openapi``).
+    Responses a route declares itself are left as they are.
     """
     components = schema.setdefault("components", {})
     components.setdefault("schemas", {})["ErrorEnvelope"] = ERROR_ENVELOPE_SCHEMA
@@ -170,7 +194,7 @@ def document_errors(schema: dict, api: NinjaAPI) -> dict:
                 continue
             auths = auth_of.get(operation.get("operationId"), [])
             optional = bool(auths) and any(_is_optional(auth) for auth in auths)
-            statuses = {429, 503}
+            statuses = {429, 503, *operation.pop(EXTRA_ERRORS_KEY, ())}
             if auths:
                 statuses |= {401} if optional else {401, 403}
                 if optional and {} not in operation.get("security", []):
@@ -180,7 +204,7 @@ def document_errors(schema: dict, api: NinjaAPI) -> dict:
             if method in _WRITE_METHODS:
                 statuses.add(409)
             if "requestBody" in operation:
-                statuses |= {413, 422}
+                statuses |= {400, 413, 422}
             if operation.get("parameters"):
                 statuses.add(422)
             responses = operation.setdefault("responses", {})
@@ -219,6 +243,7 @@ def build_api() -> NinjaAPI:
         # Swagger UI from ninja's bundled static files (no CDN: the CSP allows 'self' only);
         # no validator badge (it would load an image from validator.swagger.io)
         docs=Swagger(settings={"validatorUrl": None}),
+        parser=ObjectBodyParser(),
     )
     install_error_handlers(api)
     api.add_router("", platform_router)

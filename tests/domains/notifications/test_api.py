@@ -55,6 +55,15 @@ def test_the_inbox_needs_a_token_and_valid_paging():
     assert response.status_code == 422 and response.data["error"]["code"] == "validation_error"
 
 
+def test_an_offset_past_any_inbox_is_a_422_not_a_database_error(api):
+    """Found by the OpenAPI fuzz (issue 10): an offset beyond PostgreSQL's bigint was a 500."""
+    register(api, email="awa@example.sn")
+    response = api.get("/notifications?offset=31857243629608736380682240")
+    assert response.status_code == 422 and response.data["error"]["code"] == "validation_error"
+    assert response.data["error"]["details"][0]["loc"] == ["query", "offset"]
+    assert api.get("/notifications?offset=10000").status_code == 200
+
+
 def test_preferences_default_marketing_off_and_can_be_changed(api):
     register(api, email="awa@example.sn")
     prefs = api.get("/notifications/preferences").data
@@ -80,6 +89,20 @@ def test_bad_preferences_are_refused_in_the_envelope(api):
     assert bad_category.status_code == 422 and bad_category.data["error"]["code"] == "validation_error"
     bad_zone = api.put("/notifications/preferences", {"time_zone": "Mars/Olympus"})
     assert bad_zone.status_code == 422 and bad_zone.data["error"]["code"] == "invalid_time_zone"
+
+
+def test_quiet_hours_are_times_on_the_user_s_clock_and_nothing_else(api):
+    """Found by the OpenAPI fuzz (issue 10): an offset was silently dropped, a number of seconds
+    taken for a time, and the answer's "22:00:00" did not match the documented format (RFC 3339
+    ``time``, which requires an offset). Now HH:MM[:SS] only, documented as such."""
+    register(api, email="awa@example.sn")
+    for bad in ("22:00+05:00", "07:00Z", 3600, "22:00:00.5", "24:00", "7:00"):
+        response = api.put("/notifications/preferences", {"quiet_hours": {"start": bad, "end": "06:00"}})
+        assert response.status_code == 422, bad
+        assert response.data["error"]["details"][0]["loc"] == ["body", "body", "quiet_hours", "start"], bad
+    assert api.get("/notifications/preferences").data["quiet_hours"] is None  # nothing changed
+    fine = api.put("/notifications/preferences", {"quiet_hours": {"start": "21:30", "end": "06:00:30"}})
+    assert fine.data["quiet_hours"] == {"start": "21:30:00", "end": "06:00:30"}
 
 
 def test_devices_subscribe_and_unsubscribe(api):

@@ -7,6 +7,7 @@ ninja's TestClient.
 
 from __future__ import annotations
 
+import json
 import logging
 
 import pytest
@@ -71,10 +72,33 @@ def test_a_valid_body_passes(client):
     assert response.json() == {"title": "Sundiata", "pages": 120}
 
 
-def test_malformed_json_is_a_400_envelope(client):
-    response = client.post("/api/test/items", "{not json", content_type="application/json")
+def test_malformed_json_is_a_400_envelope_in_the_reader_s_language(client):
+    response = client.post("/api/v1/auth/login", "{not json", content_type="application/json",
+                           HTTP_ACCEPT_LANGUAGE="fr")
     assert response.status_code == 400
-    assert error_of(response)["code"] == "bad_request"
+    error = error_of(response)
+    assert (error["code"], error["details"]) == ("bad_request", {"reason": "body_unparsable"})
+    # not ninja's English "Cannot parse request body", nor the parser's internals
+    assert error["message"] == "Le corps de la requête est illisible : envoyez un objet JSON."
+
+
+@pytest.mark.django_db(databases="__all__")
+def test_a_json_body_that_is_not_an_object_is_a_422_and_changes_nothing():
+    """Found by the OpenAPI fuzz (issue 10): ninja schemas read fields from any value as attributes,
+    so ``"AAA"`` created a book titled "Aaa" (``str.title``) and ``[null, null]`` was a profile update."""
+    from coko.domains.accounts.testing import staff
+
+    editor = staff()
+    for body in ("AAA", [None, None], 5, None):
+        response = editor.client.post("/api/v1/books", json.dumps(body), content_type="application/json",
+                                      HTTP_AUTHORIZATION=f"Bearer {editor.token}")
+        assert response.status_code == 422, (body, response.content)
+        error = error_of(response)
+        assert error["code"] == "validation_error"
+        assert error["details"][0]["loc"] == ["body"]
+    assert editor.get("/books/mine").data == []
+    profile = editor.put("/auth/profile", [None, None])
+    assert profile.status_code == 422 and profile.data["error"]["details"][0]["loc"] == ["body"]
 
 
 def test_handlers_work_on_any_ninja_api_through_install_error_handlers(probe_api):

@@ -70,7 +70,7 @@ def test_a_body_that_is_not_json_gets_a_plain_message_without_the_parser_s_inter
         assert response.status_code == 400
         assert response.json()["error"] == {
             "code": "bad_request", "message": "Le corps de la requête est illisible : envoyez un objet JSON.",
-            "details": {"reason": "body_not_json"}}
+            "details": {"reason": "body_unparsable"}}
 
 
 def test_a_french_request_does_not_leak_into_the_next_one(client):
