@@ -118,7 +118,8 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     list_display = ("at", "action", "account", "user_id", "ip", "details")
     list_filter = ("action",)
-    search_fields = ("user_id", "ip")
+    search_fields = ("account_email", "user_id", "ip")
+    search_help_text = _("Email, user id or IP address.")
     ordering = ("-at",)
 
     def get_queryset(self, request):

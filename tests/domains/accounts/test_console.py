@@ -80,6 +80,11 @@ def test_the_audit_log_names_the_account_of_a_failed_login(console, awa):
     assert "account" in columns(log)
     page = rows(log)
     assert "<td class=\"field-account\">awa@example.sn</td>" in page
+    Api().post("/auth/login", {"identifier": "moussa@example.sn", "password": "not it"})  # nobody's
+    found = rows(console.get("/admin/accounts/auditevent/", {"q": "awa@example"}))
+    lines = AuditEvent.objects.filter(user_id=awa.id).count()  # registration, the failure …
+    assert found.count('<td class="field-account">awa@example.sn</td>') == lines >= 2
+    assert found.count('<td class="field-account">') == lines  # not the unknown account's failure
 
 
 def test_a_login_refused_by_a_lockout_is_audited_and_answers_as_for_an_unknown_account(awa, settings):
