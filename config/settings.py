@@ -192,7 +192,7 @@ if _token_keys_read and (_token_problem := _token_keys.configuration_problem(
 # --- Django --------------------------------------------------------------------------
 INSTALLED_APPS = [
     "coko.platform",  # first: its `migrate` spans every domain alias
-    "django.contrib.admin",
+    "coko.platform.admin_site.CokoAdminConfig",  # django.contrib.admin, branded; events in one section
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -4,12 +4,15 @@ from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import ValidationError
+from django.db.models import OuterRef, Subquery
+from django.utils.translation import gettext_lazy as _
 
 from coko.platform.errors import RateLimited, Unauthorized
 from coko.platform.events.admin import register_event_admin
 
 from . import services
 from .models import AuditEvent, DeadLetter, InboxEntry, OutboxEvent, RefreshToken, SocialAccount, User
+from .selectors import phone_hash, phone_masked, phone_readable, phone_typed_e164
 
 register_event_admin(outbox=OutboxEvent, inbox=InboxEntry, dead_letter=DeadLetter)
 
@@ -40,17 +43,30 @@ class AdminLoginForm(AdminAuthenticationForm):
 admin.site.login_form = AdminLoginForm
 
 
+def person(user: User) -> str:
+    """How the console names a user: their name and email, else their (masked) number."""
+    if user.display_name and user.email:
+        return f"{user.display_name} <{user.email}>"
+    return user.display_name or user.email or phone_masked(user.phone) or str(user.id)
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
-    """Staff grant and revoke roles with the "Groups" field (user, premium, author, admin)."""
+    """Staff grant and revoke roles with the "Groups" field (user, premium, author, admin).
+
+    The phone number is encrypted at rest: lists show it masked, the user's page shows it in
+    clear and audits that (``phone.revealed``). Search finds a number however it is typed
+    (through its keyed hash, ``phone_hash``), as well as emails and names.
+    """
 
     ordering = ("-date_joined",)
-    list_display = ("email", "display_name", "country", "is_active", "is_staff", "date_joined")
+    list_display = ("email", "phone_column", "display_name", "country", "is_active", "is_staff", "date_joined")
     list_filter = ("is_active", "is_staff", "groups", "preferred_language")
     search_fields = ("email", "display_name")
-    readonly_fields = ("id", "phone_hash", "last_login", "date_joined", "deletion_requested_at", "erased_at")
+    search_help_text = _("Email, name or phone number (any spelling, with its country code).")
+    readonly_fields = ("id", "phone_shown", "last_login", "date_joined", "deletion_requested_at", "erased_at")
     fieldsets = (
-        (None, {"fields": ("id", "email", "password")}),
+        (None, {"fields": ("id", "email", "phone_shown", "password")}),
         ("Profile", {"fields": ("display_name", "preferred_language", "country", "marketing_consent",
                                 "email_verified_at", "phone_verified_at")}),
         ("Roles and permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups",
@@ -58,6 +74,32 @@ class UserAdmin(DjangoUserAdmin):
         ("Dates", {"fields": ("last_login", "date_joined", "deletion_requested_at", "erased_at")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+
+    @admin.display(description=_("phone"))
+    def phone_column(self, user: User) -> str:
+        return phone_masked(user.phone)
+
+    @admin.display(description=_("phone"))
+    def phone_shown(self, user: User) -> str:
+        return phone_readable(user.phone)
+
+    def get_search_results(self, request, queryset, search_term):
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        e164 = phone_typed_e164(search_term) if search_term else None
+        if e164 is not None:
+            found |= queryset.filter(phone_hash=phone_hash(e164))
+        return found, may_have_duplicates
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        user = self.get_object(request, object_id)
+        if user is not None:
+            extra_context = {**(extra_context or {}), "title": person(user), "subtitle": None}
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if user is not None and user.phone and request.method == "GET" and response.status_code == 200:
+            # After the console's transaction: the audit line is a use case of its own.
+            services.phone_reveal_audit(user_id=user.id, by_user_id=request.user.pk, via="admin",
+                                        client=services.Client.from_request(request))
+        return response
 
     def save_related(self, request, form, formsets, change):
         before = set(form.instance.groups.values_list("name", flat=True)) if change else set()
@@ -71,10 +113,22 @@ class UserAdmin(DjangoUserAdmin):
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin):
-    list_display = ("at", "action", "user_id", "ip")
+    """The security log; each line names its account by email (a failed login's too, when the
+    account exists: the log is for staff, the client's answer says nothing)."""
+
+    list_display = ("at", "action", "account", "user_id", "ip", "details")
     list_filter = ("action",)
-    search_fields = ("user_id", "ip")
+    search_fields = ("account_email", "user_id", "ip")
+    search_help_text = _("Email, user id or IP address.")
     ordering = ("-at",)
+
+    def get_queryset(self, request):
+        email = User.objects.filter(id=OuterRef("user_id")).values("email")[:1]
+        return super().get_queryset(request).annotate(account_email=Subquery(email))
+
+    @admin.display(description=_("account"), ordering="account_email")
+    def account(self, event: AuditEvent) -> str:
+        return event.account_email or ""
 
     def has_add_permission(self, request):
         return False

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import phonenumbers
 from django.contrib.auth.models import Permission
 
@@ -34,6 +36,31 @@ def phone_e164(raw: str) -> str | None:
 def phone_hash(e164: str) -> str:
     """The keyed hash that finds an account by its (encrypted) phone number."""
     return keyed_hash(e164, purpose="accounts.phone")
+
+
+def phone_typed_e164(text: str) -> str | None:
+    """The number staff typed, in any usual spelling ("+221 77 123 45 67", "00221 77…",
+    "221-77-123-45-67"), in E.164; None if it is not a valid number with its country code."""
+    value = re.sub(r"[\s().\-/]", "", text)
+    if value.startswith("00"):
+        value = "+" + value[2:]
+    elif value.isdigit():
+        value = "+" + value
+    return phone_e164(value) if value[1:].isdigit() else None
+
+
+def phone_readable(e164: str | None) -> str:
+    """A stored (E.164) number as people read it aloud: "+221 77 123 45 67"."""
+    if not e164:
+        return ""
+    return phonenumbers.format_number(phonenumbers.parse(e164, None), phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def phone_masked(e164: str | None) -> str:
+    """A phone number with its middle hidden ("+22177•••••67"), for lists."""
+    if not e164:
+        return ""
+    return e164[:6] + "•" * max(0, len(e164) - 8) + e164[-2:]
 
 
 def user_by_identifier(*, identifier: str) -> User | None:

@@ -4,25 +4,86 @@ Publishing and withdrawing go through the services (events, caches, search); pla
 of a book's fields are saved and announced as ``book.updated`` like API edits.
 """
 
+from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
+from django.db.models import Prefetch
+from django.utils.text import capfirst
+from django.utils.translation import gettext_lazy as _
 
 from coko.platform.errors import DomainError
 from coko.platform.events.admin import register_event_admin
 
-from . import services
+from . import services, values
 from .models import Author, Book, BookAuthor, Category, DeadLetter, Edition, Format, InboxEntry, OutboxEvent, Publisher, Series
 
 register_event_admin(outbox=OutboxEvent, inbox=InboxEntry, dead_letter=DeadLetter)
+
+#: The texts a book has in each language (``Book.translations``), and how the form shows them.
+TEXTS = {"title": forms.CharField, "subtitle": forms.CharField, "description": forms.CharField}
 
 
 def _actor(request) -> services.Actor:
     return services.Actor.of_user(str(request.user.pk))
 
 
+def translation_field(language: str, part: str) -> str:
+    return f"{part}_{language}"
+
+
+class _BookFormBase(forms.ModelForm):
+    """A book's fields, its language chosen from a list, and its translations as a title,
+    subtitle and description per language of the console (``settings.LANGUAGES``), saved back
+    into ``Book.translations`` (languages the console does not offer are kept as they are)."""
+
+    class Meta:
+        model = Book
+        exclude = ["translations"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        in_use = Book.objects.order_by().values_list("language", flat=True).distinct()
+        self.fields["language"] = forms.ChoiceField(
+            label=capfirst(Book._meta.get_field("language").verbose_name), choices=values.language_choices(also=[*in_use, self.instance.language or "en"]),
+            initial="en")
+        for language, _name in settings.LANGUAGES:
+            texts = (self.instance.translations or {}).get(language) or {}
+            for part in TEXTS:
+                self.initial.setdefault(translation_field(language, part), texts.get(part, ""))
+
+    def save(self, commit=True):
+        translations = dict(self.instance.translations or {})
+        for language, _name in settings.LANGUAGES:
+            texts = {part: self.cleaned_data[translation_field(language, part)].strip() for part in TEXTS}
+            translations[language] = {part: text for part, text in texts.items() if text}
+            if not translations[language]:
+                del translations[language]
+        self.instance.translations = translations
+        return super().save(commit)
+
+
+def _translation_form_fields() -> dict[str, forms.Field]:
+    fields = {}
+    for language, name in settings.LANGUAGES:
+        for part in TEXTS:
+            widget = forms.Textarea(attrs={"rows": 4}) if part == "description" else None
+            fields[translation_field(language, part)] = forms.CharField(
+                label=f"{capfirst(Book._meta.get_field(part).verbose_name)} ({name})", required=False, widget=widget,
+                max_length=None if part == "description" else Book._meta.get_field(part).max_length)
+    return fields
+
+
+BookForm = type("BookForm", (_BookFormBase,), {"__module__": __name__, **_translation_form_fields()})
+
+
 class CreditInline(admin.TabularInline):
+    """The book's people (authors, translators …), each row named after the person."""
+
     model = BookAuthor
     extra = 1
     autocomplete_fields = ["author"]
+    verbose_name = _("credit")
+    verbose_name_plural = _("authors and other credits")
 
 
 class EditionInline(admin.TabularInline):
@@ -33,16 +94,32 @@ class EditionInline(admin.TabularInline):
 
 @admin.register(Book)
 class BookAdmin(admin.ModelAdmin):
-    list_display = ["title", "language", "status", "access_model", "price_amount", "price_currency",
-                    "rating_average", "popularity", "published_at"]
+    form = BookForm
+    list_display = ["title", "authors_column", "language", "status", "access_model", "price_amount",
+                    "price_currency", "rating_average", "popularity", "published_at", "updated_at"]
     list_filter = ["status", "access_model", "language"]
-    search_fields = ["title", "id"]
+    search_fields = ["title", "=id", "authors__name"]
+    search_help_text = _("Title, author or id.")
+    ordering = ["-updated_at"]
     readonly_fields = ["status", "published_at", "version", "created_at", "updated_at", "owner_id",
-                       "cover_file_id", "cover_urls"]
+                       "cover_file_id", "cover_urls", "rating_average", "rating_count", "popularity"]
     filter_horizontal = ["categories"]
     inlines = [CreditInline, EditionInline]
     actions = ["publish", "withdraw"]
     list_per_page = 50
+
+    def get_fieldsets(self, request, obj=None):
+        translated = [translation_field(language, part) for language, _n in settings.LANGUAGES for part in TEXTS]
+        others = [name for name in self.get_fields(request, obj) if name not in translated]
+        return [(None, {"fields": others}), (_("Translations"), {"fields": translated})]
+
+    def get_queryset(self, request):
+        credits = BookAuthor.objects.filter(role="author").select_related("author").order_by("position")
+        return super().get_queryset(request).prefetch_related(Prefetch("credits", credits, to_attr="author_credits"))
+
+    @admin.display(description=_("authors"))
+    def authors_column(self, book: Book) -> str:
+        return ", ".join(credit.author.name for credit in book.author_credits)
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)

@@ -168,6 +168,9 @@ class BookAuthor(models.Model):
         ordering = ["position"]
         constraints = [models.UniqueConstraint(fields=["book", "author", "role"], name="catalog_credit_once")]
 
+    def __str__(self) -> str:
+        return self.author.name if self.role == "author" else f"{self.author.name} ({self.get_role_display()})"
+
 
 class Edition(models.Model):
     """One publication of a book: its ISBN (normalised to ISBN-13), publisher and date."""

@@ -27,6 +27,26 @@ _ISO639_2_TO_1 = {
     "lat": "la", "cat": "ca", "ron": "ro", "rum": "ro", "ces": "cs", "cze": "cs", "hun": "hu", "ukr": "uk",
 }
 _LANGUAGE = re.compile(r"[a-z]{2,3}")
+#: Names of the languages above that Django's own table (``LANG_INFO``) does not know.
+_LANGUAGE_NAMES = {
+    "wo": "Wolof", "ha": "Hausa", "yo": "Yorùbá", "am": "አማርኛ (Amharic)", "zu": "isiZulu", "xh": "isiXhosa",
+    "ln": "Lingála", "bm": "Bamanankan", "ff": "Fulfulde", "rw": "Ikinyarwanda", "so": "Soomaali",
+    "mg": "Malagasy", "ti": "ትግርኛ (Tigrinya)", "om": "Afaan Oromoo", "sn": "chiShona", "ny": "Chichewa",
+    "st": "Sesotho", "tn": "Setswana", "lg": "Luganda", "ki": "Gĩkũyũ", "ak": "Akan", "ee": "Eʋegbe",
+    "la": "Latina", "zh": "中文 (Chinese)",
+}
+
+
+def language_choices(*, also=()) -> list[tuple[str, str]]:
+    """``(code, "code — name")`` of every language the catalogue knows by name, and of ``also``
+    (codes in use), sorted by code: the console's list for a book's language."""
+    from django.conf.locale import LANG_INFO
+
+    names = {code: info["name_local"] for code, info in LANG_INFO.items()
+             if _LANGUAGE.fullmatch(code) and "name_local" in info}
+    names.update(_LANGUAGE_NAMES)
+    return [(code, f"{code} — {names[code]}" if code in names else code)
+            for code in sorted(set(names) | set(_ISO639_2_TO_1.values()) | set(also))]
 
 
 def language_normalise(value: str) -> str:

@@ -69,6 +69,7 @@ class Delivery(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name_plural = "deliveries"
         constraints = [models.UniqueConstraint(fields=["notification", "channel"],
                                                name="notifications_delivery_once_per_channel")]
 
@@ -94,6 +95,9 @@ class UserSettings(models.Model):
     quiet_hours_start = models.TimeField(null=True, blank=True)
     quiet_hours_end = models.TimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "user settings"
 
 
 class Preference(models.Model):

@@ -42,7 +42,7 @@ from .permissions import (
     role_revoke,
     roles_changed_audit,
 )
-from .profile import PROFILE_FIELDS, UNSET, ProfileChanges, Unset, profile_update
+from .profile import PROFILE_FIELDS, UNSET, ProfileChanges, Unset, phone_reveal_audit, profile_update
 from .registration import registration_start, signup_codes_forget, user_register, user_registered_payload
 from .sessions import (
     REFRESH_TTL,
@@ -81,6 +81,7 @@ __all__ = [
     "password_reset_confirm",
     "password_reset_request",
     "phone_normalize",
+    "phone_reveal_audit",
     "profile_update",
     "registration_start",
     "role_grant",

@@ -62,3 +62,9 @@ def profile_update(*, user_id: str, changes: ProfileChanges, client: Client, ava
                 payload=contracts.UserProfileUpdated(user_id=str(user.id), changed=tuple(changed)))
         audit("profile.updated", user_id=user.id, client=client, fields=changed)
     return user
+
+
+@use_case(DB)
+def phone_reveal_audit(*, user_id, by_user_id, client: Client, via: str) -> None:
+    """Staff were shown a user's phone number in clear (the admin console's user page)."""
+    audit("phone.revealed", user_id=user_id, client=client, by_user_id=str(by_user_id), via=via)

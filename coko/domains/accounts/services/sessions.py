@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from coko.platform.auth import denylist, tokens
 from coko.platform.crypto import keyed_hash
+from coko.platform.errors import RateLimited
 from coko.platform.events import publish
 from coko.platform.ratelimit import failure_record, failures_clear, lockout_check
 from coko.platform.services import use_case
@@ -145,7 +146,14 @@ def _credentials_verify(*, identifier: str, password: str, client: Client) -> tu
         lock_key, lockout = f"login:device:{device_id}", settings.ACCOUNTS_DEVICE_LOCKOUT
     else:
         lock_key, lockout = _account_lock_key(key), settings.ACCOUNTS_LOGIN_LOCKOUT
-    lockout_check(key=lock_key, threshold=lockout["THRESHOLD"])
+    try:
+        lockout_check(key=lock_key, threshold=lockout["THRESHOLD"])
+    except RateLimited:
+        # Audited whether the account exists or not (the same work either way); the client's
+        # answer is the same ``locked_out`` for both.
+        _login_failure_audit(user_id=user.id if user else None, identifier_key=key, client=client,
+                             known_device=device_id is not None, action="login.locked_out")
+        raise
     usable = user is not None and user.is_active and user.deletion_requested_at is None
     if user is not None and user.has_usable_password():
         valid = check_password(password, user.password)
@@ -164,9 +172,11 @@ def _credentials_verify(*, identifier: str, password: str, client: Client) -> tu
 
 
 @use_case(DB)
-def _login_failure_audit(*, user_id, identifier_key: str, client: Client, known_device: bool) -> None:
-    audit("login.failure", user_id=user_id, client=client, identifier_key=identifier_key,
-          known_device=known_device)
+def _login_failure_audit(*, user_id, identifier_key: str, client: Client, known_device: bool,
+                         action: str = "login.failure") -> None:
+    """A refused login (``login.failure``) or one refused unchecked, the account or device
+    being locked out (``login.locked_out``)."""
+    audit(action, user_id=user_id, client=client, identifier_key=identifier_key, known_device=known_device)
 
 
 @use_case(DB)
