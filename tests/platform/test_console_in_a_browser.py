@@ -14,6 +14,7 @@ import pytest
 from django.apps import apps
 
 from coko.devtools.testing.api import Api
+from coko.domains.accounts.testing import phone_add_for_test
 from coko.domains.catalog.testing import published_book
 
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
@@ -47,7 +48,9 @@ def browser():
 @pytest.fixture
 def catalogue():
     """A reader with a phone number, a published book, a failed delivery and a dead letter."""
-    Api().register(email="awa@example.sn", phone="+221 77 123 45 67", display_name="Awa Ndiaye")
+    awa = Api()
+    awa.register(email="awa@example.sn", display_name="Awa Ndiaye")
+    phone_add_for_test(user_id=awa.user_id, phone="+221 77 123 45 67")
     book = published_book(title="Une si longue lettre", authors=["Mariama Bâ"])
     notification = apps.get_model("notifications", "Notification").objects.create(
         user_id=uuid.uuid4(), template="welcome", category="account", language="fr", idempotency_key="walk")

@@ -64,6 +64,19 @@ def anonymous(*, ip: str | None = None) -> Api:
     return Api(ip=ip or client_address())
 
 
+def phone_add_for_test(*, user_id: str, phone: str) -> None:
+    """Give an existing account a (verified) phone number too: a sign-up proves one address,
+    so an account with both an email and a phone is made in two steps in tests."""
+    from django.utils import timezone
+
+    from .models import User
+    from .selectors import phone_hash
+    from .services import phone_normalize
+
+    e164 = phone_normalize(phone)
+    User.objects.filter(id=user_id).update(phone=e164, phone_hash=phone_hash(e164), phone_verified_at=timezone.now())
+
+
 def role_grant_for_test(*, user_id: str, role: str) -> None:
     """Give an existing user one more role, as staff would (audited as granted by nobody).
 

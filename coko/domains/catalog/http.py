@@ -20,6 +20,7 @@ from ninja import Field, Query, Router, Schema, Status
 from coko.platform.auth.ninja import BearerAuth, OptionalBearerAuth, require_permission
 from coko.platform.http.client import client_ip
 from coko.platform.http.compression import ENCODINGS, compress, negotiate
+from coko.platform.http.openapi import error_statuses
 from coko.platform.ratelimit import rate_limit_check
 
 from . import cache, errors, selectors, services
@@ -326,7 +327,8 @@ def _changes(payload: BookIn | BookPatch, *, partial: bool) -> services.BookChan
 
 
 # --- books --------------------------------------------------------------------------------------
-@router.get("/books", response=BookPageOut, auth=anyone, summary="Published books, filtered and sorted")
+@router.get("/books", response=BookPageOut, auth=anyone, summary="Published books, filtered and sorted",
+            openapi_extra=error_statuses(404))  # an unknown category
 def books_list(request: HttpRequest, query: Query[BookListQuery]):
     fields = _fields(query.fields)
     lang = _lang()

@@ -8,6 +8,7 @@ from django.apps import apps
 
 from coko.devtools.testing.api import PASSWORD, Api
 from coko.devtools.testing.console import columns
+from coko.domains.accounts.testing import phone_add_for_test
 
 pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
 User = apps.get_model("accounts", "User")
@@ -24,7 +25,8 @@ def console(client):
 
 @pytest.fixture
 def awa(api):
-    api.register(email="awa@example.sn", phone="+221 77 123 45 67", display_name="Awa Ndiaye")
+    api.register(email="awa@example.sn", display_name="Awa Ndiaye")
+    phone_add_for_test(user_id=api.user_id, phone="+221 77 123 45 67")
     return User.objects.get(email="awa@example.sn")
 
 

@@ -99,7 +99,7 @@ def test_quiet_hours_are_times_on_the_user_s_clock_and_nothing_else(api):
     for bad in ("22:00+05:00", "07:00Z", 3600, "22:00:00.5", "24:00", "7:00"):
         response = api.put("/notifications/preferences", {"quiet_hours": {"start": bad, "end": "06:00"}})
         assert response.status_code == 422, bad
-        assert response.data["error"]["details"][0]["loc"] == ["body", "body", "quiet_hours", "start"], bad
+        assert response.data["error"]["details"][0]["loc"] == ["body", "quiet_hours", "start"], bad
     assert api.get("/notifications/preferences").data["quiet_hours"] is None  # nothing changed
     fine = api.put("/notifications/preferences", {"quiet_hours": {"start": "21:30", "end": "06:00:30"}})
     assert fine.data["quiet_hours"] == {"start": "21:30:00", "end": "06:00:30"}
