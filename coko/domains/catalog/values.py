@@ -49,6 +49,14 @@ def language_choices(*, also=()) -> list[tuple[str, str]]:
             for code in sorted(set(names) | set(_ISO639_2_TO_1.values()) | set(also))]
 
 
+def language_name(code: str) -> str:
+    """A language's own name ("Français", "Wolof", "Yorùbá"), capitalised; the code if unknown."""
+    from django.conf.locale import LANG_INFO
+
+    name = _LANGUAGE_NAMES.get(code) or LANG_INFO.get(code, {}).get("name_local") or code
+    return name[:1].upper() + name[1:]
+
+
 def language_normalise(value: str) -> str:
     """An ISO 639 code from what a user or a file wrote ("fr", "fr-SN", "fre", "FRA", "en_US")."""
     code = (value or "").strip().lower().replace("_", "-").split("-")[0]

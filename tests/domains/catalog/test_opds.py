@@ -317,6 +317,21 @@ def test_facets_by_language_and_access_model(client, opds_library):
     assert book_ids(fetch(client, "/opds/new?language=en")) == [books["things"]["id"]]
 
 
+def test_the_language_facets_name_every_language_of_the_catalogue(client, opds_library, author):
+    """A reader browsing in Wolof or Hausa finds the facet: every language of the published
+    books is offered (most books first), by its own name, not only English and French."""
+    from .conftest import book_file, published
+
+    for title, language in (("Doomi golo", "wo"), ("Fanaan", "wo"), ("Magana Jari Ce", "ha")):
+        book_file(author, published(author, title=title, language=language)["id"])
+    published(author, title="Sans fichier", language="yo")  # not in the feeds: not a facet either
+    titles = [link.get("title") for link in facets(fetch(client, "/opds/new"))["Language"]]
+    assert titles[0] == "All" and titles[1] == "Français"  # the most books
+    assert {"English", "Wolof", "Hausa"} <= set(titles)
+    assert titles.index("Wolof") < titles.index("Hausa")  # two books before one
+    assert "Yorùbá" not in titles
+
+
 def test_bad_parameters_are_refused_in_plain_text(client, opds_library):
     for query in ("limit=0", "limit=1000", "limit=ten", "access=rent", "language=FRENCH", "cursor=no%20way",
                   "back=%21%21"):

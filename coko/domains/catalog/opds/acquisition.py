@@ -22,7 +22,8 @@ def _acquisition(*, key: str, title: str, name: str, kwargs: dict, params: Param
                 updated=max((b.updated for b in books), default=None) or catalog_updated(lang=lang))
     keyset_pages(feed, params, page.next_cursor, lambda cursor, back: Target.to(
         name, query={**params.facet_query(), "cursor": cursor, "back": back}, **kwargs))
-    feed.facets = facet_groups(params, lambda query: Target.to(name, query=query, **kwargs), lang=lang)
+    feed.facets = facet_groups(params, lambda query: Target.to(name, query=query, **kwargs), lang=lang,
+                               languages=selectors.book_languages(filters=selectors.BookFilters(has_files=True)))
     return feed
 
 

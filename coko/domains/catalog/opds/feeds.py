@@ -17,6 +17,7 @@ The renderers (``atom.py``, ``json2.py``) and ``views.py`` use this module; the 
 
 from __future__ import annotations
 
+from ..values import language_name
 from .acquisition import author, category, new, popular, search, shelf
 from .entries import (
     DISPLAY_CURRENCY,
@@ -50,7 +51,6 @@ from .vocabulary import (
     Urls,
     count_text,
     feed_id,
-    language_name,
     text,
     when,
 )

@@ -10,8 +10,9 @@ from django.conf import settings
 from django.utils.translation import gettext
 
 from .. import contracts, errors, selectors
+from ..values import language_name
 from .shapes import Facet, FacetGroup, Feed
-from .vocabulary import language_name, text
+from .vocabulary import text
 
 PAGE_SIZE = 20
 BACK_MAX = 16  # pages a `previous` link can walk back (the cursors a page's URL carries)
@@ -104,13 +105,17 @@ def position(params: Params) -> dict:
     return {**params.facet_query(), "cursor": params.cursor, "back": ",".join(params.back) or None}
 
 
-def facet_groups(params: Params, make, *, lang: str, counts: dict | None = None) -> list[FacetGroup]:
-    """Language and access-model facets; ``make(query)`` → the feed's Target for a subset."""
+def facet_groups(params: Params, make, *, lang: str, counts: dict | None = None,
+                 languages: list[str] | None = None) -> list[FacetGroup]:
+    """Language and access-model facets; ``make(query)`` → the feed's Target for a subset.
+    A search's facets are its matches' languages (``counts``); a browsing feed's, every
+    language of the catalogue (``languages``, most books first)."""
     counts = counts or {}
     by_language = counts.get("language") or {}
     by_access = counts.get("access_model") or {}
     codes = [code for code, n in sorted(by_language.items(), key=lambda kv: (-kv[1], kv[0])) if n]
-    codes += [code for code, _ in settings.LANGUAGES if code not in codes and not by_language]
+    if not by_language:
+        codes += [code for code in languages or [code for code, _ in settings.LANGUAGES] if code not in codes]
     if params.language and params.language not in codes:
         codes.append(params.language)
     languages = [Facet(text("all", lang), make(params.facet_query(language=None)), params.language is None)]

@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 
 from django.urls import reverse
 from django.utils import translation
-from django.utils.translation import get_language_info, ngettext, pgettext_lazy
+from django.utils.translation import ngettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 NAVIGATION, ACQUISITION = "navigation", "acquisition"
@@ -74,12 +74,6 @@ def count_text(n: int, lang: str) -> str:
         return ngettext("{n} book", "{n} books", n).format(n=n)
 
 
-def language_name(code: str) -> str:
-    try:
-        name = get_language_info(code)["name_local"]
-    except KeyError:
-        return code
-    return name[:1].upper() + name[1:]
 
 
 def feed_id(key: str) -> str:

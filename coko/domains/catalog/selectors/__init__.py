@@ -20,6 +20,7 @@ from .lists import (
     SORT_KEYS,
     BookFilters,
     BookPage,
+    book_languages,
     book_page,
     book_search,
     books_by_ids,
@@ -31,6 +32,7 @@ from .lists import (
 from .one_book import book_detail, book_files, book_for_editor, book_owner
 
 __all__ = [
+    "book_languages",
     "DB", "SORT_KEYS", "BookFilters", "BookPage",
     "author_card", "author_detail", "author_page", "book_card", "book_detail", "book_files", "book_for_editor",
     "book_full", "book_owner", "book_page", "book_search", "books_by_ids", "books_owned", "category_by_slug",

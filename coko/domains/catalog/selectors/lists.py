@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from django.db.models import Q
+from django.db.models import Count, Q
 
 from .. import contracts, errors, search
 from ..models import TITLE_LANGUAGES, Book, BookAuthor, Format, title_shown
@@ -128,6 +128,13 @@ def book_page(*, filters: BookFilters, sort: str = "popularity", cursor: str | N
         last = rows[-1]
         next_cursor = cursor_encode(sort=sort, value=getattr(last, field_name), book_id=last.id)
     return BookPage(items=[book_card(b, lang=lang) for b in rows], next_cursor=next_cursor, limit=limit, sort=sort)
+
+
+def book_languages(*, filters: BookFilters | None = None) -> list[str]:
+    """The languages of the published books (those ``filters`` keep), most books first."""
+    rows = (_filtered(filters or BookFilters()).values("language").annotate(books=Count("id"))
+            .order_by("-books", "language"))
+    return [row["language"] for row in rows]
 
 
 def starter_books_without_files() -> list[contracts.BookSummary]:
