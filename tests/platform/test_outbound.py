@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import threading
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
@@ -38,32 +39,32 @@ class _Internal(BaseHTTPRequestHandler):
         pass
 
 
-def _serve():
+@contextmanager
+def _serving():
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Internal)
     server.hits = []
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    return server, thread
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
 
 
 @pytest.fixture
 def internal():
     """An 'internal service' on loopback, counting what reaches it."""
-    server, thread = _serve()
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
+    with _serving() as server:
+        yield server
 
 
 @pytest.fixture
 def redirector():
     """A host the settings allow (a simulator) that answers a redirect."""
-    server, thread = _serve()
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
+    with _serving() as server:
+        yield server
 
 
 @pytest.fixture

@@ -253,3 +253,12 @@ def test_a_book_nobody_has_rated_has_no_average_rather_than_zero(author, anonymo
     assert cards[rated["id"]] == {"average": 4.5, "count": 2}
     assert anonymous.get(f"/books/{book['id']}").data["rating"] == {"average": None, "count": 0}
     assert anonymous.get(f"/books/{rated['id']}").data["rating"] == {"average": 4.5, "count": 2}
+
+
+def test_every_language_of_the_site_has_its_title_sort_index(settings):
+    """``Book.Meta`` indexes the title shown in each language of ``settings.LANGUAGES``: a
+    language added to the site without its index would sort its readers' titles unindexed."""
+    from coko.domains.catalog.models import TITLE_LANGUAGES, Book
+
+    assert TITLE_LANGUAGES == tuple(code for code, _ in settings.LANGUAGES)
+    assert {f"catalog_book_title_{lang}" for lang in TITLE_LANGUAGES} <= {i.name for i in Book._meta.indexes}
