@@ -27,7 +27,7 @@ from ninja.parser import Parser
 
 from coko.platform.errors import BodyNotAnObject, response_for_exception
 from coko.platform.http.home import LINKS
-from coko.platform.http.openapi import EXTRA_ERRORS_KEY
+from coko.platform.http.openapi import EXTRA_ERRORS_KEY, OPTIONAL_AUTH_KEY, OPTIONAL_AUTH_NOTE
 from coko.platform.version import app_version
 
 API_VERSION = "1"
@@ -173,8 +173,9 @@ def document_errors(schema: dict, api: NinjaAPI) -> dict:
     is required (``401`` alone where it is optional: a token sent is still checked), ``404``
     where the path names an object, ``409`` on writes, ``400``, ``413`` and ``422`` where there is a
     body (``422`` also for bad parameters), ``429`` and ``503`` everywhere (every operation
-    reads the database; limits and lockouts sit in front of many). Optional-auth operations
-    list ``{}`` among their security requirements (anonymous allowed). A route adds the statuses
+    reads the database; limits and lockouts sit in front of many). Optional-auth operations are
+    public: they list no security requirement (so the docs show no padlock on them), say in their
+    description that a token, if sent, is checked, and carry ``x-coko-auth: optional``. A route adds the statuses
     its shape does not tell with ``openapi_extra=error_statuses(...)`` (``coko.platform.http.openapi``).
     Responses a route declares itself are left as they are.
     """
@@ -197,8 +198,11 @@ def document_errors(schema: dict, api: NinjaAPI) -> dict:
             statuses = {429, 503, *operation.pop(EXTRA_ERRORS_KEY, ())}
             if auths:
                 statuses |= {401} if optional else {401, 403}
-                if optional and {} not in operation.get("security", []):
-                    operation.setdefault("security", []).append({})
+                if optional:
+                    operation.pop("security", None)
+                    operation[OPTIONAL_AUTH_KEY] = "optional"
+                    operation["description"] = "\n\n".join(
+                        filter(None, [operation.get("description", "").strip(), OPTIONAL_AUTH_NOTE]))
             if "{" in path:
                 statuses.add(404)
             if method in _WRITE_METHODS:

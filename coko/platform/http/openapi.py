@@ -19,3 +19,11 @@ EXTRA_ERRORS_KEY = "x-coko-error-statuses"
 def error_statuses(*statuses: int) -> dict:
     """``openapi_extra`` of a route that also answers these error statuses (documented with the envelope)."""
     return {EXTRA_ERRORS_KEY: sorted(statuses)}
+
+
+#: The operation key marking a public operation that also accepts a token (``OptionalBearerAuth``).
+OPTIONAL_AUTH_KEY = "x-coko-auth"
+
+#: What the description of such an operation says, since it lists no security requirement.
+OPTIONAL_AUTH_NOTE = ("Public: no token needed. A bearer token, if sent, is checked (401 when it is not "
+                      "valid) and personalises the answer.")

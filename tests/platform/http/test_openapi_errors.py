@@ -56,10 +56,8 @@ def test_every_operation_documents_the_errors_it_can_meet(openapi):
         where = f"{method.upper()} {path}"
         found = statuses(operation)
         assert {429, 503} <= found, where  # every operation reads the database; limits exist
-        security = operation.get("security") or []
-        if any(requirement for requirement in security):
-            optional = {} in security
-            assert (401 in found) if optional else ({401, 403} <= found), where
+        if any(requirement for requirement in operation.get("security") or []):
+            assert {401, 403} <= found, where
         if "requestBody" in operation:
             assert {400, 413, 422} <= found, where  # 400: a body that is not its media type
         if "{" in path:
@@ -78,19 +76,26 @@ def test_retry_after_and_the_bearer_challenge_are_documented(openapi):
     assert "WWW-Authenticate" in responses["Unauthorized"]["headers"]
 
 
-def test_optional_auth_operations_show_auth_as_optional(openapi):
-    """GET /books works without a token: its security lists the anonymous alternative ({}),
-    while a required-token operation does not."""
+def test_public_operations_show_no_padlock_but_say_a_token_is_checked(openapi):
+    """GET /books works without a token: it lists no security requirement (the docs draw no
+    padlock on it), is marked ``x-coko-auth: optional`` and says in its description that a token,
+    if sent, is checked (so 401 stays documented). A required-token operation keeps its scheme."""
     books = openapi["paths"]["/api/v1/books"]
-    assert books["get"]["security"] == [{"OptionalBearerAuth": []}, {}]
-    assert 403 not in statuses(books["get"])  # no permission is required to read
-    assert {} not in books["post"]["security"]
+    assert "security" not in books["get"]
+    assert books["get"]["x-coko-auth"] == "optional"
+    assert "A bearer token, if sent, is checked" in books["get"]["description"]
+    assert 401 in statuses(books["get"]) and 403 not in statuses(books["get"])  # no permission to read
+    assert books["post"]["security"] == [{"BearerAuth": []}]
     assert {401, 403, 409, 413, 422} <= statuses(books["post"])
-    optional = [(p, m) for p, m, op in operations(openapi) if {} in (op.get("security") or [])]
-    assert len(optional) >= 5
+    public = [(p, m) for p, m, op in operations(openapi) if op.get("x-coko-auth") == "optional"]
+    assert len(public) >= 5
     for path, method, operation in operations(openapi):
-        if any("OptionalBearerAuth" in requirement for requirement in operation.get("security") or []):
-            assert {} in operation["security"], f"{method.upper()} {path}"
+        where = f"{method.upper()} {path}"
+        assert not any("OptionalBearerAuth" in requirement for requirement in operation.get("security") or []), where
+        assert {} not in (operation.get("security") or []), where
+        if operation.get("x-coko-auth") == "optional":
+            assert 401 in statuses(operation), where
+            assert operation["description"].count("A bearer token, if sent") == 1, where
 
 
 def test_routes_document_the_errors_their_shape_does_not_tell(openapi):
