@@ -530,6 +530,17 @@ else:
     }
 # --- end files ---
 
+# --- payments ---
+COKO_PAYMENTS = {
+    # a pending order nobody paid is closed after this (a later payment is still honoured, flagged)
+    "ORDER_TTL_S": env.int("COKO_PAYMENTS_ORDER_TTL_S", 30 * 60, minimum=60, maximum=7 * 86400),
+    # a card subscription whose renewal failed stays readable this long
+    "GRACE_S": env.int("COKO_PAYMENTS_GRACE_S", 3 * 86400, minimum=0, maximum=30 * 86400),
+    # a prepaid pass (mobile money, code) reminds its reader this long before it ends
+    "REMINDER_BEFORE_S": env.int("COKO_PAYMENTS_REMINDER_BEFORE_S", 86400, minimum=0),
+}
+# --- end payments ---
+
 # --- bounds on untrusted input (issue 10) ---
 # EPUB: each XML file parsed (container, OPF, nav, NCX) is refused past this size before it is
 # read, and past this many elements while it is parsed; ingestion reads only those files and the

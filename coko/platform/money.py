@@ -11,8 +11,9 @@ from decimal import Decimal
 
 #: The currencies Coko prices in: XOF first, EUR and USD for readers abroad.
 CURRENCIES = ("XOF", "EUR", "USD")
-#: ISO 4217 minor-unit exponent of each.
-CURRENCY_EXPONENT = {"XOF": 0, "EUR": 2, "USD": 2}
+#: ISO 4217 minor-unit exponent of each, and of XAF (the CFA franc of Central Africa, which
+#: providers such as Orange Money use in Cameroon): the CFA francs have no minor unit.
+CURRENCY_EXPONENT = {"XOF": 0, "XAF": 0, "EUR": 2, "USD": 2}
 #: XOF per euro: the fixed parity of the CFA franc.
 EUR_XOF = 655.957
 

@@ -42,6 +42,10 @@ class BookChanged(EventPayload):
     author_ids: tuple[str, ...] = ()
     category_ids: tuple[str, ...] = ()
     owner_id: str | None = None
+    #: The price of a book sold on its own (``access_model`` ``sale``): integer minor units and
+    #: its ISO 4217 code; None otherwise. Payments quotes orders from it.
+    price_amount: int | None = None
+    price_currency: str | None = None
 
 
 EVENTS: dict[str, type[EventPayload]] = {

@@ -73,6 +73,7 @@ def book_changed_payload(book: Book, *, author_ids, category_ids) -> contracts.B
         language=book.language, access_model=book.access_model,
         author_ids=tuple(str(a) for a in author_ids), category_ids=tuple(str(c) for c in category_ids),
         owner_id=str(book.owner_id) if book.owner_id else None,
+        price_amount=book.price_amount, price_currency=book.price_currency,
     )
 
 

@@ -1,0 +1,14 @@
+"""Event handlers of the payments domain: the catalogue's books, as sellable things."""
+
+from __future__ import annotations
+
+from coko.domains.catalog.contracts import BOOK_PUBLISHED, BOOK_UPDATED, BOOK_WITHDRAWN, BookChanged
+from coko.platform.events import Event, subscribe
+
+from . import services
+
+
+@subscribe(BOOK_PUBLISHED, BOOK_UPDATED, BOOK_WITHDRAWN)
+def sellable_book_follow(event: Event) -> None:
+    """Keep the book's status, access model and price as the catalogue last announced them."""
+    services.sellable_book_apply(book=event.payload_as(BookChanged))

@@ -1,0 +1,86 @@
+"""Payments reads: plans, access, entitlements, a reader's orders, the ledger's balances."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from django.db.models import Max, Q, Sum
+
+from coko.platform import clock
+
+from . import contracts
+from .models import JournalLine, Order, Plan, Purchase, SellableBook, Subscription
+
+LIVE = ("active", "grace", "cancelled")
+
+
+def plans_list(*, include_inactive: bool = False) -> list[Plan]:
+    """The plans on sale (with their prices), in display order."""
+    plans = Plan.objects.prefetch_related("prices").order_by("position", "slug")
+    return list(plans if include_inactive else plans.filter(active=True))
+
+
+def _live_passes(*, user_id, now):
+    """The reader's passes readable at ``now`` (active, cancelled to the end of their period, or in grace)."""
+    return Subscription.objects.filter(user_id=user_id, status__in=LIVE, starts_at__lte=now).filter(
+        Q(ends_at__gt=now) | Q(status="grace", grace_until__gt=now))
+
+
+def access_for(*, user_id: UUID | None, book_id: UUID) -> contracts.Access:
+    """May ``user_id`` (None: anonymous) read ``book_id`` now, why, and until when. At most three
+    small indexed queries: the book, the reader's purchase, the reader's passes."""
+    book = SellableBook.objects.filter(book_id=book_id).values("status", "access_model").first()
+    if book is None:
+        return contracts.Access(allowed=False, reason="unknown_book")
+    if user_id is not None and Purchase.objects.filter(user_id=user_id, book_id=book_id,
+                                                       revoked_at__isnull=True).exists():
+        return contracts.Access(allowed=True, reason="purchase")
+    if book["status"] != "published":
+        return contracts.Access(allowed=False, reason="withdrawn")
+    if book["access_model"] == "free":
+        return contracts.Access(allowed=True, reason="free")
+    if book["access_model"] == "sale" or user_id is None:  # bought (above) or nothing; anonymous: nothing
+        return contracts.Access(allowed=False, reason="no_entitlement")
+    now = clock.now()
+    passes = (_live_passes(user_id=user_id, now=now).filter(plan__scope="subscription")
+              .values("source").annotate(until=Max("ends_at")).order_by())
+    best = max(passes, key=lambda row: row["until"], default=None)
+    if best is None:
+        return contracts.Access(allowed=False, reason="no_entitlement")
+    return contracts.Access(allowed=True, reason="institution" if best["source"] == "code" else "pass",
+                            until=best["until"])
+
+
+def entitlements_for_user(*, user_id: UUID) -> list[contracts.Entitlement]:
+    """What the reader may read beyond free books: their purchases and live passes."""
+    now = clock.now()
+    rows = [contracts.Entitlement(kind="purchase", book_id=str(p.book_id), plan_slug=None, starts_at=p.created_at,
+                                  ends_at=None)
+            for p in Purchase.objects.filter(user_id=user_id, revoked_at__isnull=True).order_by("-created_at")]
+    rows += [contracts.Entitlement(kind="institution" if s.source == "code" else "pass", book_id=None,
+                                   plan_slug=s.plan.slug, starts_at=s.starts_at,
+                                   ends_at=s.grace_until if s.status == "grace" else s.ends_at)
+             for s in (Subscription.objects.select_related("plan").filter(user_id=user_id, status__in=LIVE)
+                       .filter(Q(ends_at__gt=now) | Q(status="grace", grace_until__gt=now)).order_by("starts_at"))]
+    return rows
+
+
+def orders_for_user(*, user_id: UUID, before: tuple | None = None, limit: int = 20) -> list[Order]:
+    """The reader's orders, newest first; ``before`` is the ``(created_at, id)`` of the last one seen."""
+    orders = Order.objects.filter(user_id=user_id).select_related("plan").order_by("-created_at", "-id")
+    if before is not None:
+        created_at, order_id = before
+        orders = orders.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=order_id))
+    return list(orders[:limit])
+
+
+def order_for_user(*, user_id: UUID, order_id: UUID) -> Order | None:
+    """One of the reader's orders (None for another's: no enumeration)."""
+    return Order.objects.filter(id=order_id, user_id=user_id).select_related("plan").first()
+
+
+def ledger_balances(*, account_prefix: str = "") -> dict[tuple[str, str], int]:
+    """``{(account, currency): balance}`` of the ledger accounts starting with ``account_prefix``."""
+    rows = (JournalLine.objects.filter(account__startswith=account_prefix)
+            .values("account", "currency").annotate(total=Sum("amount")).order_by())
+    return {(row["account"], row["currency"]): row["total"] for row in rows}

@@ -1,0 +1,48 @@
+"""Payments use cases (each one durable transaction writing state and outbox rows together).
+
+Families: ``catalogue`` (the projection of sellable books), ``orders`` (quote, settle, fail,
+expire, refund: the purchase saga), ``passes`` (grant, cancel, lapse), ``codes`` (institution
+access), ``ledger`` and ``receipts`` (inside the settling transaction).
+"""
+
+from ._shared import DB
+from .catalogue import sellable_book_apply
+from .codes import NewBatch, code_batch_create, code_normalise, code_redeem
+from .ledger import Unbalanced, journal_post
+from .orders import (
+    Settlement,
+    order_for_book,
+    order_for_pass,
+    order_refund,
+    payment_open,
+    payment_opened,
+    orders_expire,
+    payment_fail,
+    payment_settle,
+)
+from .passes import pass_grant, subscription_cancel, subscriptions_lapse
+from .receipts import receipt_issue
+
+__all__ = [
+    "DB",
+    "NewBatch",
+    "Settlement",
+    "Unbalanced",
+    "code_batch_create",
+    "code_normalise",
+    "code_redeem",
+    "journal_post",
+    "order_for_book",
+    "order_for_pass",
+    "order_refund",
+    "orders_expire",
+    "pass_grant",
+    "payment_fail",
+    "payment_open",
+    "payment_opened",
+    "payment_settle",
+    "receipt_issue",
+    "sellable_book_apply",
+    "subscription_cancel",
+    "subscriptions_lapse",
+]

@@ -1,0 +1,61 @@
+"""Pure rules of payments: periods, money as people read it, references. No models, no services."""
+
+from __future__ import annotations
+
+import calendar
+import secrets
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from coko.platform import money
+
+_FIXED = {"day": timedelta(days=1), "week": timedelta(weeks=1)}
+
+
+def period_end(*, start: datetime, period: str) -> datetime:
+    """When a pass of ``period`` that starts at ``start`` ends: a day and a week are 24 h and
+    7 × 24 h; a month and a year are calendar ones (31 January + 1 month = 28/29 February)."""
+    if period in _FIXED:
+        return start + _FIXED[period]
+    months = {"month": 1, "year": 12}[period]
+    month0 = start.month - 1 + months
+    year, month = start.year + month0 // 12, month0 % 12 + 1
+    day = min(start.day, calendar.monthrange(year, month)[1])
+    return start.replace(year=year, month=month, day=day)
+
+
+_SYMBOL = {"XOF": "FCFA", "XAF": "FCFA", "EUR": "€", "USD": "$"}
+
+
+def amount_display(*, amount: int, currency: str, language: str) -> str:
+    """``amount`` minor units as a reader reads it: ``1 500 FCFA``, ``2,50 €`` (fr), ``€2.50``,
+    ``1,500 FCFA`` (en). Thousands are grouped with a narrow no-break space in French."""
+    value = money.major_units(amount=amount, currency=currency)
+    exponent = money.CURRENCY_EXPONENT[currency]
+    whole, _, cents = f"{value:.{exponent}f}".partition(".")
+    sign = "-" if whole.startswith("-") else ""
+    whole = whole.lstrip("-")
+    groups = [whole[max(0, i - 3):i] for i in range(len(whole), 0, -3)][::-1]
+    symbol = _SYMBOL.get(currency, currency)
+    if language == "fr":
+        number = "\u202f".join(groups) + (f",{cents}" if cents else "")
+        return f"{sign}{number}\u00a0{symbol}"
+    number = ",".join(groups) + (f".{cents}" if cents else "")
+    if currency in {"EUR", "USD"}:
+        return f"{sign}{symbol}{number}"
+    return f"{sign}{number} {symbol}"
+
+
+def decimal_amount(*, amount: int, currency: str) -> Decimal:
+    """``amount`` minor units in major units, for a provider that wants them (Stripe does not)."""
+    return money.major_units(amount=amount, currency=currency)
+
+
+def payment_reference() -> str:
+    """Our reference of a payment at its provider: unique, 24 characters (Orange allows 30)."""
+    return "ck" + secrets.token_hex(11)
+
+
+def receipt_number(*, year: int, sequence: int) -> str:
+    """``2026-000042``: the year and the receipt's place in it."""
+    return f"{year}-{sequence:06d}"
