@@ -538,7 +538,27 @@ COKO_PAYMENTS = {
     "GRACE_S": env.int("COKO_PAYMENTS_GRACE_S", 3 * 86400, minimum=0, maximum=30 * 86400),
     # a prepaid pass (mobile money, code) reminds its reader this long before it ends
     "REMINDER_BEFORE_S": env.int("COKO_PAYMENTS_REMINDER_BEFORE_S", 86400, minimum=0),
+    # where providers reach Coko (webhooks) and send payers back: this server's public address
+    "PUBLIC_URL": env.str("COKO_PAYMENTS_PUBLIC_URL", "http://127.0.0.1:8000", pattern=r"https?://\S+").rstrip("/"),
+    # a provider call that takes longer than this is given up (and made safe to retry)
+    "TIMEOUT_S": env.float("COKO_PAYMENTS_TIMEOUT_S", 10.0, minimum=0.1),
+    # how old a signed webhook may be (Wave, Stripe): older is a replay
+    "WEBHOOK_TOLERANCE_S": env.int("COKO_PAYMENTS_WEBHOOK_TOLERANCE_S", 300, minimum=1, maximum=3600),
 }
+# The providers (a provider is on when its key is set; `make run` points them at local simulators).
+WAVE_API_BASE = env.str("WAVE_API_BASE", "https://api.wave.com", pattern=r"https?://\S+")
+WAVE_API_KEY = env.str("WAVE_API_KEY")
+WAVE_WEBHOOK_SECRET = env.str("WAVE_WEBHOOK_SECRET")
+ORANGE_MONEY_API_BASE = env.str("ORANGE_MONEY_API_BASE", "https://api.orange.com", pattern=r"https?://\S+")
+ORANGE_MONEY_CLIENT_ID = env.str("ORANGE_MONEY_CLIENT_ID")
+ORANGE_MONEY_CLIENT_SECRET = env.str("ORANGE_MONEY_CLIENT_SECRET")
+ORANGE_MONEY_MERCHANT_KEY = env.str("ORANGE_MONEY_MERCHANT_KEY")
+# the country path of the Web Payment API: "dev" is the sandbox (currency OUV), "sn", "ci", "cm" …
+ORANGE_MONEY_COUNTRY = env.str("ORANGE_MONEY_COUNTRY", "sn", pattern=r"[a-z]{2,3}")
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", "https://api.stripe.com", pattern=r"https?://\S+")
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY")
+STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY")
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET")
 # --- end payments ---
 
 # --- bounds on untrusted input (issue 10) ---

@@ -31,11 +31,17 @@ PROVIDER_CURRENCY = ErrorCode(D, "provider_currency", Unprocessable,
 PROVIDER_UNAVAILABLE = ErrorCode(D, "provider_unavailable", Conflict,
                                  _("The payment provider did not answer; nothing was charged. Try again."),
                                  details=("provider",))
+PAYMENT_REFUSED = ErrorCode(D, "payment_refused", Unprocessable, _("The payment provider refused this payment."),
+                            details=("provider",))
 # the same message as notifications' invalid_idempotency_key
 INVALID_IDEMPOTENCY_KEY = ErrorCode(D, "invalid_idempotency_key", Unprocessable,
                                     _("The idempotency key is missing or too long."))
 IDEMPOTENCY_KEY_REUSED = ErrorCode(D, "idempotency_key_reused", Conflict,
                                    _("This Idempotency-Key was already used for another request."))
+INVALID_PAGE_CURSOR = ErrorCode(D, "invalid_page_cursor", Unprocessable, _("This page cursor is not valid."),
+                                details=("cursor",))
+REQUEST_IN_PROGRESS = ErrorCode(D, "request_in_progress", Conflict,
+                                _("The same request is still being processed. Try again in a moment."))
 REFUND_NOT_POSSIBLE = ErrorCode(D, "refund_not_possible", Conflict, _("This order cannot be refunded."),
                                 details=("order_id", "status"))
 

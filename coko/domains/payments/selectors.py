@@ -67,7 +67,8 @@ def entitlements_for_user(*, user_id: UUID) -> list[contracts.Entitlement]:
 
 def orders_for_user(*, user_id: UUID, before: tuple | None = None, limit: int = 20) -> list[Order]:
     """The reader's orders, newest first; ``before`` is the ``(created_at, id)`` of the last one seen."""
-    orders = Order.objects.filter(user_id=user_id).select_related("plan").order_by("-created_at", "-id")
+    orders = (Order.objects.filter(user_id=user_id).select_related("plan", "receipt").prefetch_related("payments")
+              .order_by("-created_at", "-id"))
     if before is not None:
         created_at, order_id = before
         orders = orders.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=order_id))
@@ -76,7 +77,8 @@ def orders_for_user(*, user_id: UUID, before: tuple | None = None, limit: int = 
 
 def order_for_user(*, user_id: UUID, order_id: UUID) -> Order | None:
     """One of the reader's orders (None for another's: no enumeration)."""
-    return Order.objects.filter(id=order_id, user_id=user_id).select_related("plan").first()
+    return (Order.objects.filter(id=order_id, user_id=user_id).select_related("plan", "receipt")
+            .prefetch_related("payments").first())
 
 
 def ledger_balances(*, account_prefix: str = "") -> dict[tuple[str, str], int]:

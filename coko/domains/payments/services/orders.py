@@ -163,12 +163,16 @@ def order_refund(*, order_id: UUID, reason: str, actor_id: UUID) -> Order:
 def payment_open(*, order_id: UUID, user_id: UUID, provider: str) -> Payment:
     """A pending payment of the reader's pending order with ``provider``, under a reference of
     ours, written before the provider is called: a retry finds it (Wave: search by
-    ``client_reference``) instead of charging twice."""
+    ``client_reference``; Stripe: the reference is the idempotency key) instead of charging
+    twice. The order's payment with this provider still under way, if there is one."""
     order = Order.objects.select_for_update().filter(id=order_id, user_id=user_id).first()
     if order is None:
         raise errors.ORDER_NOT_FOUND(order_id=str(order_id))
     if order.status != "pending" or order.expires_at <= clock.now():
         raise errors.ORDER_NOT_PAYABLE(order_id=str(order_id), status=order.status)
+    started = order.payments.filter(provider=provider, status__in=("pending", "processing")).first()
+    if started is not None:  # a retry: the same payment (and, once opened, the same checkout)
+        return started
     return Payment.objects.create(order=order, provider=provider, reference=payment_reference(),
                                   amount=order.amount, currency=order.currency)
 
