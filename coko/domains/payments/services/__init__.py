@@ -19,7 +19,7 @@ from .checkout import (
     return_urls,
     webhook_receive,
 )
-from .codes import NewBatch, code_batch_create, code_normalise, code_redeem
+from .codes import BATCH_MAX, NewBatch, code_batch_create, code_batch_make, code_normalise, code_redeem
 from .ledger import Unbalanced, journal_post
 from .orders import (
     Settlement,
@@ -36,6 +36,7 @@ from .passes import pass_grant, subscription_cancel, subscriptions_lapse
 from .receipts import receipt_issue
 
 __all__ = [
+    "BATCH_MAX",
     "CONFIRM_ACTOR",
     "DB",
     "QUEUE_NAME",
@@ -43,6 +44,7 @@ __all__ = [
     "Settlement",
     "Unbalanced",
     "code_batch_create",
+    "code_batch_make",
     "code_normalise",
     "code_redeem",
     "confirm_enqueue",

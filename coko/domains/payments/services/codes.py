@@ -42,10 +42,12 @@ class NewBatch:
     codes: list[str]  # shown to staff (and kept encrypted in the batch)
 
 
-@use_case(DB)
-def code_batch_create(*, actor_id: UUID, organisation: str, plan_slug: str, count: int,
-                      uses_per_code: int = 1, expires_at: datetime | None = None) -> NewBatch:
-    """``count`` codes (60 bits of entropy each) for ``organisation`` opening ``plan_slug``."""
+def code_batch_make(*, actor_id: UUID, organisation: str, plan_slug: str, count: int,
+                    uses_per_code: int = 1, expires_at: datetime | None = None) -> NewBatch:
+    """``count`` codes (60 bits of entropy each) for ``organisation`` opening ``plan_slug``.
+
+    Not a use case: runs inside the caller's transaction (the console's form); the API's
+    door is ``code_batch_create``."""
     plan = Plan.objects.filter(slug=plan_slug).first()
     if plan is None:
         raise errors.PLAN_NOT_FOUND(plan=plan_slug)
@@ -57,6 +59,14 @@ def code_batch_create(*, actor_id: UUID, organisation: str, plan_slug: str, coun
     AccessCode.objects.bulk_create([AccessCode(batch=batch, code=code, code_hash=_code_hash(code_normalise(code)))
                                     for code in codes])
     return NewBatch(batch=batch, codes=codes)
+
+
+@use_case(DB)
+def code_batch_create(*, actor_id: UUID, organisation: str, plan_slug: str, count: int,
+                      uses_per_code: int = 1, expires_at: datetime | None = None) -> NewBatch:
+    """``code_batch_make`` in a transaction of its own."""
+    return code_batch_make(actor_id=actor_id, organisation=organisation, plan_slug=plan_slug, count=count,
+                           uses_per_code=uses_per_code, expires_at=expires_at)
 
 
 @use_case(DB)
