@@ -15,3 +15,10 @@ def reader():
 @pytest.fixture
 def author():
     return user_with_roles("author")
+
+
+@pytest.fixture
+def anonymous_api():
+    from coko.domains.accounts.testing import anonymous
+
+    return anonymous()

@@ -61,3 +61,16 @@ def test_entitlements_list_the_purchases_and_live_passes(reader, books):
     book_bought(user_id=reader.user_id, book_id=books["sale"])
     kinds = sorted((e.kind, e.book_id or e.plan_slug) for e in api.entitlements(user_id=reader.user_id))
     assert kinds == [("pass", "month"), ("purchase", books["sale"])]
+
+
+def test_the_demo_plans_are_on_sale_in_francs_cfa_first_and_load_twice_without_change(anonymous_api):
+    from coko.domains.payments import demo
+
+    assert demo.load(stdout=None) == 4
+    assert demo.load(stdout=None) == 0
+    plans = anonymous_api.get("/payment/plans", HTTP_ACCEPT_LANGUAGE="fr").data
+    assert [p["slug"] for p in plans] == ["day", "week", "month", "year"]
+    week = plans[1]
+    assert week["name"] == "Pass semaine"
+    assert [(p["currency"], p["amount"], p["display"]) for p in week["prices"]][:2] == [
+        ("XOF", 500, "500\u00a0FCFA"), ("EUR", 99, "0,99\u00a0€")]
