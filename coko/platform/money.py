@@ -24,6 +24,24 @@ def major_units(*, amount: int, currency: str) -> Decimal:
     return Decimal(amount).scaleb(-exponent).quantize(Decimal(1).scaleb(-exponent))
 
 
+_SYMBOL = {"XOF": "FCFA", "XAF": "FCFA", "EUR": "€", "USD": "$"}
+
+
+def display(*, amount: int, currency: str, language: str) -> str:
+    """``amount`` minor units as a reader reads it: ``1 500 FCFA``, ``2,50 €`` (French: narrow
+    no-break spaces between thousands, a no-break space before the symbol), ``1,500 FCFA``,
+    ``€2.50`` (English)."""
+    value = major_units(amount=amount, currency=currency)
+    whole, _, cents = f"{value:.{CURRENCY_EXPONENT[currency]}f}".partition(".")
+    sign, whole = ("-", whole[1:]) if whole.startswith("-") else ("", whole)
+    groups = [whole[max(0, i - 3):i] for i in range(len(whole), 0, -3)][::-1]
+    symbol = _SYMBOL.get(currency, currency)
+    if language == "fr":
+        return f"{sign}{chr(0x202F).join(groups)}{',' + cents if cents else ''}\u00a0{symbol}"
+    number = ",".join(groups) + (f".{cents}" if cents else "")
+    return f"{sign}{symbol}{number}" if currency in {"EUR", "USD"} else f"{sign}{number} {symbol}"
+
+
 def in_xof(*, amount: int, currency: str, usd_xof: float) -> int:
     """The XOF value of ``amount`` minor units: EUR at the fixed parity, USD at ``usd_xof``
     (XOF per dollar, a rate the caller configures)."""
@@ -33,4 +51,4 @@ def in_xof(*, amount: int, currency: str, usd_xof: float) -> int:
     return round(amount * rate / 10 ** CURRENCY_EXPONENT[currency])
 
 
-__all__ = ["CURRENCIES", "CURRENCY_EXPONENT", "EUR_XOF", "in_xof", "major_units"]
+__all__ = ["CURRENCIES", "CURRENCY_EXPONENT", "EUR_XOF", "display", "in_xof", "major_units"]

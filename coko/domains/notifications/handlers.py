@@ -1,4 +1,4 @@
-"""Event handlers of the notifications domain: what the accounts events tell a person."""
+"""Event handlers of the notifications domain: what the accounts and payments events tell a person."""
 
 from __future__ import annotations
 
@@ -14,6 +14,13 @@ from coko.domains.accounts.contracts import (
     SignupCodeRequested,
     UserRegistered,
 )
+from coko.domains.payments.contracts import (
+    PAYMENT_COMPLETED,
+    SUBSCRIPTION_EXPIRING,
+    PaymentCompleted,
+    SubscriptionExpiring,
+)
+from coko.platform import money
 from coko.platform.errors import NotFound
 from coko.platform.events import Event, subscribe
 from coko.platform.observability import get_logger
@@ -63,3 +70,30 @@ def warn_signup_address_taken(event: Event) -> None:
     payload = event.payload_as(SignupAddressTaken)
     _send(event, user_id=payload.user_id, template="signup_address_taken", category="security",
           channels=[payload.channel], context={})
+
+
+# --- payments ---------------------------------------------------------------------------------------------
+def _long_date(moment, language: str) -> str:
+    from django.utils import formats, translation
+
+    with translation.override(language):
+        return formats.date_format(moment, "j F Y")
+
+
+@subscribe(PAYMENT_COMPLETED)
+def send_receipt(event: Event) -> None:
+    """The payer's receipt: what they bought, for how much, under which number."""
+    paid = event.payload_as(PaymentCompleted)
+    _send(event, user_id=paid.user_id, template="receipt", category="payments", context={
+        "number": paid.receipt_number, "item_fr": paid.item_fr, "item_en": paid.item_en,
+        "amount_fr": money.display(amount=paid.amount, currency=paid.currency, language="fr"),
+        "amount_en": money.display(amount=paid.amount, currency=paid.currency, language="en")})
+
+
+@subscribe(SUBSCRIPTION_EXPIRING)
+def remind_pass_expiring(event: Event) -> None:
+    """A prepaid pass does not renew by itself: its reader is told before it ends."""
+    expiring = event.payload_as(SubscriptionExpiring)
+    _send(event, user_id=expiring.user_id, template="pass_expiring", category="payments", context={
+        "plan": expiring.plan_slug, "ends_fr": _long_date(expiring.ends_at, "fr"),
+        "ends_en": _long_date(expiring.ends_at, "en")})

@@ -76,6 +76,10 @@ class PaymentCompleted(EventPayload):
     provider: str
     amount: int  # integer minor units
     currency: str
+    receipt_number: str = ""
+    #: What was bought, as the receipt names it in French and in English (a pass's name, a book's title).
+    item_fr: str = ""
+    item_en: str = ""
 
 
 @dataclass(frozen=True)

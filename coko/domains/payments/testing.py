@@ -25,10 +25,10 @@ def sellable_books_sync() -> int:
 
 
 def plan_for_test(slug: str = "week", *, period: str = "week", prices: dict[str, int] | None = None,
-                  scope: str = "subscription", collection_slug: str = "") -> Plan:
+                  scope: str = "subscription", collection_slug: str = "", names: dict[str, str] | None = None) -> Plan:
     """A plan on sale (500 XOF and 1,00 € by default); the existing one if ``slug`` exists."""
     plan, created = Plan.objects.get_or_create(slug=slug, defaults={
-        "names": {"en": slug.title(), "fr": slug.title()}, "period": period, "scope": scope,
+        "names": names or {"en": slug.title(), "fr": slug.title()}, "period": period, "scope": scope,
         "collection_slug": collection_slug})
     if created:
         for currency, amount in (prices or {"XOF": 500, "EUR": 100}).items():
@@ -46,6 +46,11 @@ def _paid(order: Order, *, provider: str) -> Order:
 def pass_paid(*, user_id, plan_slug: str = "week", currency: str = "XOF", provider: str = "wave") -> Order:
     """A paid order for one period of ``plan_slug`` (the plan must exist: ``plan_for_test``)."""
     return _paid(services.order_for_pass(user_id=user_id, plan_slug=plan_slug, currency=currency), provider=provider)
+
+
+def subscriptions_lapse_for_test() -> dict[str, int]:
+    """Run the passes' scheduled job once (reminders, grace, expiry) at the clock's time."""
+    return services.subscriptions_lapse()
 
 
 def book_bought(*, user_id, book_id, provider: str = "wave") -> Order:

@@ -24,26 +24,9 @@ def period_end(*, start: datetime, period: str) -> datetime:
     return start.replace(year=year, month=month, day=day)
 
 
-_SYMBOL = {"XOF": "FCFA", "XAF": "FCFA", "EUR": "€", "USD": "$"}
-
-
 def amount_display(*, amount: int, currency: str, language: str) -> str:
-    """``amount`` minor units as a reader reads it: ``1 500 FCFA``, ``2,50 €`` (fr), ``€2.50``,
-    ``1,500 FCFA`` (en). Thousands are grouped with a narrow no-break space in French."""
-    value = money.major_units(amount=amount, currency=currency)
-    exponent = money.CURRENCY_EXPONENT[currency]
-    whole, _, cents = f"{value:.{exponent}f}".partition(".")
-    sign = "-" if whole.startswith("-") else ""
-    whole = whole.lstrip("-")
-    groups = [whole[max(0, i - 3):i] for i in range(len(whole), 0, -3)][::-1]
-    symbol = _SYMBOL.get(currency, currency)
-    if language == "fr":
-        number = "\u202f".join(groups) + (f",{cents}" if cents else "")
-        return f"{sign}{number}\u00a0{symbol}"
-    number = ",".join(groups) + (f".{cents}" if cents else "")
-    if currency in {"EUR", "USD"}:
-        return f"{sign}{symbol}{number}"
-    return f"{sign}{number} {symbol}"
+    """``1 500 FCFA``, ``0,99 €`` (fr), ``€0.99`` (en): ``coko.platform.money.display``."""
+    return money.display(amount=amount, currency=currency, language=language)
 
 
 def decimal_amount(*, amount: int, currency: str) -> Decimal:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from coko.platform.events import publish
 
 from .. import contracts
-from ..models import Order, Subscription
+from ..models import Order, SellableBook, Subscription
 
 DB = "payments"
 
@@ -19,11 +19,21 @@ def announce_subscription(subscription: Subscription) -> None:
                 ends_at=subscription.ends_at, source=subscription.source))
 
 
-def announce_payment(order: Order, *, provider: str) -> None:
+def item_names(order: Order) -> tuple[str, str]:
+    """What ``order`` buys, in French and English: the pass's name, or the book's title."""
+    if order.kind == "pass":
+        return (order.plan.names.get("fr") or order.plan.slug), (order.plan.names.get("en") or order.plan.slug)
+    book = SellableBook.objects.filter(book_id=order.book_id).values_list("title", flat=True).first() or ""
+    return book, book
+
+
+def announce_payment(order: Order, *, provider: str, receipt_number: str) -> None:
     """``payment.completed`` (and ``book.purchased`` for a book) of a paid ``order``."""
+    item_fr, item_en = item_names(order)
     publish(producer=DB, type=contracts.PAYMENT_COMPLETED, aggregate_id=order.user_id,
             payload=contracts.PaymentCompleted(order_id=str(order.id), user_id=str(order.user_id), kind=order.kind,
-                                               provider=provider, amount=order.amount, currency=order.currency))
+                                               provider=provider, amount=order.amount, currency=order.currency,
+                                               receipt_number=receipt_number, item_fr=item_fr, item_en=item_en))
     if order.kind == "book":
         publish(producer=DB, type=contracts.BOOK_PURCHASED, aggregate_id=order.user_id,
                 payload=contracts.BookPurchased(order_id=str(order.id), user_id=str(order.user_id),

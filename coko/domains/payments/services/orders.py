@@ -99,8 +99,8 @@ def payment_settle(*, payment_id: UUID, amount: int, currency: str, provider_ref
         Purchase.objects.create(user_id=order.user_id, book_id=order.book_id, order=order)
     else:
         pass_grant(user_id=order.user_id, plan=order.plan, source="order", order=order)
-    receipts.receipt_issue(order=order)
-    announce_payment(order, provider=payment.provider)
+    receipt = receipts.receipt_issue(order=order)
+    announce_payment(order, provider=payment.provider, receipt_number=receipt.number)
     return Settlement("granted", str(order.id))
 
 
