@@ -41,7 +41,8 @@ class Api:
         if body is not None:
             kwargs.update(data=json.dumps(body), content_type="application/json")
         response = getattr(self.client, method)(f"/api/v1{path}", **kwargs)
-        response.data = json.loads(response.content) if response.content else None
+        is_json = "json" in response.get("Content-Type", "application/json")
+        response.data = json.loads(response.content) if response.content and is_json else None  # PDF, HTML: .content
         return response
 
     def get(self, path, **kw):

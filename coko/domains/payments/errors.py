@@ -22,6 +22,8 @@ BOOK_ALREADY_OWNED = ErrorCode(D, "book_already_owned", Conflict, _("You already
 ORDER_NOT_FOUND = ErrorCode(D, "order_not_found", NotFound, _("There is no such order."), details=("order_id",))
 ORDER_NOT_PAYABLE = ErrorCode(D, "order_not_payable", Conflict, _("This order can no longer be paid."),
                               details=("order_id", "status"))
+RECEIPT_NOT_FOUND = ErrorCode(D, "receipt_not_found", NotFound, _("This order has no receipt."),
+                              details=("order_id",))
 PROVIDER_NOT_CONFIGURED = ErrorCode(D, "provider_not_configured", Unprocessable,
                                     _("This server is not set up to take payments with this provider."),
                                     details=("provider",))

@@ -24,6 +24,7 @@ from coko.platform.observability import get_logger
 from coko.platform.ratelimit import rate_limit_check
 
 from . import api, errors, selectors, services
+from .documents import receipt_pdf as receipt_pdf_bytes
 from .models import Order
 from .values import amount_display
 
@@ -238,6 +239,19 @@ def order(request: HttpRequest, order_id: UUID):
     if found is None:
         raise errors.ORDER_NOT_FOUND(order_id=str(order_id))
     return _order_out(found)
+
+
+@router.get("/payment/orders/{order_id}/receipt.pdf", auth=bearer, response={200: None},
+            summary="The receipt of one of my paid orders, as a PDF",
+            openapi_extra={"responses": {200: {"description": "the receipt", "content": {"application/pdf": {}}}}})
+def receipt_pdf(request: HttpRequest, order_id: UUID):
+    document = selectors.receipt_document_for_user(user_id=request.auth.user_id, order_id=order_id,
+                                                   language=_lang() if _lang() in ("fr", "en") else "en")
+    if document is None:
+        raise errors.RECEIPT_NOT_FOUND(order_id=str(order_id))
+    response = HttpResponse(receipt_pdf_bytes(document), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="Coko-{document.number}.pdf"'
+    return response
 
 
 @router.get("/payment/transactions", response=OrdersOut, auth=bearer, summary="My orders and payments, newest first")

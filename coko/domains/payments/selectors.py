@@ -6,9 +6,10 @@ from uuid import UUID
 
 from django.db.models import Max, Q, Sum
 
-from coko.platform import clock
+from coko.platform import clock, money
 
 from . import contracts
+from .documents import ReceiptDocument
 from .models import JournalLine, Order, Plan, Purchase, SellableBook, Subscription
 
 LIVE = ("active", "grace", "cancelled")
@@ -86,3 +87,21 @@ def ledger_balances(*, account_prefix: str = "") -> dict[tuple[str, str], int]:
     rows = (JournalLine.objects.filter(account__startswith=account_prefix)
             .values("account", "currency").annotate(total=Sum("amount")).order_by())
     return {(row["account"], row["currency"]): row["total"] for row in rows}
+
+
+def receipt_document_for_user(*, user_id: UUID, order_id: UUID, language: str) -> ReceiptDocument | None:
+    """The receipt of one of the reader's paid (or since refunded) orders, in ``language``; None
+    when there is none (another reader's order included: no enumeration)."""
+    order = (Order.objects.filter(id=order_id, user_id=user_id, status__in=("paid", "refunded"))
+             .select_related("plan", "receipt").first())
+    receipt = getattr(order, "receipt", None) if order is not None else None
+    if receipt is None:
+        return None
+    payment = order.payments.filter(status__in=("succeeded", "refunded")).first()
+    if order.kind == "pass":
+        item = order.plan.names.get(language) or order.plan.names.get("fr") or order.plan.slug
+    else:
+        item = SellableBook.objects.filter(book_id=order.book_id).values_list("title", flat=True).first() or ""
+    return ReceiptDocument(number=receipt.number, language=language, issued_at=receipt.issued_at, item=item,
+                           amount=money.display(amount=order.amount, currency=order.currency, language=language),
+                           provider=payment.provider if payment else "", order_id=str(order.id))

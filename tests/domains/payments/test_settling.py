@@ -4,10 +4,12 @@ receipts are numbered without a gap."""
 
 from __future__ import annotations
 
+import io
 import threading
 
 import pytest
 from django.db import connections
+from pypdf import PdfReader
 
 from coko.devtools.testing.events import outbox_events
 from coko.domains.catalog.testing import published_book
@@ -114,3 +116,22 @@ def test_receipts_are_numbered_without_a_gap_when_many_settle_at_once(reader):
     numbers = sorted(Receipt.objects.values_list("number", flat=True))
     year = numbers[0][:4]
     assert numbers == [f"{year}-{n:06d}" for n in range(1, 13)]
+
+
+def test_the_payer_downloads_the_receipt_as_a_pdf_in_their_language_and_nobody_else_can(reader, book_for_sale):
+    from coko.domains.accounts.testing import user_with_roles
+
+    order = services.order_for_book(user_id=reader.user_id, book_id=book_for_sale["id"])
+    services.payment_settle(payment_id=_open(order).id, amount=1500, currency="XOF")
+    number = Receipt.objects.get(order=order).number
+    response = reader.get(f"/payment/orders/{order.id}/receipt.pdf", HTTP_ACCEPT_LANGUAGE="fr")
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    assert response.content.startswith(b"%PDF-")
+    assert f'filename="Coko-{number}.pdf"' in response["Content-Disposition"]
+    text = PdfReader(io.BytesIO(response.content)).pages[0].extract_text()
+    assert f"Reçu n° {number}" in text
+    assert "1 500 FCFA" in text.replace("\u202f", " ").replace("\u00a0", " ")
+    stranger = user_with_roles()
+    assert stranger.get(f"/payment/orders/{order.id}/receipt.pdf").status_code == 404
+    unpaid = services.order_for_book(user_id=stranger.user_id, book_id=book_for_sale["id"])
+    assert stranger.get(f"/payment/orders/{unpaid.id}/receipt.pdf").data["error"]["code"] == "receipt_not_found"
