@@ -33,6 +33,7 @@ from django.utils import timezone
 from coko.domains.accounts import api as accounts_api
 from coko.domains.catalog import api as catalog_api
 from coko.domains.catalog.contracts import BookFiles, BookRef, Cover, FormatFile
+from coko.domains.payments import api as payments_api
 from coko.platform.crypto import hashes_equal, keyed_hash
 from coko.platform.errors import DomainError
 from coko.platform.events import publish
@@ -320,15 +321,18 @@ def avatar_choose(*, user_id: str, file_id, ip: str | None = None) -> StoredObje
 
 # --- downloads ------------------------------------------------------------------------------------
 def download_allowed(*, user_id: str, book: BookFiles, is_staff: bool = False) -> bool:
-    """Whether ``user_id`` may download ``book``'s files: THE seam for entitlements.
-
-    Today: the book's owner and staff always; anyone a published, free book. Purchases and
-    subscriptions (payments' entitlements) will widen this one function, through the
-    payments facade, without any caller changing.
+    """Whether ``user_id`` (``""``: anonymous) may download ``book``'s files: THE seam for
+    entitlements. The book's owner and staff always; anyone else as payments says
+    (``payments.api.has_access``: a free book, a purchase, a pass whose scope covers it, an
+    institution code). A book payments has not heard of yet (its ``book.published`` still on
+    the way) is judged by the catalogue's own word: published and free.
     """
     if is_staff or (book.owner_id and str(book.owner_id) == str(user_id)):
         return True
-    return book.status == "published" and book.access_model == "free"
+    access = payments_api.has_access(user_id=user_id or None, book_id=book.book_id)
+    if access.reason == "unknown_book":
+        return book.status == "published" and book.access_model == "free"
+    return access.allowed
 
 
 def _holder(*, user_id: str, expires: int) -> str:

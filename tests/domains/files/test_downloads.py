@@ -1,7 +1,8 @@
 """Downloads go through short-lived signed links, handed out only to those who may read the
-book: anyone for a published free book; its owner and staff always; nobody else (yet: the
-payments domain's entitlements will widen ``services.download_allowed``). A link names nobody
-in a readable form, and is refused to another account that sends its credentials."""
+book: anyone for a published free book; its owner and staff always; a reader who bought it or
+holds a pass for a subscription book (payments' entitlements, ``services.download_allowed``);
+nobody else. A link names nobody in a readable form, and is refused to another account that
+sends its credentials."""
 
 from __future__ import annotations
 
@@ -16,8 +17,10 @@ from django.core import signing
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 
+from coko.domains.accounts.testing import signed_in_again
 from coko.domains.files import services
 from coko.domains.files.testing import epub_ingested
+from coko.domains.payments.testing import book_bought, pass_paid, plan_for_test, sellable_books_sync
 
 from .conftest import PASSWORD, epub_bytes, pdf_bytes, send
 
@@ -68,6 +71,28 @@ def test_a_book_for_sale_is_refused_to_a_reader(author, reader):
     assert response.status_code == 403
     assert response.data["error"]["code"] == "download_not_allowed"
     assert response.data["error"]["details"]["access_model"] == "sale"
+
+
+def test_a_reader_who_bought_a_book_downloads_it(author, reader):
+    book_id = published_book(author, epub_bytes(), access_model="sale", price_amount=2500, price_currency="XOF")
+    sellable_books_sync()
+    assert link(reader, book_id).status_code == 403
+    book_bought(user_id=reader.user_id, book_id=book_id)
+    response = link(reader, book_id)
+    assert response.status_code == 200, response.data
+    assert follow(reader, response.data["url"]).status_code == 200
+
+
+def test_a_pass_opens_the_subscription_books_to_download_until_it_ends(author, reader, clock):
+    book_id = published_book(author, epub_bytes(), access_model="subscription")
+    sellable_books_sync()
+    assert link(reader, book_id).data["error"]["code"] == "download_not_allowed"
+    plan_for_test("week")
+    pass_paid(user_id=reader.user_id, plan_slug="week")
+    assert link(reader, book_id).status_code == 200
+    clock.advance(7 * 86400 + 1)
+    reader = signed_in_again(reader)  # a week later: a new access token
+    assert link(reader, book_id).data["error"]["code"] == "download_not_allowed"
 
 
 def test_the_owner_and_staff_always_download(author, staff):
