@@ -105,6 +105,7 @@ class WebhookOutbox:
         self._duplicate: list[int] = []
         self._drop = 0
         self._hold: int | None = 0  # None: hold everything until release()
+        self._client: httpx.Client | None = None  # one client: making one per delivery is slow
 
     # controls ------------------------------------------------------------------
     def duplicate_next(self, n: int = 1, *, copies: int = 2) -> None:
@@ -175,7 +176,9 @@ class WebhookOutbox:
                 if self.transport is not None:
                     delivery.status = self.transport(url or "", headers, event.body)
                 elif url:
-                    delivery.status = httpx.post(url, content=event.body, headers=headers, timeout=self.timeout).status_code
+                    if self._client is None:
+                        self._client = httpx.Client(timeout=self.timeout, trust_env=False)
+                    delivery.status = self._client.post(url, content=event.body, headers=headers).status_code
                 else:
                     delivery.error = "no webhook URL configured"
             except Exception as exc:  # the receiver is down: kept as a failed attempt
