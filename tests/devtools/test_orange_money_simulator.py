@@ -9,15 +9,8 @@ import httpx
 import pytest
 
 from coko.devtools.simulators import OrangeMoneySimulator
-from tests.devtools.payment_receiver import Receiver
 
 DEV = "/orange-money-webpay/dev/v1"
-
-
-@pytest.fixture
-def receiver():
-    with Receiver() as r:
-        yield r
 
 
 @pytest.fixture

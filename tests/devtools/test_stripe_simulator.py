@@ -13,13 +13,6 @@ import pytest
 import stripe
 
 from coko.devtools.simulators import StripeSimulator
-from tests.devtools.payment_receiver import Receiver
-
-
-@pytest.fixture
-def receiver():
-    with Receiver() as r:
-        yield r
 
 
 @pytest.fixture

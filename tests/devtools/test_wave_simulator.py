@@ -14,7 +14,6 @@ import httpx
 import pytest
 
 from coko.devtools.simulators import WaveSimulator
-from tests.devtools.payment_receiver import Receiver
 
 SESSION = {"amount": "1500", "currency": "XOF", "success_url": "https://coko.test/paid",
            "error_url": "https://coko.test/failed", "client_reference": "order-42"}
@@ -28,12 +27,6 @@ def verify_wave(header: str, body: bytes, secret: str, *, now: float | None = No
     expected = hmac.new(secret.encode(), timestamp.encode() + body, hashlib.sha256).hexdigest()
     fresh = abs((now or time.time()) - int(timestamp)) <= tolerance
     return fresh and any(k == "v1" and hmac.compare_digest(v, expected) for k, v in parts)
-
-
-@pytest.fixture
-def receiver():
-    with Receiver() as r:
-        yield r
 
 
 @pytest.fixture
