@@ -75,6 +75,10 @@ def test_an_idempotency_key_replays_the_first_answer_and_refuses_other_parameter
     first = http.post("/v1/payment_intents", data={"amount": "1500", "currency": "xof"}, headers={"Idempotency-Key": "k1"})
     again = http.post("/v1/payment_intents", data={"amount": "1500", "currency": "xof"}, headers={"Idempotency-Key": "k1"})
     assert again.json()["id"] == first.json()["id"] and again.headers["idempotent-replayed"] == "true"
+    expanded = {"amount": "900", "currency": "xof", "expand[0]": "customer"}
+    assert http.post("/v1/payment_intents", data=expanded, headers={"Idempotency-Key": "k3"}).status_code == 200
+    replayed = http.post("/v1/payment_intents", data=expanded, headers={"Idempotency-Key": "k3"})
+    assert replayed.headers["idempotent-replayed"] == "true"  # expand[] is part of the parameters compared
     other = http.post("/v1/payment_intents", data={"amount": "2000", "currency": "xof"}, headers={"Idempotency-Key": "k1"})
     assert other.status_code == 400 and other.json()["error"]["type"] == "idempotency_error"
     with pytest.raises(stripe.IdempotencyError):
@@ -88,7 +92,7 @@ def test_an_idempotency_key_replays_the_first_answer_and_refuses_other_parameter
     sim.release_stalled()
     retried = http.post("/v1/payment_intents", data={"amount": "700", "currency": "xof"}, headers={"Idempotency-Key": "k2"})
     assert retried.headers["idempotent-replayed"] == "true"
-    assert [o["amount"] for o in sim.objects.values() if o["object"] == "payment_intent"] == [1500, 700]
+    assert [o["amount"] for o in sim.objects.values() if o["object"] == "payment_intent"] == [1500, 900, 700]
 
 
 def test_checkout_in_payment_mode_over_the_page_sends_verified_events(client, sim, receiver):

@@ -122,6 +122,7 @@ def test_expire_refund_and_their_errors(sim):
     expired = sim.client.get(f"/v1/checkout/sessions/{session['id']}").json()
     assert (expired["checkout_status"], expired["payment_status"]) == ("expired", "cancelled")
     assert sim.client.post(f"/v1/checkout/sessions/{session['id']}/expire").status_code == 409
+    assert sim.client.get("/v1/checkout/sessions").json()["code"] == "request-validation-error"
     missing = sim.client.get("/v1/checkout/sessions/cos-doesnotexist")
     assert missing.status_code == 404 and missing.json()["code"] == "checkout-session-not-found"
 

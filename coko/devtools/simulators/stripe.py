@@ -187,6 +187,7 @@ class StripeSimulator(PaymentSimulator, StripeBilling):
     def _call(self, req: RecordedRequest, params: dict[str, Any]) -> Answer:
         for method, pattern, handler in self._routes:
             if method == req.method and (match := pattern.fullmatch(req.path)):
+                params = dict(params)  # the caller keeps the parameters as sent (idempotency compares them)
                 expand = params.pop("expand", None) or []
                 try:
                     result = self._locked(lambda: handler(params, *match.groups()))

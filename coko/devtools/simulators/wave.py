@@ -192,6 +192,8 @@ class WaveSimulator(PaymentSimulator):
         if req.path == "/v1/checkout/sessions" and req.method == "POST":
             return self._create(req)
         if req.path == "/v1/checkout/sessions" and req.method == "GET":
+            if not q.get("transaction_id"):
+                return self._invalid([("transaction_id", "field required")])
             with self._lock:
                 found = [s for s in self.sessions.values() if s["transaction_id"] and s["transaction_id"] == q.get("transaction_id")]
             if not found:
