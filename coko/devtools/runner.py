@@ -160,19 +160,22 @@ def run() -> int:
             env.update(EMAIL_HOST="127.0.0.1", EMAIL_PORT=str(smtp_port))
             _say(f"emails are delivered to a local SMTP server on 127.0.0.1:{smtp_port} and kept in {mail_dir}/new")
         if names:
-            # Provider simulators for the SMS and push channels nobody configured: every SMS
-            # and push lands in var/simulators/<name>.jsonl and at http://127.0.0.1:<port>/_messages.
+            # Provider simulators for the SMS, push and payment providers nobody configured: every
+            # SMS, push and payment webhook lands in var/simulators/<name>.jsonl and at
+            # http://127.0.0.1:<port>/_messages; the payment ones send their webhooks to web_url.
             sim_dir = services.VAR / "simulators"
+            web_url = f"http://{'127.0.0.1' if host in {'0.0.0.0', '::', ''} else host}:{port}"
             try:
                 running = simulators.start(names, sim_dir, {n: ports[simulators.port_variable(n)] for n in names},
-                                           cwd=ROOT, env=env)
+                                           cwd=ROOT, env=env, web_url=web_url)
             except RuntimeError as exc:
                 _say(str(exc))
                 return 1
             supervisor.watch("simulators", running.process)
-            env.update(simulators.settings_env(running.urls, sim_dir))
+            env.update(simulators.settings_env(running.urls, sim_dir, web_url=web_url))
             for name, url in running.urls.items():
-                _say(f"{name} messages are received by a local simulator on {url} and kept in "
+                what = "payments (and webhooks)" if name in simulators.PAYMENT_PROVIDERS else "messages"
+                _say(f"{name} {what} are handled by a local simulator on {url} and kept in "
                      f"{sim_dir / (name + '.jsonl')} (list them: curl {url}/_messages)")
         for name, command in commands.items():
             child = supervisor.start(name, command, env)

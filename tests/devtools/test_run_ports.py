@@ -19,7 +19,8 @@ def test_every_port_make_run_opens_has_a_variable_and_a_default():
     assert {(variable, port) for _, variable, port in plan} == {
         ("COKO_PORT", 8000), ("COKO_WORKER_METRICS_PORT", 9191), ("COKO_RELAY_HTTP_PORT", 9192),
         ("COKO_SMTP_PORT", 1025), ("COKO_SIM_ORANGE_SMS_PORT", 9101), ("COKO_SIM_FCM_PORT", 9103),
-        ("COKO_SIM_WEBPUSH_PORT", 9104)}
+        ("COKO_SIM_WEBPUSH_PORT", 9104), ("COKO_SIM_WAVE_PORT", 9105), ("COKO_SIM_ORANGE_MONEY_PORT", 9106),
+        ("COKO_SIM_STRIPE_PORT", 9107)}
 
 
 def test_each_variable_moves_its_port_and_a_configured_smtp_server_needs_none():

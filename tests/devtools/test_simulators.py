@@ -37,7 +37,7 @@ sys.stdout.write(json.dumps([
 def started(tmp_path):
     """What ``make run`` starts on a machine with no SMS or push provider configured
     (any free ports instead of the fixed ones, so a running ``make run`` does not clash)."""
-    names = local.plan({})
+    names = local.plan({"WAVE_API_KEY": "k", "ORANGE_MONEY_CLIENT_ID": "i", "STRIPE_SECRET_KEY": "sk"})
     running = local.start(names, tmp_path, ports={name: 0 for name in names}, cwd=ROOT)
     yield names, running
     os.killpg(running.process.pid, signal.SIGTERM)
@@ -76,8 +76,11 @@ def test_make_run_starts_sms_and_push_simulators_and_each_records_what_the_platf
 
 def test_a_configured_provider_gets_no_simulator():
     assert local.plan({"ORANGE_SMS_CLIENT_ID": "id", "FCM_SERVICE_ACCOUNT_FILE": "/etc/fcm.json",
-                       "WEBPUSH_VAPID_PRIVATE_KEY": "key"}) == []
-    assert local.plan({"TWILIO_ACCOUNT_SID": "AC1", "COKO_NOTIFY_PUSH_ADAPTER": "x.Y"}) == ["webpush"]
+                       "WEBPUSH_VAPID_PRIVATE_KEY": "key", "WAVE_API_KEY": "k", "ORANGE_MONEY_CLIENT_ID": "i",
+                       "STRIPE_SECRET_KEY": "sk"}) == []
+    assert local.plan({})[-3:] == ["wave", "orange-money", "stripe"]
+    assert local.plan({"TWILIO_ACCOUNT_SID": "AC1", "COKO_NOTIFY_PUSH_ADAPTER": "x.Y", "WAVE_API_KEY": "k",
+                       "STRIPE_SECRET_KEY": "sk"}) == ["webpush", "orange-money"]
     assert local.plan({"COKO_SIMULATORS": "0"}) == []
 
 
@@ -133,3 +136,54 @@ def test_web_push_subscriptions_outlive_a_restart(tmp_path):
                 vapid_claims={"sub": "mailto:dev@coko.test"})
         [push] = again.messages
         assert push["payload"] == {"body": "still here"}
+
+
+def test_make_run_s_payment_simulators_pay_through_their_pages_and_send_webhooks_to_coko(tmp_path):
+    """The three payment simulators as ``make run`` starts them: the settings it gives Coko
+    reach them, and each payment approved on a simulator's page is announced to Coko's
+    webhook route for that provider (here a stand-in listening where Coko would)."""
+    import stripe
+
+    from tests.devtools.payment_receiver import Receiver
+
+    with Receiver() as coko:
+        names = ["wave", "orange-money", "stripe"]
+        running = local.start(names, tmp_path, ports=dict.fromkeys(names, 0), cwd=ROOT, web_url=coko.url)
+        try:
+            env = local.settings_env(running.urls, tmp_path, {}, web_url=coko.url)
+            assert env["WAVE_API_BASE"] == running.urls["wave"] and env["STRIPE_API_BASE"] == running.urls["stripe"]
+            assert env["ORANGE_MONEY_NOTIF_URL"] == f"{coko.url}/api/v1/payment/webhooks/orange-money"
+
+            wave = httpx.post(f"{env['WAVE_API_BASE']}/v1/checkout/sessions", headers={
+                "Authorization": f"Bearer {env['WAVE_API_KEY']}"}, json={
+                "amount": "150", "currency": "XOF", "success_url": "https://coko.test/ok",
+                "error_url": "https://coko.test/ko"}).json()
+            assert httpx.post(wave["wave_launch_url"], data={"decision": "approve"}).status_code == 303
+
+            om = env["ORANGE_MONEY_API_BASE"]
+            bearer = httpx.post(f"{om}/oauth/v3/token", data={"grant_type": "client_credentials"}, auth=(
+                env["ORANGE_MONEY_CLIENT_ID"], env["ORANGE_MONEY_CLIENT_SECRET"])).json()["access_token"]
+            orange = httpx.post(f"{om}/orange-money-webpay/{env['ORANGE_MONEY_COUNTRY']}/v1/webpayment",
+                                headers={"Authorization": f"Bearer {bearer}"}, json={
+                                    "merchant_key": env["ORANGE_MONEY_MERCHANT_KEY"], "currency": "OUV",
+                                    "order_id": "order-1", "amount": 150, "return_url": "https://coko.test/ok",
+                                    "cancel_url": "https://coko.test/ko", "notif_url": env["ORANGE_MONEY_NOTIF_URL"],
+                                    "lang": "fr", "reference": "Coko"}).json()
+            assert httpx.post(orange["payment_url"], data={"decision": "approve"}).status_code == 303
+
+            client = stripe.StripeClient(env["STRIPE_SECRET_KEY"], base_addresses={"api": env["STRIPE_API_BASE"]})
+            session = client.v1.checkout.sessions.create(params={
+                "mode": "payment", "success_url": "https://coko.test/ok", "line_items": [{"quantity": 1, "price_data": {
+                    "currency": "xof", "unit_amount": 150, "product_data": {"name": "Pass jour"}}}]})
+            assert httpx.post(session.url, data={"decision": "approve"}).status_code == 303
+        finally:
+            os.killpg(running.process.pid, signal.SIGTERM)
+            assert running.process.wait(10) == 0
+
+        by_route: dict[str, list[dict]] = {}
+        for request in coko.requests:
+            by_route.setdefault(request.path.rsplit("/", 1)[1], []).append(request.json())
+        assert [e["type"] for e in by_route["wave"]] == ["checkout.session.completed"]
+        assert by_route["orange-money"][0]["status"] == "SUCCESS"
+        assert by_route["stripe"][-1]["type"] == "checkout.session.completed"
+        assert [line["type"] for line in read_record(tmp_path / "wave.jsonl")] == ["checkout.session.completed"]

@@ -1,8 +1,11 @@
-"""python -m coko.devtools.simulators [--dir DIR] NAME[:PORT] ...
+"""python -m coko.devtools.simulators [--dir DIR] [--web-url URL] NAME[:PORT] ...
 
-Serves the named simulators (``orange-sms``, ``twilio``, ``fcm``, ``webpush``, ``sendgrid``)
-on 127.0.0.1, each on its fixed port unless ``:PORT`` is given (``:0`` = any free port),
-recording to ``DIR/<name>.jsonl`` (default ``var/simulators``). Prints one JSON line
+Serves the named simulators (``orange-sms``, ``twilio``, ``fcm``, ``webpush``, ``sendgrid``,
+``wave``, ``orange-money``, ``stripe``) on 127.0.0.1, each on its fixed port unless ``:PORT``
+is given (``:0`` = any free port), recording to ``DIR/<name>.jsonl`` (default
+``var/simulators``). Wave and Stripe send their webhooks to
+``URL/api/v1/payment/webhooks/<name>`` (URL: ``http://127.0.0.1:8000``; Orange Money sends
+each notification to the payment's own ``notif_url``). Prints one JSON line
 ``{"name", "url"}`` per simulator once it listens; SIGTERM or Ctrl-C stops them.
 """
 
@@ -15,13 +18,15 @@ import sys
 import threading
 from pathlib import Path
 
-from . import SIMULATORS, fcm, webpush
+from . import SIMULATORS, fcm, stripe, wave, webpush
+from .local import WEB_URL, webhook_url
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m coko.devtools.simulators", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dir", type=Path, default=None, help="where the records go (default var/simulators)")
+    parser.add_argument("--web-url", default=WEB_URL, help=f"where Coko listens, for webhooks (default {WEB_URL})")
     parser.add_argument("names", nargs="+", metavar="NAME[:PORT]")
     args = parser.parse_args(argv)
     if args.dir is None:
@@ -45,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
                 kw["project_id"] = fcm.PROJECT_ID
             if cls is webpush.WebPushSimulator:
                 kw["keys_file"] = args.dir / "webpush-subscriptions.json"
+            if cls in (wave.WaveSimulator, stripe.StripeSimulator):
+                kw["webhook_url"] = webhook_url(name, args.web_url)
             sim = cls(**kw)
             try:
                 sim.start()

@@ -13,7 +13,7 @@ from typing import Any
 
 from .base import Answer, RecordedRequest, Simulator
 
-DEFAULT_PORT = 9105
+DEFAULT_PORT = 9108
 
 
 class SendGridSimulator(Simulator):
