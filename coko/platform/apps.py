@@ -11,6 +11,7 @@ class PlatformConfig(AppConfig):
     def ready(self) -> None:
         from django.core import checks
 
+        from coko.platform import scheduling
         from coko.platform.cache import redis_roles_check
         from coko.platform.events import declared, delivery, registry
         from coko.platform.events.broker import install_broker
@@ -18,5 +19,6 @@ class PlatformConfig(AppConfig):
         checks.register(redis_roles_check, checks.Tags.caches)
         install_broker()
         delivery.declare_actors()
+        scheduling.declare_actor()
         declared.autodiscover()
         registry.autodiscover()

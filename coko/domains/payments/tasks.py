@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dramatiq
 
+from coko.platform.scheduling import scheduled
+
 from . import services
 
 
@@ -12,3 +14,22 @@ from . import services
 def payment_confirm(payment_id: str) -> None:
     """A provider said something about ``payment_id``: ask it how the payment stands, and act."""
     services.payment_confirm(payment_id=payment_id)
+
+
+# --- scheduled jobs (timed by the relays' clock, run by any worker) ----------------------------------
+@scheduled("payments.orders_expire", every_s=60)
+def orders_expire() -> None:
+    """Close the orders nobody paid in time."""
+    services.orders_expire()
+
+
+@scheduled("payments.payments_poll", every_s=60)
+def payments_poll() -> None:
+    """Ask the providers about payments whose webhook never came (or was never processed)."""
+    services.payments_poll()
+
+
+@scheduled("payments.subscriptions_lapse", every_s=300)
+def subscriptions_lapse() -> None:
+    """Remind, move to grace, expire: the passes' calendar."""
+    services.subscriptions_lapse()

@@ -1,11 +1,16 @@
-"""manage.py relay_outbox: the outbox relay process (run it as many times as you like)."""
+"""manage.py relay_outbox: the outbox relay process (run it as many times as you like).
+
+Each relay also keeps the clock of scheduled jobs (``coko.platform.scheduling``): one of them
+at a time, by a Redis lease, enqueues the jobs that are due (``--no-scheduler``: not this one).
+"""
 
 import signal
 
+import dramatiq
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from coko.platform import tracing
+from coko.platform import scheduling, tracing
 from coko.platform.events.relay import Relay
 from coko.platform.http.ops import readiness_checks
 from coko.platform.ops_server import serve_ops
@@ -18,6 +23,8 @@ class Command(BaseCommand):
         parser.add_argument("--once", action="store_true", help="drain what is pending, then exit")
         parser.add_argument("--domain", action="append", dest="domains",
                             help="relay only this domain (repeatable)")
+        parser.add_argument("--no-scheduler", action="store_true",
+                            help="do not take part in timing the scheduled jobs")
         parser.add_argument("--batch-size", type=int, default=settings.COKO_EVENTS["RELAY_BATCH"])
         parser.add_argument("--http-port", type=int, default=settings.RELAY_HTTP_PORT,
                             help="port of /health, /ready, /metrics (0: none)")
@@ -25,7 +32,8 @@ class Command(BaseCommand):
                             help="address of /health, /ready, /metrics (default COKO_OPS_BIND, "
                                  "loopback unless set)")
 
-    def handle(self, *args, once=False, domains=None, batch_size=500, http_port=0, http_host=None, **options):
+    def handle(self, *args, once=False, domains=None, batch_size=500, http_port=0, http_host=None,
+               no_scheduler=False, **options):
         unknown = set(domains or []) - set(settings.COKO_DOMAINS)
         if unknown:
             raise CommandError(f"unknown domain(s): {', '.join(sorted(unknown))}")
@@ -39,8 +47,19 @@ class Command(BaseCommand):
             tracing.shutdown()
             return
         serve_ops(port=http_port, host=http_host, ready=lambda: readiness_checks(relay.domains))
+        scheduler = None
+        if not no_scheduler:
+            scheduler = scheduling.Clock(redis=dramatiq.get_broker().client, namespace=settings.REDIS_NAMESPACE)
+            scheduler.run_in_thread()
+
+        def stop(*_):
+            relay.stop()
+            if scheduler is not None:
+                scheduler.stop()
+
         for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda *_: relay.stop())
-        self.stdout.write(f"relay running for {', '.join(relay.domains)}")
+            signal.signal(sig, stop)
+        self.stdout.write(f"relay running for {', '.join(relay.domains)}"
+                          + ("" if no_scheduler else f"; scheduled jobs: {len(scheduling.jobs())}"))
         relay.run_forever()
         tracing.shutdown()  # the last spans exported
