@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from coko.domains.catalog.contracts import BookChanged
+from coko.platform import versioned
 from coko.platform.services import use_case
 
 from ..models import SellableBook
+from ..selectors import book_version
 from ._shared import DB
 
 
@@ -20,10 +22,11 @@ def sellable_book_apply(*, book: BookChanged) -> bool:
     kept = SellableBook.objects.select_for_update().filter(book_id=book.book_id).first()
     if kept is None:
         SellableBook.objects.create(book_id=book.book_id, **fields)
-        return True
-    if kept.catalog_version >= book.version:
+    elif kept.catalog_version >= book.version:
         return False
-    for name, value in fields.items():
-        setattr(kept, name, value)
-    kept.save()
+    else:
+        for name, value in fields.items():
+            setattr(kept, name, value)
+        kept.save()
+    versioned.bump(book_version(book.book_id), using=DB)
     return True

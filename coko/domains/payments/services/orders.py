@@ -15,12 +15,13 @@ from uuid import UUID
 
 from django.conf import settings
 
-from coko.platform import clock
+from coko.platform import clock, versioned
 from coko.platform.events import publish
 from coko.platform.services import use_case
 
 from .. import contracts, errors
 from ..models import Flag, Order, Payment, Plan, PlanPrice, Purchase, SellableBook, Subscription
+from ..selectors import user_version
 from ..values import payment_reference
 from . import ledger, receipts
 from ._shared import DB, announce_payment
@@ -97,6 +98,7 @@ def payment_settle(*, payment_id: UUID, amount: int, currency: str, provider_ref
     ledger.payment_post(payment=payment)
     if order.kind == "book":
         Purchase.objects.create(user_id=order.user_id, book_id=order.book_id, order=order)
+        versioned.bump(user_version(order.user_id), using=DB)
     else:
         pass_grant(user_id=order.user_id, plan=order.plan, source="order", order=order)
     receipt = receipts.receipt_issue(order=order)
@@ -147,6 +149,7 @@ def order_refund(*, order_id: UUID, reason: str, actor_id: UUID) -> Order:
     revoked = contracts.EntitlementRevoked(user_id=str(order.user_id), order_id=str(order.id))
     if order.kind == "book":
         Purchase.objects.filter(order=order, revoked_at__isnull=True).update(revoked_at=clock.now())
+        versioned.bump(user_version(order.user_id), using=DB)
         revoked = contracts.EntitlementRevoked(user_id=str(order.user_id), order_id=str(order.id),
                                                book_id=str(order.book_id))
     else:

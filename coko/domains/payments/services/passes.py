@@ -15,12 +15,13 @@ from uuid import UUID
 from django.conf import settings
 from django.db.models import Max
 
-from coko.platform import clock
+from coko.platform import clock, versioned
 from coko.platform.events import publish
 from coko.platform.services import use_case
 
 from .. import contracts, errors
 from ..models import Order, Plan, Subscription
+from ..selectors import user_version
 from ..values import period_end
 from ._shared import DB, announce_subscription
 
@@ -39,6 +40,7 @@ def pass_grant(*, user_id: UUID, plan: Plan, source: str, order: Order | None = 
         user_id=user_id, plan=plan, status="active", source=source, order=order,
         starts_at=starts, ends_at=period_end(start=starts, period=plan.period))
     announce_subscription(subscription)
+    versioned.bump(user_version(user_id), using=DB)
     return subscription
 
 
@@ -46,6 +48,7 @@ def pass_revoke(*, subscription: Subscription) -> None:
     """End ``subscription`` now (a refund); inside the caller's transaction."""
     subscription.status, subscription.ends_at, subscription.grace_until = "expired", clock.now(), None
     subscription.save(update_fields=["status", "ends_at", "grace_until", "updated_at"])
+    versioned.bump(user_version(subscription.user_id), using=DB)
 
 
 @use_case(DB)
