@@ -231,6 +231,16 @@ def bench_auth(args: list[str]) -> int:
         services.stop_services(started)
 
 
+def bench_payments(args: list[str]) -> int:
+    started = services.ensure_services()
+    env = {**os.environ, **started.env}
+    try:
+        return subprocess.run([PYTHON, "-m", "coko.devtools.bench.payments", *args], cwd=ROOT,
+                              env=env).returncode
+    finally:
+        services.stop_services(started)
+
+
 def bench_catalog(args: list[str]) -> int:
     started = services.ensure_services()
     env = {**os.environ, **started.env}
@@ -242,7 +252,8 @@ def bench_catalog(args: list[str]) -> int:
 
 
 def main() -> int:
-    if len(sys.argv) < 2 or sys.argv[1] not in {"run", "test", "bench-events", "bench-auth", "bench-catalog"}:
+    if len(sys.argv) < 2 or sys.argv[1] not in {"run", "test", "bench-events", "bench-auth", "bench-catalog",
+                                                     "bench-payments"}:
         print(__doc__)
         return 2
     os.chdir(ROOT)
@@ -255,6 +266,8 @@ def main() -> int:
         return bench_auth(rest)
     if command == "bench-catalog":
         return bench_catalog(rest)
+    if command == "bench-payments":
+        return bench_payments(rest)
     return bench_events(rest)
 
 
