@@ -41,7 +41,7 @@ def rating(average, count: int) -> dict:
 
 #: what a stored cover's ``cover_urls`` may show: its sizes (files domain), nothing else
 COVER_SIZES = ("original", "small", "medium", "large")
-GENERATED_ALT = _("Cover drawn by Coko from the title and author (not the book's own cover)")
+GENERATED_ALT = _("Generated cover: drawn by Coko from the title and author, not the book's own")
 
 
 def cover(urls: dict | None, file_id, *, lang: str) -> dict | None:
