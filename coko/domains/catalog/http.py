@@ -444,4 +444,3 @@ def category_create(request: HttpRequest, payload: CategoryIn):
                                         parent_slug=payload.parent, translations=payload.translations)
     return Status(201, {"id": str(category.id), "slug": category.slug, "path": category.path})
 
-
