@@ -496,6 +496,10 @@ COKO_FILES = {
     "DOWNLOAD_TTL_S": env.int("COKO_FILES_DOWNLOAD_TTL_S", 300, minimum=10, maximum=7 * 86400),
     # prefix of the cover URLs handed to other domains ("" = paths on this host)
     "PUBLIC_BASE_URL": env.str("COKO_FILES_PUBLIC_BASE_URL", "", pattern=r"https?://\S+"),
+    # imported books' covers, fetched into storage (files.covers): size, time, how many at start-up
+    "COVER_FETCH_MAX_BYTES": env.int("COKO_FILES_COVER_FETCH_MAX_BYTES", 5 * _MiB, minimum=1024),
+    "COVER_FETCH_TIMEOUT_S": env.float("COKO_FILES_COVER_FETCH_TIMEOUT_S", 10.0, minimum=0.1),
+    "COVER_FETCHES_AT_START": env.int("COKO_FILES_COVER_FETCHES_AT_START", 100, minimum=0, maximum=100_000),
 }
 # Blobs: the local disk (development, tests) or an S3-compatible bucket (MinIO, AWS) when
 # COKO_S3_BUCKET is set. Keys come from the environment (or the instance's IAM role when

@@ -10,13 +10,12 @@ server stands in for the internal service; it must receive nothing.
 from __future__ import annotations
 
 import ipaddress
-import threading
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import httpx
 import pytest
 
+from coko.devtools.testing.loopback import serving
 from coko.platform import outbound
 
 
@@ -39,18 +38,8 @@ class _Internal(BaseHTTPRequestHandler):
         pass
 
 
-@contextmanager
 def _serving():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Internal)
-    server.hits = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    return serving(_Internal)
 
 
 @pytest.fixture

@@ -15,7 +15,8 @@ from coko.platform.errors import DomainError
 from coko.platform.events.admin import register_event_admin
 
 from . import services, values
-from .models import Author, Book, BookAuthor, Category, DeadLetter, Edition, Format, InboxEntry, OutboxEvent, Publisher, Series
+from .models import Author, Book, BookAuthor, Category, Collection, CollectionItem, DeadLetter, Edition, Format, \
+    InboxEntry, OutboxEvent, Publisher, Series
 
 register_event_admin(outbox=OutboxEvent, inbox=InboxEntry, dead_letter=DeadLetter)
 
@@ -102,7 +103,8 @@ class BookAdmin(admin.ModelAdmin):
     search_help_text = _("Title, author or id.")
     ordering = ["-updated_at"]
     readonly_fields = ["status", "published_at", "version", "created_at", "updated_at", "owner_id",
-                       "cover_file_id", "cover_urls", "rating_average", "rating_count", "popularity"]
+                       "cover_file_id", "cover_urls", "rating_average", "rating_count", "popularity",
+                       "popularity_seed"]
     filter_horizontal = ["categories"]
     inlines = [CreditInline, EditionInline]
     actions = ["publish", "withdraw"]
@@ -120,6 +122,12 @@ class BookAdmin(admin.ModelAdmin):
     @admin.display(description=_("authors"))
     def authors_column(self, book: Book) -> str:
         return ", ".join(credit.author.name for credit in book.author_credits)
+
+    def save_model(self, request, obj, form, change):
+        # popularity = seed + editorial boost + readers' activity (services.stats): a new boost shifts it
+        if "editorial_boost" in form.changed_data:
+            obj.popularity += obj.editorial_boost - (form.initial.get("editorial_boost") or 0)
+        super().save_model(request, obj, form, change)
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
@@ -172,3 +180,68 @@ class SeriesAdmin(admin.ModelAdmin):
 class FormatAdmin(admin.ModelAdmin):
     list_display = ["edition", "kind", "media_type", "size", "sha256", "koreader_md5"]
     readonly_fields = ["edition", "kind", "file_id", "media_type", "size", "sha256", "koreader_md5"]
+
+
+
+# --- collections: staff name them in each language and order their books (``featured`` first) ---
+def _name_field(language: str) -> str:
+    return f"name_{language}"
+
+
+class _CollectionFormBase(forms.ModelForm):
+    """The collection's name, and its translation in each language of the console, saved into
+    ``Collection.translations`` (other languages kept as they are)."""
+
+    class Meta:
+        model = Collection
+        exclude = ["translations"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for language, _name in settings.LANGUAGES:
+            self.initial.setdefault(_name_field(language), (self.instance.translations or {}).get(language, ""))
+
+    def save(self, commit=True):
+        translations = dict(self.instance.translations or {})
+        for language, _name in settings.LANGUAGES:
+            name = self.cleaned_data[_name_field(language)].strip()
+            if name:
+                translations[language] = name
+            else:
+                translations.pop(language, None)
+        self.instance.translations = translations
+        return super().save(commit)
+
+
+CollectionForm = type("CollectionForm", (_CollectionFormBase,), {"__module__": __name__, **{
+    _name_field(language): forms.CharField(label=f"{_('name')} ({name})", required=False, max_length=120)
+    for language, name in settings.LANGUAGES}})
+
+
+class CollectionItemInline(admin.TabularInline):
+    """The collection's books, in their order (position, smallest first)."""
+
+    model = CollectionItem
+    extra = 1
+    autocomplete_fields = ["book"]
+    fields = ["position", "book"]
+    ordering = ["position", "id"]
+    verbose_name = _("book")
+    verbose_name_plural = _("books, in their order")
+
+
+@admin.register(Collection)
+class CollectionAdmin(admin.ModelAdmin):
+    form = CollectionForm
+    list_display = ["slug", "name", "position", "updated_at"]
+    search_fields = ["slug", "name"]
+    ordering = ["position", "slug"]
+    inlines = [CollectionItemInline]
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        services.collection_changed()
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        services.collection_changed()

@@ -75,3 +75,30 @@ def book_format_attach_trusted(*, book_id: str, file: contracts.FormatFile) -> N
     """Attach a file to a book with no actor check — for trusted jobs (demo data) only,
     never on behalf of a request."""
     services.book_format_attach_trusted(book_id=book_id, file=file)
+
+
+# --- covers the platform makes or fetches (the files domain's jobs) ---------------------------------
+def book_cover_set_trusted(*, book_id: str, cover: contracts.Cover, replace: bool = True) -> bool:
+    """Set a cover with no actor check — for trusted jobs (generated and fetched covers) only.
+    ``replace=False`` leaves a book that has a cover alone. Whether it was set."""
+    return services.book_cover_set_trusted(book_id=book_id, cover=cover, replace=replace)
+
+
+def book_cover_source(*, book_id: str) -> str | None:
+    """The URL an imported book's cover is to be fetched from, while it has no real cover."""
+    return selectors.book_cover_source(book_id=book_id)
+
+
+def book_cover_source_drop(*, book_id: str) -> None:
+    """Forget a cover source whose fetch failed for good."""
+    services.book_cover_source_drop(book_id=book_id)
+
+
+def books_with_cover_source(*, limit: int) -> list[str]:
+    """Published books whose cover is still to be fetched, most popular first (ids)."""
+    return selectors.books_with_cover_source(limit=limit)
+
+
+def starter_books_without_cover() -> list[contracts.BookSummary]:
+    """Demo data: the starter catalogue's books that have no cover yet."""
+    return selectors.books_without_cover(source="coko-starter")

@@ -88,6 +88,7 @@ class Cover:
 
     file_id: str
     urls: dict[str, str] = field(default_factory=dict)  # {"original": url, "small": url, …}
+    generated: bool = False  # drawn by Coko from the title and author (readers are told)
 
 
 @dataclass(frozen=True)

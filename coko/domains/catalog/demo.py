@@ -1,7 +1,8 @@
 """The catalog's demo data, loaded by ``manage.py load_demo_data`` (``make run``, every start).
 
 * An empty catalogue gets Coko's **starter catalogue**: about fifty real books by African
-  authors, described by the Coko team (``data/starter_books.json``), with the category tree.
+  authors, described by the Coko team (``data/starter_books.json``), with the category tree,
+  put forward in the ``featured`` collection (made once; then it is staff's to edit).
 * When ``COKO_GOODBOOKS_DIR`` names a directory holding goodbooks-10k's ``books.csv`` and
   ``book_genres.csv`` (``make run`` sets it to ``../shared/data/recsys/goodbooks-10k`` when that
   directory exists — a development convenience), its 10,000 books are imported once too.
@@ -19,13 +20,14 @@ from . import importing
 from .models import Book
 
 
-
 def load(*, stdout) -> int:
     created = 0
     if not Book.objects.exists():
         result = importing.starter_load()
         stdout.write(f"catalog: starter catalogue loaded, {result.created} books ({result.seconds:.1f} s)")
         created += result.created
+    if importing.starter_featured_ensure():
+        stdout.write("catalog: the starter books make the 'featured' collection")
     source = os.environ.get("COKO_GOODBOOKS_DIR", "").strip()
     if not source:
         return created

@@ -31,6 +31,8 @@ AUTHOR_NOT_FOUND = ErrorCode(D, "author_not_found", NotFound, _("There is no suc
                              details=("author_id",))
 CATEGORY_NOT_FOUND = ErrorCode(D, "category_not_found", NotFound, _("There is no such category."),
                                details=("slug",))
+COLLECTION_NOT_FOUND = ErrorCode(D, "collection_not_found", NotFound, _("There is no such collection."),
+                                 details=("slug",))
 
 # --- who may write ------------------------------------------------------------------------------
 PERMISSION_DENIED = auth_errors.PERMISSION_DENIED  # the platform's: one code, one shape in every domain

@@ -124,7 +124,11 @@ class Book(models.Model):
     cover_urls = models.JSONField(default=dict, blank=True)  # {"original": url, "small": url, …}
     rating_average = models.DecimalField(max_digits=3, decimal_places=2, default=0)
     rating_count = models.PositiveIntegerField(default=0)
-    popularity = models.BigIntegerField(default=0)  # ratings, reads and sales (kept by consumers)
+    # the popularity sort's key: popularity_seed + editorial_boost + readers' activity (services.stats)
+    popularity = models.BigIntegerField(default=0)
+    popularity_seed = models.BigIntegerField(default=0, editable=False)  # from an import's own ratings (log scale)
+    editorial_boost = models.IntegerField(default=0)  # staff's weight (the starter books': data/README.md)
+    cover_source_url = models.URLField(max_length=1000, blank=True, editable=False)  # fetched into storage
     external_ids = models.JSONField(default=dict, blank=True)  # {"goodreads": "2767052"}
     version = models.PositiveIntegerField(default=1)  # grows with every change; events carry it
     search_vector = SearchVectorField(null=True, editable=False)
@@ -202,6 +206,57 @@ class Format(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["edition", "kind"], name="catalog_format_kind_once")]
+
+
+class Collection(models.Model):
+    """A list of books staff put forward (``featured`` …), in their order; its name translated."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    slug = models.SlugField(max_length=60, unique=True)
+    name = models.CharField(max_length=120)
+    translations = models.JSONField(default=dict, blank=True)  # {"fr": "À la une"}
+    position = models.PositiveIntegerField(default=0)  # collections' own order (home feeds)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["position", "slug"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CollectionItem(models.Model):
+    """A book of a collection, at its place in the collection's order."""
+
+    id = models.BigAutoField(primary_key=True)
+    collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="items")
+    book = models.ForeignKey(Book, on_delete=models.CASCADE, related_name="collection_items")
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        indexes = [models.Index(fields=["collection", "position", "id"], name="catalog_collection_order")]
+        constraints = [models.UniqueConstraint(fields=["collection", "book"], name="catalog_collection_book_once")]
+
+    def __str__(self) -> str:
+        return f"{self.collection_id}: {self.book_id}"
+
+
+class ShelfItem(models.Model):
+    """A book on a reader's own shelf (``user_id``: an accounts user, a plain id)."""
+
+    id = models.BigAutoField(primary_key=True)
+    user_id = models.UUIDField()
+    book = models.ForeignKey(Book, on_delete=models.CASCADE, related_name="shelf_items")
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user_id", "-added_at", "-id"], name="catalog_shelf_newest")]
+        constraints = [models.UniqueConstraint(fields=["user_id", "book"], name="catalog_shelf_book_once")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.book_id}"
 
 
 class OutboxEvent(OutboxEventBase):

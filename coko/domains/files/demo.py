@@ -2,8 +2,14 @@
 its title page and our description, marked as a Coko demo file, not the book's text — so
 that on a new install downloads, OPDS acquisition and KOReader sync can be tried at once.
 
+Every starter book without a cover gets a generated typographic cover (``covers``, marked
+as generated on the image and in the catalogue's answers). Imported books whose cover is
+elsewhere (goodbooks' ``image_url``) have at most ``COKO_FILES['COVER_FETCHES_AT_START']`` of
+their covers queued for fetching at start-up, most popular first: ``make run`` never sends
+ten thousand requests to another host at once; ``manage.py covers_fetch`` queues more.
+
 Run by ``manage.py load_demo_data`` after the catalog's demo (``make run``); idempotent:
-books that already have a file are left alone.
+books that already have a file (a cover) are left alone.
 """
 
 from __future__ import annotations
@@ -12,12 +18,13 @@ import io
 import logging
 from html import escape
 
+from django.conf import settings
 from ebooklib import epub
 
 from coko.domains.catalog import api as catalog_api
 from coko.domains.catalog.contracts import BookSummary
 
-from . import services
+from . import covers, services
 
 NOTICE = {
     "fr": "Fichier de démonstration de Coko : le texte de ce livre n'en fait pas partie.",
@@ -62,4 +69,21 @@ def load(*, stdout) -> int:
         quiet.setLevel(level)
     if books:
         stdout.write(f"files: a demo EPUB for each of {len(books)} starter books")
-    return len(books)
+    drawn = _generated_covers()
+    if drawn:
+        stdout.write(f"files: a generated cover for each of {drawn} starter books")
+    queued = covers.cover_fetches_enqueue(limit=settings.COKO_FILES["COVER_FETCHES_AT_START"])
+    if queued:
+        stdout.write(f"files: {queued} imported covers queued for fetching (manage.py covers_fetch queues more)")
+    return len(books) + drawn
+
+
+def _generated_covers() -> int:
+    quiet = logging.getLogger("coko.files")
+    level = quiet.level
+    quiet.setLevel(logging.WARNING)
+    try:
+        return sum(covers.cover_generated_set(book=book)
+                   for book in catalog_api.starter_books_without_cover())
+    finally:
+        quiet.setLevel(level)

@@ -88,7 +88,7 @@ class RootOut(Schema):
 def root(request: HttpRequest):
     """The API's name and version, and links to its documentation, the OPDS feeds and the console."""
     return {"name": "coko", "version": app_version(), "api_version": API_VERSION,
-            "links": {**LINKS, "meta": "/api/v1/meta"}}
+            "links": {**LINKS, "meta": "/api/v1/meta", "collections": "/api/v1/collections"}}
 
 
 @platform_router.get("/meta", response=MetaOut, auth=None, summary="About this API",

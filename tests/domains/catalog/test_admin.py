@@ -19,7 +19,7 @@ def change_form(book, credit, **fields) -> dict:
     return {
         "title": book.title, "subtitle": "", "description": "", "language": book.language, "access_model": "free",
         "price_amount": "", "price_currency": "", "publication_date": "", "publication_year": "1979",
-        "publisher": "", "series": "", "series_position": "", "external_ids": "{}",
+        "publisher": "", "series": "", "series_position": "", "external_ids": "{}", "editorial_boost": "0",
         **{f"{part}_{language}": "" for part in ("title", "subtitle", "description") for language in ("en", "fr")},
         "credits-TOTAL_FORMS": "1", "credits-INITIAL_FORMS": "1", "credits-MIN_NUM_FORMS": "0",
         "credits-MAX_NUM_FORMS": "1000", "credits-0-id": str(credit.id), "credits-0-book": str(book.id),
@@ -124,3 +124,37 @@ def test_credits_are_named_after_their_author(console, author):
     page = console.get(f"/admin/catalog/book/{draft['id']}/change/").content.decode()
     assert "Mariama Bâ" in page and "BookAuthor object" not in page
     assert "Authors and other credits" in page
+
+
+def test_staff_weigh_a_book_and_order_a_collection_from_the_console(console, author, anonymous):
+    """Issue 11: the editorial boost shifts popularity by itself (seed and readers' activity kept);
+    a collection is named per language and ordered by staff, and its readers see the change."""
+    from coko.domains.catalog import services
+
+    Book = apps.get_model("catalog", "Book")
+    Collection = apps.get_model("catalog", "Collection")
+    draft = author.post("/books", book_body()).data
+    console.post("/admin/catalog/book/", {"action": "publish", "_selected_action": [draft["id"]]})
+    Book.objects.filter(id=draft["id"]).update(popularity_seed=400, popularity=400)
+    services.book_stats_set(book_id=draft["id"], popularity=25)
+    book = Book.objects.get(id=draft["id"])
+    response = console.post(f"/admin/catalog/book/{book.id}/change/",
+                            change_form(book, book.credits.get(), editorial_boost="300"))
+    assert response.status_code == 302, response.content.decode()[-3000:]
+    assert Book.objects.get(id=book.id).popularity == 400 + 300 + 25
+
+    other = author.post("/books", book_body(title="Les Soleils des indépendances")).data
+    console.post("/admin/catalog/book/", {"action": "publish", "_selected_action": [other["id"]]})
+    assert console.get("/admin/catalog/collection/").status_code == 200
+    assert console.get("/admin/catalog/collection/add/").status_code == 200
+    form = {"slug": "featured", "name": "Featured", "position": "0", "name_en": "", "name_fr": "À la une",
+            "items-TOTAL_FORMS": "2", "items-INITIAL_FORMS": "0", "items-MIN_NUM_FORMS": "0",
+            "items-MAX_NUM_FORMS": "1000", "items-0-position": "2", "items-0-book": draft["id"],
+            "items-1-position": "1", "items-1-book": other["id"]}
+    response = console.post("/admin/catalog/collection/add/", form)
+    assert response.status_code == 302, response.content.decode()[-3000:]
+    assert Collection.objects.get(slug="featured").translations == {"fr": "À la une"}
+    page = anonymous.get("/collections/featured", HTTP_ACCEPT_LANGUAGE="fr")
+    assert page.data["name"] == "À la une" and [b["id"] for b in page.data["items"]] == [other["id"], draft["id"]]
+    collection = Collection.objects.get(slug="featured")
+    assert console.get(f"/admin/catalog/collection/{collection.id}/change/").status_code == 200

@@ -98,9 +98,12 @@ def test_import_maps_the_goodbooks_columns(tmp_path):
     assert (hunger.title, hunger.series.name, hunger.series_position) == ("The Hunger Games", "The Hunger Games", 1)
     assert hunger.language == "en" and hunger.publication_year == 2008
     assert hunger.external_ids == {"goodreads": "2767052"}
-    assert float(hunger.rating_average) == 4.34 and hunger.rating_count == hunger.popularity == 4780653
-    assert hunger.cover_urls == {"original": "https://images.gr-assets.com/books/1m/2767052.jpg",
-                                 "small": "https://images.gr-assets.com/books/1s/2767052.jpg"}
+    assert float(hunger.rating_average) == 4.34 and hunger.rating_count == 4780653
+    # popularity seeded from the ratings, log-scaled: millions of ratings are ~1000 points (issue 11)
+    assert hunger.popularity == hunger.popularity_seed == importing.popularity_seed(4780653) == 997
+    # the cover is fetched into storage later (files.covers), never shown from Goodreads' host
+    assert hunger.cover_urls == {} and hunger.cover_file_id is None
+    assert hunger.cover_source_url == "https://images.gr-assets.com/books/1m/2767052.jpg"
     assert hunger.published_at is not None
     # the isbn column lost its leading zero: 439023483 is ISBN-10 0439023483
     assert list(hunger.editions.values_list("isbn13", flat=True)) == ["9780439023481"]
@@ -117,7 +120,7 @@ def test_import_maps_the_goodbooks_columns(tmp_path):
     stranger = book("49552")
     assert stranger.language == "fr" and stranger.title == "L'Étranger"
     assert not stranger.editions.exists()  # 0123456780 has a wrong check digit: skipped
-    assert stranger.cover_urls == {}  # Goodreads' "nophoto" placeholder is no cover
+    assert stranger.cover_source_url == ""  # Goodreads' "nophoto" placeholder is no cover
 
     rings = book("33")
     assert rings.title == "The Lord of the Rings" and rings.series.name == "The Lord of the Rings"

@@ -113,13 +113,13 @@ def test_the_root_is_a_navigation_feed_of_the_whole_catalogue(client, opds_libra
         "Popular books": ("http://opds-spec.org/sort/popular", ACQUISITION, f"{BASE}/opds/popular"),
         "Categories": ("subsection", NAVIGATION, f"{BASE}/opds/categories"),
         "Authors": ("subsection", NAVIGATION, f"{BASE}/opds/authors"),
-        "My books": ("http://opds-spec.org/shelf", ACQUISITION, f"{BASE}/opds/shelf"),
+        "My shelf": ("http://opds-spec.org/shelf", ACQUISITION, f"{BASE}/opds/shelf"),
     }
     for entry in entries(root):  # navigation entries describe where they lead
         assert entry.findtext("atom:content", namespaces=NS)
         assert entry.find("atom:content", namespaces=NS).get("type") == "text"
     for title, (rel, content_type, url) in targets.items():
-        if title != "My books":  # the shelf needs credentials (test_opds_http)
+        if title != "My shelf":  # the shelf needs credentials (test_opds_http)
             fetch(client, url, content_type)
     assert href(root, "http://opds-spec.org/shelf") == f"{BASE}/opds/shelf"
 

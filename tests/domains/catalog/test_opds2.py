@@ -90,7 +90,7 @@ def test_the_root_navigation_and_search_template(client, opds_library):
         ("Popular books", "http://opds-spec.org/sort/popular", f"{BASE}/opds/v2/popular"),
         ("Categories", "subsection", f"{BASE}/opds/v2/categories"),
         ("Authors", "subsection", f"{BASE}/opds/v2/authors"),
-        ("My books", "http://opds-spec.org/shelf", f"{BASE}/opds/v2/shelf"),
+        ("My shelf", "http://opds-spec.org/shelf", f"{BASE}/opds/v2/shelf"),
     }
     (search,) = [entry for entry in root["links"] if entry["rel"] == "search"]
     assert search == {"rel": "search", "href": f"{BASE}/opds/v2/search{{?query}}", "type": FEED,

@@ -123,29 +123,42 @@ def test_too_many_attempts_are_rate_limited(client, opds_library):
     assert client.get("/opds/", **basic(reader.email)).status_code == 429
 
 
-def test_the_shelf_lists_the_books_a_user_manages(client, opds_library, author):
+def test_the_shelf_is_the_readers_own_books_not_the_books_they_manage(client, opds_library, author):
+    """Issue 11: /opds/shelf listed the books a user *manages* (an author's); it is the books a
+    reader put on their shelf (PUT /api/v1/me/shelf/{id}), the last put there first."""
     for url in ("/opds/shelf", "/opds/v2/shelf"):
         response = client.get(url)
         assert response.status_code == 401 and response["WWW-Authenticate"] == REALM
 
-    writer = member("aminata.opds@example.sn", "author")
-    mine = published(writer, title="Le Revenant", authors=["Aminata Sow Fall"])
-    book_file(writer, mine["id"])
-    draft = writer.post("/books", {"title": "Brouillon", "authors": ["Aminata Sow Fall"]})
-    book_file(writer, draft.data["id"])  # not published: not on the shelf
-    shelf = client.get("/opds/shelf", **basic(writer.email))
-    assert shelf.status_code == 200 and shelf["Content-Type"] == ACQUISITION
-    assert opds1_errors(shelf.content) == []
-    assert entry_ids(shelf.content) == [mine["id"]]
-    assert shelf["Cache-Control"] == "private, no-cache"
-
-    by_token = client.get("/opds/shelf", HTTP_AUTHORIZATION=f"Bearer {author.token}")  # the library's author
-    assert set(entry_ids(by_token.content)) == set(opds_library["downloadable"])
-
+    books = opds_library["books"]
     reader = member("khady.opds@example.sn")
     empty = client.get("/opds/v2/shelf", **basic(reader.email))
     assert empty.status_code == 200 and opds2_feed_errors(json.loads(empty.content)) == []
     assert "publications" not in json.loads(empty.content)
+
+    for key in ("sans_fichier", "things", "lettre"):  # a book without a file is no catalog entry
+        assert reader.put(f"/me/shelf/{books[key]['id']}").status_code == 204
+    shelf = client.get("/opds/shelf", **basic(reader.email))
+    assert shelf.status_code == 200 and shelf["Content-Type"] == ACQUISITION
+    assert opds1_errors(shelf.content) == []
+    assert entry_ids(shelf.content) == [books["lettre"]["id"], books["things"]["id"]]
+    assert shelf["Cache-Control"] == "private, no-cache"
+    v2 = json.loads(client.get("/opds/v2/shelf", **basic(reader.email)).content)
+    assert opds2_feed_errors(v2) == []
+    assert [p["metadata"]["identifier"] for p in v2["publications"]] == [
+        f"urn:uuid:{books['lettre']['id']}", f"urn:uuid:{books['things']['id']}"]
+
+    # the author who manages every book of the library has put none on their shelf
+    by_token = client.get("/opds/shelf", HTTP_AUTHORIZATION=f"Bearer {author.token}")
+    assert by_token.status_code == 200 and entry_ids(by_token.content) == []
+
+    # pages: one book a page, next and previous links
+    first = client.get("/opds/shelf?limit=1", **basic(reader.email))
+    assert entry_ids(first.content) == [books["lettre"]["id"]]
+    following = [link.get("href") for link in etree.fromstring(first.content).xpath(
+        "atom:link[@rel='next']", namespaces=ATOM)]
+    second = client.get(following[0].removeprefix("http://testserver"), **basic(reader.email))
+    assert entry_ids(second.content) == [books["things"]["id"]]
 
 
 def test_unchanged_feeds_answer_304_until_the_catalogue_changes(client, opds_library, author):

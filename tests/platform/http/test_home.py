@@ -32,6 +32,7 @@ def test_the_api_root_answers_its_name_version_and_links(client):
     body = root.json()
     assert body["name"] == "coko" and body["api_version"] == "1" and body["version"]
     assert body["links"]["docs"] == "/api/v1/docs" and body["links"]["opds"] == "/opds/"
+    assert body["links"]["collections"] == "/api/v1/collections"  # the featured books (issue 11)
     for name, link in body["links"].items():
         assert client.get(link).status_code == (302 if name == "admin" else 200), link  # the console: its login
 

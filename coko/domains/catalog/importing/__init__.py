@@ -15,17 +15,20 @@ from .genres import RELEVANT_CATEGORIES, GenreTaxonomy, genre_taxonomy, relevant
 from .goodbooks import GENRE_FILES, GOODBOOKS_ATTRIBUTION, GOODBOOKS_FILES, GOODREADS, NOPHOTO, GoodbooksError, \
     goodbooks_download, goodbooks_files, goodbooks_isbn, goodbooks_language, goodbooks_load, goodbooks_read, \
     goodbooks_records, goodbooks_year, split_authors, split_series
-from .starter import STARTER, starter_load, starter_records
+from .starter import FEATURED, STARTER, STARTER_EDITORIAL_BOOST, starter_featured_ensure, starter_load, \
+    starter_records
 from .synthetic import SYNTHETIC, synthetic_load, synthetic_records
-from .writer import BATCH, DATA_DIR, BookRecord, CategorySpec, ImportResult, books_import, categories_ensure, \
-    existing_keys, existing_works, synthetic_access, synthetic_published_at, taxonomy
+from .writer import BATCH, DATA_DIR, SEED_FULL_SCALE_RATINGS, BookRecord, CategorySpec, ImportResult, books_import, \
+    categories_ensure, existing_keys, existing_works, popularity_seed, synthetic_access, synthetic_published_at, \
+    taxonomy
 
 __all__ = [
-    "BATCH", "DATA_DIR", "GENRE_FILES", "GOODBOOKS_ATTRIBUTION", "GOODBOOKS_FILES", "GOODREADS", "NOPHOTO",
-    "RELEVANT_CATEGORIES", "STARTER", "SYNTHETIC", "BookRecord", "CategorySpec", "GenreTaxonomy",
-    "GoodbooksError", "ImportResult", "books_import", "categories_ensure", "existing_keys", "existing_works",
-    "genre_taxonomy", "goodbooks_download", "goodbooks_files", "goodbooks_isbn", "goodbooks_language",
-    "goodbooks_load", "goodbooks_read", "goodbooks_records", "goodbooks_year", "relevant_categories",
-    "split_authors", "split_series", "starter_load", "starter_records", "synthetic_access", "synthetic_load",
-    "synthetic_published_at", "synthetic_records", "tag_tokens", "tag_top", "taxonomy",
+    "BATCH", "DATA_DIR", "FEATURED", "GENRE_FILES", "GOODBOOKS_ATTRIBUTION", "GOODBOOKS_FILES", "GOODREADS",
+    "NOPHOTO", "RELEVANT_CATEGORIES", "SEED_FULL_SCALE_RATINGS", "STARTER", "STARTER_EDITORIAL_BOOST", "SYNTHETIC",
+    "BookRecord", "CategorySpec", "GenreTaxonomy", "GoodbooksError", "ImportResult", "books_import",
+    "categories_ensure", "existing_keys", "existing_works", "genre_taxonomy", "goodbooks_download",
+    "goodbooks_files", "goodbooks_isbn", "goodbooks_language", "goodbooks_load", "goodbooks_read",
+    "goodbooks_records", "goodbooks_year", "popularity_seed", "relevant_categories", "split_authors",
+    "split_series", "starter_featured_ensure", "starter_load", "starter_records", "synthetic_access",
+    "synthetic_load", "synthetic_published_at", "synthetic_records", "tag_tokens", "tag_top", "taxonomy",
 ]

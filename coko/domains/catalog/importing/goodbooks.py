@@ -18,8 +18,8 @@ from coko.platform.errors import DomainError
 
 from .. import values
 from .genres import GenreTaxonomy, genre_taxonomy, relevant_categories
-from .writer import DB, BookRecord, ImportResult, books_import, categories_ensure, synthetic_access, \
-    synthetic_published_at, taxonomy
+from .writer import DB, BookRecord, ImportResult, books_import, categories_ensure, popularity_seed, \
+    synthetic_access, synthetic_published_at, taxonomy
 
 GOODREADS = "goodreads"
 GOODBOOKS_ATTRIBUTION = "goodbooks-10k, Zygmunt Zając, https://github.com/zygmuntz/goodbooks-10k (CC BY-SA 4.0)"
@@ -165,14 +165,14 @@ def goodbooks_year(value: str) -> int | None:
     return year if -32768 <= year <= 32767 else None
 
 
-def _covers(row: dict) -> dict:
-    image, small = (row.get("image_url") or "").strip(), (row.get("small_image_url") or "").strip()
-    covers = {}
-    if image and NOPHOTO not in image:
-        covers["original"] = image
-    if small and NOPHOTO not in small:
-        covers["small"] = small
-    return covers
+def _cover_source(row: dict) -> str:
+    """The cover image to fetch into storage (never shown as such): the larger one, when it
+    is not Goodreads' "no photo" placeholder."""
+    for column in ("image_url", "small_image_url"):
+        url = (row.get(column) or "").strip()
+        if url.startswith(("http://", "https://")) and NOPHOTO not in url:
+            return url
+    return ""
 
 
 def goodbooks_read(source: Path) -> tuple[list[dict], dict[str, list[str]]]:
@@ -214,7 +214,7 @@ def goodbooks_records(rows: list[dict], genres: dict[str, list[str]], taxonomy_:
             categories=relevant_categories(genres.get(key, ()), taxonomy_, books=max(1, len(genres))),
             access_model=access, price_amount=amount, price_currency=currency,
             rating_average=min(max(average, Decimal("0")), Decimal("5")), rating_count=max(0, ratings),
-            popularity=max(0, ratings), cover_urls=_covers(row),
+            popularity_seed=popularity_seed(max(0, ratings)), cover_source_url=_cover_source(row),
             published_at=synthetic_published_at(f"goodreads:{key}"),
         )
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import time
 import unicodedata
 from collections.abc import Callable, Iterable
@@ -64,8 +65,10 @@ class BookRecord:
     price_currency: str | None = None
     rating_average: Decimal = Decimal("0")
     rating_count: int = 0
-    popularity: int = 0
-    cover_urls: dict = field(default_factory=dict)
+    popularity: int = 0  # readers' activity, where a source has some (synthetic books)
+    popularity_seed: int = 0  # from the source's own ratings (``popularity_seed``)
+    editorial_boost: int = 0  # the editors' weight (the starter catalogue's: data/README.md)
+    cover_source_url: str = ""  # an image elsewhere, fetched into storage after the import
     external_ids: dict = field(default_factory=dict)  # besides {source: key}
 
 
@@ -209,8 +212,10 @@ def _write_batch(records: list[BookRecord], categories: dict[str, Category], *, 
                 publication_year=record.publication_year,
                 series_id=series_ids.get(_clean_name(record.series)) if record.series else None,
                 series_position=record.series_position if record.series else None,
-                cover_urls=record.cover_urls, rating_average=record.rating_average,
-                rating_count=record.rating_count, popularity=record.popularity,
+                cover_source_url=record.cover_source_url[:1000], rating_average=record.rating_average,
+                rating_count=record.rating_count, popularity_seed=record.popularity_seed,
+                editorial_boost=record.editorial_boost,
+                popularity=record.popularity + record.popularity_seed + record.editorial_boost,
                 external_ids={**record.external_ids, record.source: record.key},
                 published_at=record.published_at,
             )
@@ -325,6 +330,19 @@ def books_import(records: Iterable[BookRecord], *, source: str, categories: dict
         cache.catalog_changed()
     result.seconds = time.perf_counter() - began
     return result
+
+
+#: the number of ratings whose seed is 1000 points (the most-rated book of goodbooks has 4.8 million)
+SEED_FULL_SCALE_RATINGS = 5_000_000
+
+
+def popularity_seed(ratings_count: int) -> int:
+    """The popularity a book starts with from ``ratings_count`` ratings collected elsewhere:
+    log-scaled, 1000 points at ``SEED_FULL_SCALE_RATINGS`` (1,000 ratings: 448; 100,000: 750),
+    so millions of ratings weigh a few times, not thousands of times, what readers here do."""
+    if ratings_count <= 0:
+        return 0
+    return round(1000 * math.log1p(ratings_count) / math.log1p(SEED_FULL_SCALE_RATINGS))
 
 
 def _hash(*parts) -> int:

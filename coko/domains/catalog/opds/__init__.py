@@ -23,7 +23,10 @@ feed stale at once) and answers; ``urls.py`` lists the routes, the same ones in 
 ``/opds/opensearch.xml``              OpenSearch description (OPDS 1.2 search)
 ``/opds/books/<uuid>``                complete entry (``application/atom+xml;type=entry…``);
                                       ``/opds/v2/books/<uuid>`` is the publication document
-``/opds/shelf``                       the books the signed-in user manages (HTTP Basic)
+``/opds/collections/<slug>``          acquisition: a collection's books in its order (the root
+                                      links ``featured`` with rel ``…/featured``; OPDS 2.0's root
+                                      also shows its first books as a ``groups`` entry)
+``/opds/shelf``                       the signed-in reader's own shelf (HTTP Basic), paged
 ``/opds/cover-placeholder.png``       the image of a book without a cover (OPDS 2.0 wants one)
 ====================================  ==========================================================
 

@@ -1,13 +1,14 @@
 """The acquisition feeds: new, popular, a category's or an author's books (keyset pages), the
-search results (offset pages, with facet counts), and a signed-in user's shelf."""
+search results (offset pages, with facet counts), a collection's books, and a signed-in
+reader's own shelf."""
 
 from __future__ import annotations
 
 import json
 
 from .. import errors, selectors
-from .entries import book_prepare, books_prepare, catalog_updated
-from .params import Params, facet_groups, keyset_pages, position
+from .entries import books_prepare, catalog_updated
+from .params import PAGE_SIZE, Params, facet_groups, keyset_pages, position
 from .shapes import Feed
 from .vocabulary import ACQUISITION, EPOCH, NAVIGATION, Target, text
 
@@ -89,10 +90,31 @@ def search(*, params: Params, lang: str, search_param: str = "q") -> Feed:
     return feed
 
 
-def shelf(*, user_id: str, lang: str) -> Feed:
-    """The published books this user manages (an author's own shelf), newest first."""
-    books = [b for b in (book_prepare(data) for data in selectors.books_owned(owner_id=user_id, lang=lang))
-             if b is not None]
-    return Feed(kind=ACQUISITION, key=f"shelf:{user_id}", title=text("shelf", lang), self=Target.to("shelf"),
-                up=Target.to("root", kind=NAVIGATION), books=books, total=len(books),
-                updated=max((b.updated for b in books), default=EPOCH))
+def collection(*, slug: str, params: Params, lang: str) -> Feed:
+    """A collection's books in its order (keyset pages; those with a file to acquire)."""
+    found = selectors.collection_detail(slug=slug, lang=lang, cursor=params.cursor, limit=params.limit)
+    if found is None:
+        raise errors.COLLECTION_NOT_FOUND(slug=slug)
+    books = books_prepare([item["id"] for item in found["items"]], lang=lang)
+    feed = Feed(kind=ACQUISITION, key=f"collection:{slug}", title=found["name"], books=books,
+                self=Target.to("collection", slug=slug, query=position(params)),
+                up=Target.to("root", kind=NAVIGATION), total=found["book_count"],
+                updated=max((b.updated for b in books), default=None) or catalog_updated(lang=lang))
+    limit = params.limit if params.limit != PAGE_SIZE else None
+    keyset_pages(feed, params, found["next_cursor"], lambda cursor, back: Target.to(
+        "collection", slug=slug, query={"limit": limit, "cursor": cursor, "back": back}))
+    return feed
+
+
+def shelf(*, user_id: str, params: Params, lang: str) -> Feed:
+    """The reader's own shelf (``PUT /api/v1/me/shelf/{book_id}``), the books put there last
+    first (keyset pages; those with a file to acquire). Purchases will join it (issue 13)."""
+    page = selectors.shelf_page(user_id=user_id, lang=lang, cursor=params.cursor, limit=params.limit)
+    books = books_prepare([item["id"] for item in page.items], lang=lang)
+    feed = Feed(kind=ACQUISITION, key=f"shelf:{user_id}", title=text("shelf", lang),
+                self=Target.to("shelf", query=position(params)), up=Target.to("root", kind=NAVIGATION),
+                books=books, updated=max((b.updated for b in books), default=EPOCH))
+    limit = params.limit if params.limit != PAGE_SIZE else None
+    keyset_pages(feed, params, page.next_cursor, lambda cursor, back: Target.to(
+        "shelf", query={"limit": limit, "cursor": cursor, "back": back}))
+    return feed

@@ -12,13 +12,13 @@ The renderers (``atom.py``, ``json2.py``) and ``views.py`` use this module; the 
 * ``shapes.py`` — :class:`Feed`, its navigation items and facet groups;
 * ``params.py`` — the request (:class:`Params`), keyset pages, facets;
 * ``navigation.py`` — the root, categories, category sections, authors;
-* ``acquisition.py`` — new, popular, a category's or author's books, search, the shelf.
+* ``acquisition.py`` — new, popular, a category's or author's books, a collection, search, the shelf.
 """
 
 from __future__ import annotations
 
 from ..values import language_name
-from .acquisition import author, category, new, popular, search, shelf
+from .acquisition import author, category, collection, new, popular, search, shelf
 from .entries import (
     DISPLAY_CURRENCY,
     FORMAT_ORDER,
@@ -35,13 +35,14 @@ from .entries import (
 )
 from .navigation import authors, categories, category_sections, root
 from .params import BACK_MAX, PAGE_SIZE, SEARCH_OFFSET_MAX, Params
-from .shapes import Facet, FacetGroup, Feed, NavItem
+from .shapes import Facet, FacetGroup, Feed, Group, NavItem
 from .vocabulary import (
     ACQUISITION,
     ACQUISITION_REL,
     EPOCH,
     NAVIGATION,
     REL_FACET,
+    REL_FEATURED,
     REL_IMAGE,
     REL_NEW,
     REL_POPULAR,
@@ -57,10 +58,10 @@ from .vocabulary import (
 
 __all__ = [
     "ACQUISITION", "ACQUISITION_REL", "BACK_MAX", "DISPLAY_CURRENCY", "EPOCH", "FORMAT_ORDER", "NAVIGATION",
-    "PAGE_SIZE", "REL_FACET", "REL_IMAGE", "REL_NEW", "REL_POPULAR", "REL_SHELF", "REL_THUMBNAIL",
+    "PAGE_SIZE", "REL_FACET", "REL_FEATURED", "REL_IMAGE", "REL_NEW", "REL_POPULAR", "REL_SHELF", "REL_THUMBNAIL",
     "SEARCH_OFFSET_MAX", "SUMMARY_MAX",
-    "Acquisition", "Book", "Facet", "FacetGroup", "Feed", "NavItem", "Params", "Price", "Target", "Urls",
+    "Acquisition", "Book", "Facet", "FacetGroup", "Feed", "Group", "NavItem", "Params", "Price", "Target", "Urls",
     "author", "authors", "book", "book_full", "book_prepare", "books_prepare", "catalog_updated", "categories",
-    "category", "category_sections", "count_text", "feed_id", "language_name", "new", "popular", "prices",
+    "category", "collection", "category_sections", "count_text", "feed_id", "language_name", "new", "popular", "prices",
     "root", "search", "shelf", "text", "when",
 ]

@@ -74,6 +74,13 @@ def feed_render(feed: Feed, *, urls: Urls, lang: str) -> bytes:
     if feed.books:
         document["publications"] = [publication(book, urls=urls, lang=lang, complete=False)
                                     for book in feed.books]
+    if feed.groups:
+        document["groups"] = [{
+            "metadata": {"title": group.title,
+                         **({"numberOfItems": group.total} if group.total is not None else {})},
+            "links": [_link(urls, "self", group.target, group.title)],
+            "publications": [publication(book, urls=urls, lang=lang, complete=False) for book in group.books],
+        } for group in feed.groups]
     if not feed.nav and not feed.books:  # nothing here: a way back rather than an empty list
         document["navigation"] = [_link(urls, "start", start, feeds.text("back", lang))]
     return dumps(document)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from .. import errors, selectors
-from .entries import catalog_updated
+from .entries import books_prepare, catalog_updated
 from .params import PAGE_SIZE, Params, keyset_pages, position
-from .shapes import Feed, NavItem
-from .vocabulary import NAVIGATION, REL_NEW, REL_POPULAR, REL_SHELF, Target, count_text, text
+from .shapes import Feed, Group, NavItem
+from .vocabulary import NAVIGATION, REL_FEATURED, REL_NEW, REL_POPULAR, REL_SHELF, Target, count_text, text
+
+FEATURED = "featured"
+GROUP_SIZE = 10  # books of a collection shown in the root's group (OPDS 2.0)
 
 
 def root(*, lang: str) -> Feed:
@@ -15,7 +18,14 @@ def root(*, lang: str) -> Feed:
     shelf = Target.to("shelf")
     feed = Feed(kind=NAVIGATION, key="root", title=text("root", lang), subtitle=text("root_about", lang),
                 self=Target.to("root", kind=NAVIGATION), updated=catalog_updated(lang=lang))
+    collections = [c for c in selectors.collection_list(lang=lang) if c["book_count"]]
     feed.nav = [
+        NavItem(f"collection:{c['slug']}", c["name"], Target.to("collection", slug=c["slug"]),
+                rel=REL_FEATURED if c["slug"] == FEATURED else "subsection",
+                content=text("featured_about" if c["slug"] == FEATURED else "collection_about", lang),
+                count=c["book_count"])
+        for c in collections]
+    feed.nav += [
         NavItem("new", text("new", lang), new, rel=REL_NEW, content=text("new_about", lang)),
         NavItem("popular", text("popular", lang), popular, rel=REL_POPULAR, content=text("popular_about", lang)),
         NavItem("categories", text("categories", lang), Target.to("categories", kind=NAVIGATION),
@@ -26,7 +36,18 @@ def root(*, lang: str) -> Feed:
     ]
     feed.links = [(REL_NEW, text("new", lang), new), (REL_POPULAR, text("popular", lang), popular),
                   (REL_SHELF, text("shelf", lang), shelf)]
+    feed.links += [(REL_FEATURED, c["name"], Target.to("collection", slug=c["slug"]))
+                   for c in collections if c["slug"] == FEATURED]
+    feed.groups = [group for group in (_group(c, lang) for c in collections) if group.books]
     return feed
+
+
+def _group(collection: dict, lang: str) -> Group:
+    """A collection's first books as a group of the root (OPDS 2.0 ``groups``)."""
+    page = selectors.collection_detail(slug=collection["slug"], lang=lang, limit=GROUP_SIZE)
+    books = books_prepare([item["id"] for item in (page or {}).get("items", [])], lang=lang)
+    return Group(title=collection["name"], target=Target.to("collection", slug=collection["slug"]), books=books,
+                 total=collection["book_count"])
 
 
 def _category_target(node: dict) -> Target:

@@ -34,6 +34,16 @@ class FacetGroup:
 
 
 @dataclass
+class Group:
+    """A curated row of a feed (OPDS 2.0 ``groups``): a few books and the feed of them all."""
+
+    title: str
+    target: Target
+    books: list[Book]
+    total: int | None = None
+
+
+@dataclass
 class Feed:
     kind: str
     key: str
@@ -46,6 +56,7 @@ class Feed:
     books: list[Book] = field(default_factory=list)
     links: list[tuple[str, str, Target]] = field(default_factory=list)  # (rel, title, target)
     facets: list[FacetGroup] = field(default_factory=list)
+    groups: list[Group] = field(default_factory=list)  # OPDS 2.0 only (1.2 has a navigation entry)
     first: Target | None = None
     previous: Target | None = None
     next: Target | None = None

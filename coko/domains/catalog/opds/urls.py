@@ -16,6 +16,7 @@ FEEDS = [
     ("categories/<slug:slug>", views.category, "category"),
     ("authors", views.authors, "authors"),
     ("authors/<uuid:author_id>", views.author, "author"),
+    ("collections/<slug:slug>", views.collection, "collection"),
     ("search", views.search, "search"),
     ("books/<uuid:book_id>", views.book, "book"),
     ("shelf", views.shelf, "shelf"),

@@ -199,6 +199,13 @@ def author(request, author_id, *, version):
 
 
 @opds_view
+def collection(request, slug: str, *, version):
+    params = _params(request, version)
+    return _feed(request, version, "collection", ACQUISITION,
+                 lambda lang: feeds.collection(slug=slug, params=params, lang=lang), slug=slug, params=params)
+
+
+@opds_view
 def search(request, *, version):
     params = _params(request, version)
     search_param = "query" if version == 2 else "q"
@@ -229,7 +236,7 @@ def shelf(request, *, version):
         raise errors.SIGN_IN_REQUIRED()
     lang = _lang()
     urls = _urls(request, version)
-    feed = feeds.shelf(user_id=request.opds_user_id, lang=lang)
+    feed = feeds.shelf(user_id=request.opds_user_id, params=_params(request, version), lang=lang)
     render = atom.feed_render if version == 1 else json2.feed_render
     return _respond(request, render(feed, urls=urls, lang=lang),
                     atom.TYPES[ACQUISITION] if version == 1 else json2.FEED_TYPE, personal=True)

@@ -24,6 +24,7 @@ NAVIGATION, ACQUISITION = "navigation", "acquisition"
 REL_NEW = "http://opds-spec.org/sort/new"
 REL_POPULAR = "http://opds-spec.org/sort/popular"
 REL_SHELF = "http://opds-spec.org/shelf"
+REL_FEATURED = "http://opds-spec.org/featured"
 REL_FACET = "http://opds-spec.org/facet"
 REL_IMAGE = "http://opds-spec.org/image"
 REL_THUMBNAIL = "http://opds-spec.org/image/thumbnail"
@@ -46,8 +47,10 @@ _TEXTS = {
     "categories_about": _("Browse by category"),
     "authors": _("Authors"),
     "authors_about": _("Browse by author"),
-    "shelf": _("My books"),
-    "shelf_about": _("The books you manage (sign in)"),
+    "shelf": _("My shelf"),
+    "shelf_about": _("The books you keep to read (sign in)"),
+    "featured_about": _("Books the Coko team puts forward"),
+    "collection_about": _("A selection by the Coko team"),
     "search": pgettext_lazy("opds", "Search"),  # a context: Django's own "Search" is a verb
     "search_for": _("Search: {q}"),
     "search_about": _("Search the Coko catalogue"),

@@ -7,7 +7,8 @@ published books only; ``book_for_editor`` is the one read of drafts.
 By read family: ``cards.py`` (a book as a card or whole, and the querysets behind them),
 ``lists.py`` (filtered keyset pages and their cursors, search, books by id, an author's
 own books), ``one_book.py`` (a book's page, its editor's view, owner and files),
-``authors.py``, ``categories.py``. Callers use this package:
+``authors.py``, ``categories.py``, ``collections.py`` (collections, readers' shelves),
+``covers.py`` (covers to generate or fetch). Callers use this package:
 ``from coko.domains.catalog import selectors; selectors.book_page(...)``.
 """
 
@@ -16,6 +17,8 @@ from __future__ import annotations
 from .authors import author_card, author_detail, author_page
 from .cards import DB, book_card, book_full, with_cards, with_everything
 from .categories import category_by_slug, category_ids_under, category_tree
+from .collections import collection_detail, collection_list, shelf_has, shelf_page
+from .covers import book_cover_source, books_with_cover_source, books_without_cover
 from .lists import (
     SORT_KEYS,
     BookFilters,
@@ -32,6 +35,8 @@ from .lists import (
 from .one_book import book_detail, book_files, book_for_editor, book_owner
 
 __all__ = [
+    "collection_detail", "collection_list", "shelf_has", "shelf_page",
+    "book_cover_source", "books_with_cover_source", "books_without_cover",
     "book_languages",
     "DB", "SORT_KEYS", "BookFilters", "BookPage",
     "author_card", "author_detail", "author_page", "book_card", "book_detail", "book_files", "book_for_editor",

@@ -4,6 +4,8 @@ querysets that load what each needs in a fixed number of queries."""
 from __future__ import annotations
 
 from django.db.models import Prefetch
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 
 from ..models import Book, BookAuthor, Category, Edition, Format
 
@@ -37,6 +39,24 @@ def rating(average, count: int) -> dict:
     return {"average": float(average) if count else None, "count": count}
 
 
+#: what a stored cover's ``cover_urls`` may show: its sizes (files domain), nothing else
+COVER_SIZES = ("original", "small", "medium", "large")
+GENERATED_ALT = _("Generated cover: drawn by Coko from the title and author, not the book's own")
+
+
+def cover(urls: dict | None, file_id, *, lang: str) -> dict | None:
+    """A book's cover as readers get it: only a cover the files domain stores (an image found
+    elsewhere is fetched into storage first, never linked), its sizes' URLs; a cover Coko
+    generated says so: ``generated: "true"`` and an ``alt`` text in the reader's language."""
+    if not file_id or not urls:
+        return None
+    shown = {size: urls[size] for size in COVER_SIZES if urls.get(size)}
+    if urls.get("generated") == "true":
+        with translation.override(lang):
+            shown.update(generated="true", alt=str(GENERATED_ALT))
+    return shown or None
+
+
 def book_card(book: Book, *, lang: str) -> dict:
     """A book as lists show it: enough to draw a card, nothing more (slow networks)."""
     return {
@@ -48,7 +68,7 @@ def book_card(book: Book, *, lang: str) -> dict:
         "price": _price(book),
         "rating": rating(book.rating_average, book.rating_count),
         "popularity": book.popularity,
-        "cover": book.cover_urls or None,
+        "cover": cover(book.cover_urls, book.cover_file_id, lang=lang),
         "publication_year": book.publication_year,
         "published_at": iso(book.published_at),
     }

@@ -10,13 +10,14 @@ from django.db import connections
 
 from .. import contracts
 from ..models import Book, BookAuthor, Format
-from .cards import DB, book_full, iso, rating, with_everything
+from .cards import DB, book_full, cover, iso, rating, with_everything
 
 
 _DETAIL_SQL = """
 SELECT b.id, b.title, b.subtitle, b.description, b.translations, b.language, b.status, b.access_model,
        b.price_amount, b.price_currency, b.rating_average, b.rating_count, b.popularity, b.cover_urls,
-       b.publication_year, b.publication_date, b.published_at, b.updated_at, b.version, b.series_position,
+       b.cover_file_id, b.publication_year, b.publication_date, b.published_at, b.updated_at, b.version,
+       b.series_position,
        p.name, s.id, s.name,
        (SELECT coalesce(json_agg(json_build_object('id', a.id, 'name', a.name, 'role', ba.role)
                                  ORDER BY ba.position, ba.id), '[]')
@@ -52,7 +53,8 @@ def book_detail(*, book_id, lang: str = "en") -> dict | None:
     if row is None:
         return None
     (id_, title, subtitle, description, translations, language, status, access_model, price_amount,
-     price_currency, rating_average, rating_count, popularity, cover_urls, publication_year, publication_date,
+     price_currency, rating_average, rating_count, popularity, cover_urls, cover_file_id, publication_year,
+     publication_date,
      published_at, updated_at, version, series_position, publisher, series_id, series_name, credits,
      categories, editions) = row
     # Django has psycopg hand JSON over as text (its fields decode it): decode it here
@@ -68,7 +70,7 @@ def book_detail(*, book_id, lang: str = "en") -> dict | None:
         "price": {"amount": price_amount, "currency": price_currency} if access_model == "sale" else None,
         "rating": rating(rating_average, rating_count),
         "popularity": popularity,
-        "cover": cover_urls or None,
+        "cover": cover(cover_urls, cover_file_id, lang=lang),
         "publication_year": publication_year,
         "published_at": iso(published_at),
         "subtitle": texts.get("subtitle") or subtitle,

@@ -11,6 +11,7 @@ books they own. Readers never see drafts or withdrawn books.
 * ``publication``: publish, withdraw;
 * ``formats``: a book's files and cover;
 * ``categories``: the taxonomy;
+* ``collections``: collections staff put forward (``featured``), readers' shelves;
 * ``stats``: ratings and popularity fed by other domains;
 * ``_shared``: who writes (``Actor``), the ``BookChanged`` payload, authors' counts.
 """
@@ -19,8 +20,11 @@ from ._shared import DB, Actor, author_counts_refresh, book_changed_payload
 from .books import author_get_or_create, book_admin_saved, book_create, book_draft_from_metadata, book_update, \
     changes_from_metadata
 from .categories import category_create
+from .collections import collection_books_add, collection_changed, collection_ensure, shelf_book_add, \
+    shelf_book_remove
 from .changes import UNSET, AuthorCredit, BookChanges, BookTexts, Unset
-from .formats import book_cover_set, book_format_attach, book_format_attach_trusted
+from .formats import book_cover_set, book_cover_set_trusted, book_cover_source_drop, book_format_attach, \
+    book_format_attach_trusted
 from .publication import book_publish, book_withdraw
 from .stats import book_stats_set
 
@@ -37,6 +41,8 @@ __all__ = [
     "book_admin_saved",
     "book_changed_payload",
     "book_cover_set",
+    "book_cover_set_trusted",
+    "book_cover_source_drop",
     "book_create",
     "book_draft_from_metadata",
     "book_format_attach",
@@ -46,5 +52,10 @@ __all__ = [
     "book_update",
     "book_withdraw",
     "category_create",
+    "collection_books_add",
+    "collection_changed",
+    "collection_ensure",
+    "shelf_book_add",
+    "shelf_book_remove",
     "changes_from_metadata",
 ]

@@ -20,10 +20,13 @@ def format_attach(book: Book, file: contracts.FormatFile) -> None:
 
 
 def cover_set(book: Book, cover: contracts.Cover) -> None:
-    """Set the book's cover (inside a use case)."""
+    """Set the book's cover (inside a use case). A real cover ends any fetch of an imported
+    one (``cover_source_url``); a generated one is marked so, and a fetched cover replaces it."""
     book.cover_file_id = cover.file_id
-    book.cover_urls = dict(cover.urls)
-    book.save(update_fields=["cover_file_id", "cover_urls", "updated_at"])
+    book.cover_urls = {**cover.urls, "generated": "true"} if cover.generated else dict(cover.urls)
+    if not cover.generated:
+        book.cover_source_url = ""
+    book.save(update_fields=["cover_file_id", "cover_urls", "cover_source_url", "updated_at"])
     touched(book)
 
 
@@ -40,6 +43,26 @@ def book_format_attach_trusted(*, book_id, file: contracts.FormatFile) -> None:
     if book is None:
         raise errors.BOOK_NOT_FOUND(book_id=str(book_id))
     format_attach(book, file)
+
+
+@use_case(DB)
+def book_cover_set_trusted(*, book_id, cover: contracts.Cover, replace: bool = True) -> bool:
+    """Set a cover with no actor to check: for trusted jobs only (generated covers, covers
+    fetched from an import's source). ``replace=False`` leaves a book that has a cover alone.
+    Whether the cover was set."""
+    book = Book.objects.select_for_update().filter(id=book_id).first()
+    if book is None:
+        raise errors.BOOK_NOT_FOUND(book_id=str(book_id))
+    if book.cover_file_id and not replace:
+        return False
+    cover_set(book, cover)
+    return True
+
+
+@use_case(DB)
+def book_cover_source_drop(*, book_id) -> None:
+    """Forget where an imported cover was to come from (its fetch failed for good)."""
+    Book.objects.filter(id=book_id).update(cover_source_url="")
 
 
 @use_case(DB)

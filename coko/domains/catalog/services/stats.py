@@ -1,6 +1,16 @@
-"""Numbers other domains feed: a book's rating aggregate and popularity."""
+"""Numbers other domains feed: a book's rating aggregate and popularity.
+
+A book's ``popularity`` (the popularity sort) is the sum of three numbers, on one scale:
+
+* ``popularity_seed`` — what an import knew (goodbooks' ratings count, log-scaled by
+  ``importing.popularity_seed``: 4.8 million ratings are ~1000 points, not 4.8 million);
+* ``editorial_boost`` — the editors' weight (the starter books', staff's in the console);
+* readers' activity here — what the reading and community domains report (``book_stats_set``).
+"""
 
 from __future__ import annotations
+
+from django.db.models import F
 
 from coko.platform.services import use_case
 
@@ -10,12 +20,15 @@ from ._shared import DB
 
 @use_case(DB)
 def book_stats_set(*, book_id, rating_average=None, rating_count=None, popularity=None) -> None:
-    """Set a book's rating aggregate or popularity (fed by the reading and community domains).
+    """Set a book's rating aggregate or its readers' activity (``popularity``: fed by the
+    reading and community domains), to which the book's seed and editorial boost are added.
 
     Not announced as ``book.updated``: these numbers change constantly; lists pick them up
     when their cache expires. ``None`` leaves a number as it is.
     """
-    given = {k: v for k, v in {"rating_average": rating_average, "rating_count": rating_count,
-                               "popularity": popularity}.items() if v is not None}
+    given = {k: v for k, v in {"rating_average": rating_average, "rating_count": rating_count}.items()
+             if v is not None}
+    if popularity is not None:
+        given["popularity"] = F("popularity_seed") + F("editorial_boost") + max(0, int(popularity))
     if given:
         Book.objects.filter(id=book_id).update(**given)

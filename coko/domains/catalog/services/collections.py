@@ -1,0 +1,93 @@
+"""Collections staff put forward (``featured``) and readers' own shelves.
+
+A **collection** is a named, ordered list of books (names per language); staff edit it in
+the console, the demo data fills ``featured`` with the starter catalogue. Its changes only
+make the cached reads stale (no event: nothing outside the catalogue follows them).
+
+A reader's **shelf** is the books they keep to read: they put a book there and take it off
+(``PUT``/``DELETE /api/v1/me/shelf/{book_id}``); OPDS apps list it (``/opds/shelf``).
+Payments (issue 13) will add a purchased book to its buyer's shelf through an event (a
+handler of ``payment.completed`` calling ``shelf_book_add``): idempotent, as handlers must be.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max
+
+from coko.platform.services import use_case
+
+from .. import cache, errors
+from ..models import Book, Collection, CollectionItem, ShelfItem
+from ._shared import DB
+
+
+def _stale() -> None:
+    transaction.on_commit(cache.catalog_changed, using=DB)
+
+
+@use_case(DB)
+def collection_ensure(*, slug: str, name: str, translations: dict | None = None,
+                      book_ids: list | None = None) -> tuple[Collection, bool]:
+    """The collection ``slug``, created with ``name`` and ``book_ids`` in that order if it does
+    not exist; an existing one is left as staff made it. ``(collection, created)``."""
+    collection, created = Collection.objects.get_or_create(
+        slug=slug, defaults={"name": name, "translations": translations or {}})
+    if created and book_ids:
+        CollectionItem.objects.bulk_create(
+            [CollectionItem(collection=collection, book_id=book_id, position=n) for n, book_id in enumerate(book_ids)],
+            ignore_conflicts=True)
+    if created:
+        _stale()
+    return collection, created
+
+
+@use_case(DB)
+def collection_books_add(*, slug: str, book_ids: list) -> int:
+    """Put books at the end of a collection, in the order given (those already in it stay
+    where they are); how many were added."""
+    collection = Collection.objects.select_for_update().filter(slug=slug).first()
+    if collection is None:
+        raise errors.COLLECTION_NOT_FOUND(slug=slug)
+    present = {str(i) for i in CollectionItem.objects.filter(collection=collection).values_list("book_id", flat=True)}
+    start = (CollectionItem.objects.filter(collection=collection).aggregate(last=Max("position"))["last"] or 0) + 1
+    new = [book_id for book_id in dict.fromkeys(str(i) for i in book_ids) if book_id not in present]
+    CollectionItem.objects.bulk_create([CollectionItem(collection=collection, book_id=book_id, position=start + n)
+                                        for n, book_id in enumerate(new)])
+    if new:
+        _stale()
+    return len(new)
+
+
+def collection_changed() -> None:
+    """Staff changed a collection in the console (inside its transaction): stale reads."""
+    _stale()
+
+
+def _published(book_id) -> Book:
+    try:
+        book = Book.objects.filter(id=book_id, status="published").first()
+    except ValidationError:
+        book = None
+    if book is None:
+        raise errors.BOOK_NOT_FOUND(book_id=str(book_id))
+    return book
+
+
+@use_case(DB)
+def shelf_book_add(*, user_id, book_id) -> bool:
+    """Put a published book on a reader's shelf; whether it was not there yet (idempotent)."""
+    book = _published(book_id)
+    _item, created = ShelfItem.objects.get_or_create(user_id=user_id, book=book)
+    return created
+
+
+@use_case(DB)
+def shelf_book_remove(*, user_id, book_id) -> bool:
+    """Take a book off a reader's shelf; whether it was there (idempotent)."""
+    try:
+        deleted, _ = ShelfItem.objects.filter(user_id=user_id, book_id=book_id).delete()
+    except ValidationError:
+        return False
+    return bool(deleted)
