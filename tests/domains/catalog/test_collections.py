@@ -198,3 +198,17 @@ def test_a_reader_keeps_books_on_their_own_shelf(author, reader, anonymous):
     assert reader.put(f"/me/shelf/{draft.data['id']}").status_code == 404  # readers never see drafts
     assert reader.get("/me/shelf?cursor=bm9uc2Vuc2U").status_code == 422
 
+
+
+@pytest.mark.django_db(transaction=True, databases="__all__")
+def test_a_book_the_reader_buys_goes_on_their_shelf_once(author, reader):
+    from coko.devtools.testing.events import deliver_pending
+    from coko.domains.payments.testing import book_bought, sellable_books_sync
+
+    book = published(author, title="Le Baobab fou", access_model="sale", price_amount=3000, price_currency="XOF")
+    book_file(author, book["id"])
+    sellable_books_sync()
+    book_bought(user_id=reader.user_id, book_id=book["id"])
+    assert deliver_pending(producer="payments", handler="catalog.shelf_add_purchase") == 1
+    assert deliver_pending(producer="payments", handler="catalog.shelf_add_purchase") == 0  # applied once
+    assert [b["id"] for b in reader.get("/me/shelf").data["items"]] == [book["id"]]
