@@ -7,7 +7,8 @@ published books only; ``book_for_editor`` is the one read of drafts.
 By read family: ``cards.py`` (a book as a card or whole, and the querysets behind them),
 ``lists.py`` (filtered keyset pages and their cursors, search, books by id, an author's
 own books), ``one_book.py`` (a book's page, its editor's view, owner and files),
-``authors.py``, ``categories.py``. Callers use this package:
+``authors.py``, ``categories.py``, ``publishers.py`` (publishers and series), ``names.py`` (an
+author, publisher or series a filter names, checked). Callers use this package:
 ``from coko.domains.catalog import selectors; selectors.book_page(...)``.
 """
 
@@ -19,6 +20,7 @@ from .categories import category_by_slug, category_ids_under, category_tree
 from .lists import (
     SORT_KEYS,
     BookFilters,
+    order_of,
     BookPage,
     book_languages,
     book_page,
@@ -29,7 +31,9 @@ from .lists import (
     cursor_encode,
     starter_books_without_files,
 )
+from .names import author_ids_named
 from .one_book import book_detail, book_files, book_for_editor, book_owner
+from .publishers import publisher_detail, publisher_page, series_detail, series_page
 
 __all__ = [
     "book_languages",
@@ -37,5 +41,6 @@ __all__ = [
     "author_card", "author_detail", "author_page", "book_card", "book_detail", "book_files", "book_for_editor",
     "book_full", "book_owner", "book_page", "book_search", "books_by_ids", "books_owned", "category_by_slug",
     "category_ids_under", "category_tree", "cursor_decode", "cursor_encode", "starter_books_without_files",
-    "with_cards", "with_everything",
+    "with_cards", "with_everything", "author_ids_named", "order_of", "publisher_detail", "publisher_page",
+    "series_detail", "series_page",
 ]
