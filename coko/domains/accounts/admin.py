@@ -1,17 +1,29 @@
-"""Accounts in the admin console: users and their roles, sessions, the audit log."""
+"""Accounts in the admin console: users and their roles, sessions, the audit log; whether a
+user has two-factor authentication on and their app passwords (read-only), and staff's reset
+of a user's two-factor authentication (audited)."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import ValidationError
-from django.db.models import OuterRef, Subquery
+from django.db.models import Exists, OuterRef, Subquery
 from django.utils.translation import gettext_lazy as _
 
 from coko.platform.errors import RateLimited, Unauthorized
 from coko.platform.events.admin import register_event_admin
 
 from . import services
-from .models import AuditEvent, DeadLetter, InboxEntry, OutboxEvent, RefreshToken, SocialAccount, User
+from .models import (
+    AppPassword,
+    AuditEvent,
+    DeadLetter,
+    InboxEntry,
+    OutboxEvent,
+    RefreshToken,
+    SocialAccount,
+    TwoFactor,
+    User,
+)
 from .selectors import phone_hash, phone_masked, phone_readable, phone_typed_e164
 
 register_event_admin(outbox=OutboxEvent, inbox=InboxEntry, dead_letter=DeadLetter)
@@ -50,6 +62,22 @@ def person(user: User) -> str:
     return user.display_name or user.email or phone_masked(user.phone) or str(user.id)
 
 
+class AppPasswordInline(admin.TabularInline):
+    """A user's app passwords, read-only (the passwords themselves are never stored)."""
+
+    model = AppPassword
+    fields = readonly_fields = ("name", "created_at", "last_used_at")
+    extra = 0
+    can_delete = False
+    verbose_name = _("app password")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     """Staff grant and revoke roles with the "Groups" field (user, premium, author, admin).
@@ -60,13 +88,17 @@ class UserAdmin(DjangoUserAdmin):
     """
 
     ordering = ("-date_joined",)
-    list_display = ("email", "phone_column", "display_name", "country", "is_active", "is_staff", "date_joined")
+    list_display = ("email", "phone_column", "display_name", "country", "is_active", "is_staff", "two_factor",
+                    "date_joined")
     list_filter = ("is_active", "is_staff", "groups", "preferred_language")
+    inlines = (AppPasswordInline,)
+    actions = ("two_factor_reset",)
     search_fields = ("email", "display_name")
     search_help_text = _("Email, name or phone number (any spelling, with its country code).")
-    readonly_fields = ("id", "phone_shown", "last_login", "date_joined", "deletion_requested_at", "erased_at")
+    readonly_fields = ("id", "phone_shown", "two_factor", "last_login", "date_joined", "deletion_requested_at",
+                       "erased_at")
     fieldsets = (
-        (None, {"fields": ("id", "email", "phone_shown", "password")}),
+        (None, {"fields": ("id", "email", "phone_shown", "password", "two_factor")}),
         ("Profile", {"fields": ("display_name", "preferred_language", "country", "marketing_consent",
                                 "email_verified_at", "phone_verified_at")}),
         ("Roles and permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups",
@@ -74,6 +106,22 @@ class UserAdmin(DjangoUserAdmin):
         ("Dates", {"fields": ("last_login", "date_joined", "deletion_requested_at", "erased_at")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+
+    def get_queryset(self, request):
+        on = TwoFactor.objects.filter(user_id=OuterRef("pk"), confirmed_at__isnull=False)
+        return super().get_queryset(request).annotate(two_factor_on=Exists(on))
+
+    @admin.display(description=_("two-factor"), boolean=True, ordering="two_factor_on")
+    def two_factor(self, user: User) -> bool:
+        return user.two_factor_on
+
+    @admin.action(description=_("Reset two-factor authentication (the user logs in with their password alone)"))
+    def two_factor_reset(self, request, queryset):
+        client = services.Client.from_request(request)
+        reset = sum(services.two_factor_reset(user_id=user.id, by_user_id=request.user.pk, client=client)
+                    for user in queryset)
+        self.message_user(request, _("Two-factor authentication reset for %(count)d user(s).") % {"count": reset},
+                          messages.SUCCESS)
 
     @admin.display(description=_("phone"))
     def phone_column(self, user: User) -> str:
