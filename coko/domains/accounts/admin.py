@@ -7,6 +7,7 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Subquery
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from coko.platform.errors import RateLimited, Unauthorized
@@ -14,7 +15,6 @@ from coko.platform.events.admin import register_event_admin
 
 from . import services
 from .models import (
-    AppPassword,
     AuditEvent,
     DeadLetter,
     InboxEntry,
@@ -62,22 +62,6 @@ def person(user: User) -> str:
     return user.display_name or user.email or phone_masked(user.phone) or str(user.id)
 
 
-class AppPasswordInline(admin.TabularInline):
-    """A user's app passwords, read-only (the passwords themselves are never stored)."""
-
-    model = AppPassword
-    fields = readonly_fields = ("name", "created_at", "last_used_at")
-    extra = 0
-    can_delete = False
-    verbose_name = _("app password")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     """Staff grant and revoke roles with the "Groups" field (user, premium, author, admin).
@@ -88,17 +72,17 @@ class UserAdmin(DjangoUserAdmin):
     """
 
     ordering = ("-date_joined",)
-    list_display = ("email", "phone_column", "display_name", "country", "is_active", "is_staff", "two_factor",
-                    "date_joined")
+    list_display = ("email", "phone_column", "display_name", "country", "is_active", "is_staff",
+                    "two_factor_enabled", "date_joined")
     list_filter = ("is_active", "is_staff", "groups", "preferred_language")
-    inlines = (AppPasswordInline,)
     actions = ("two_factor_reset",)
     search_fields = ("email", "display_name")
     search_help_text = _("Email, name or phone number (any spelling, with its country code).")
-    readonly_fields = ("id", "phone_shown", "two_factor", "last_login", "date_joined", "deletion_requested_at",
-                       "erased_at")
+    readonly_fields = ("id", "phone_shown", "two_factor_enabled", "app_passwords_shown", "last_login",
+                       "date_joined", "deletion_requested_at", "erased_at")
     fieldsets = (
-        (None, {"fields": ("id", "email", "phone_shown", "password", "two_factor")}),
+        (None, {"fields": ("id", "email", "phone_shown", "password")}),
+        (_("Account safety"), {"fields": ("two_factor_enabled", "app_passwords_shown")}),
         ("Profile", {"fields": ("display_name", "preferred_language", "country", "marketing_consent",
                                 "email_verified_at", "phone_verified_at")}),
         ("Roles and permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups",
@@ -112,8 +96,20 @@ class UserAdmin(DjangoUserAdmin):
         return super().get_queryset(request).annotate(two_factor_on=Exists(on))
 
     @admin.display(description=_("two-factor"), boolean=True, ordering="two_factor_on")
-    def two_factor(self, user: User) -> bool:
+    def two_factor_enabled(self, user: User) -> bool:
         return user.two_factor_on
+
+    @admin.display(description=_("app passwords"))
+    def app_passwords_shown(self, user: User) -> str:
+        """Read-only: the names and dates, never the passwords (only their keyed hashes are stored)."""
+        rows = user.app_passwords.order_by("-created_at")
+        if not rows:
+            return "—"
+        return format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>", (
+            (_("%(name)s — created %(created)s, last used %(used)s") % {
+                "name": row.name, "created": f"{row.created_at:%Y-%m-%d}",
+                "used": f"{row.last_used_at:%Y-%m-%d %H:%M}" if row.last_used_at else _("never")},)
+            for row in rows)))
 
     @admin.action(description=_("Reset two-factor authentication (the user logs in with their password alone)"))
     def two_factor_reset(self, request, queryset):
