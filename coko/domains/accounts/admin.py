@@ -2,6 +2,7 @@
 user has two-factor authentication on and their app passwords (read-only), and staff's reset
 of a user's two-factor authentication (audited)."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -32,17 +33,26 @@ register_event_admin(outbox=OutboxEvent, inbox=InboxEntry, dead_letter=DeadLette
 class AdminLoginForm(AdminAuthenticationForm):
     """The console's login checks the password like the API's login does: the same per-address
     limit, account lockout (and known-device budget, from the ``coko_device`` cookie) and audit
-    lines, through ``services.credentials_verify``; then Django's own checks (active, staff)."""
+    lines, through ``services.console_credentials_verify``; with two-factor authentication on, the
+    code too (``code``: the authenticator's or a recovery code); then Django's own checks (active,
+    staff)."""
+
+    code = forms.CharField(label=_("Two-factor code"), required=False, max_length=32,
+                           help_text=_("Only if your account has two-factor authentication on."),
+                           widget=forms.TextInput(attrs={"autocomplete": "one-time-code"}))
 
     def clean(self):
         identifier, password = self.cleaned_data.get("username"), self.cleaned_data.get("password")
         if identifier is not None and password:
             try:
-                user = services.credentials_verify(identifier=identifier, password=password,
-                                                   client=services.Client.from_request(self.request))
+                user = services.console_credentials_verify(
+                    identifier=identifier, password=password, code=self.cleaned_data.get("code") or "",
+                    client=services.Client.from_request(self.request))
             except RateLimited as exc:
                 raise ValidationError(str(exc.message), code="locked_out") from None
-            except Unauthorized:
+            except Unauthorized as exc:
+                if exc.code == "invalid_two_factor_code":
+                    raise ValidationError(str(exc.message), code="invalid_two_factor_code") from None
                 raise self.get_invalid_login_error() from None
             # login() needs to know which backend vouched for the user (there are two).
             user.backend = "django.contrib.auth.backends.ModelBackend"
@@ -53,6 +63,7 @@ class AdminLoginForm(AdminAuthenticationForm):
 
 
 admin.site.login_form = AdminLoginForm
+admin.site.login_template = "accounts/admin_login.html"  # Django's, with the code's row
 
 
 def person(user: User) -> str:

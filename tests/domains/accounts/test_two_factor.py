@@ -6,6 +6,7 @@ from __future__ import annotations
 import pyotp
 import pytest
 from django.apps import apps
+from django.db import connections
 
 from coko.devtools.testing.api import PASSWORD, Api
 
@@ -63,7 +64,6 @@ def test_enrolment_gives_a_secret_that_is_stored_encrypted_and_not_on_until_conf
     secret = enrol.data["secret"]
     assert enrol.data["otpauth_uri"].startswith("otpauth://totp/Coko:awa%40example.sn?secret=" + secret)
     stored = TwoFactor.objects.filter(user_id=awa.api.user_id).values_list("secret", flat=True)
-    from django.db import connections
     with connections["accounts"].cursor() as cursor:
         cursor.execute("SELECT secret FROM accounts.accounts_twofactor")
         assert secret not in cursor.fetchone()[0]
@@ -199,3 +199,22 @@ def test_the_console_shows_two_factor_and_app_passwords_and_staff_reset_it(awa_2
     assert awa_2fa.api.get("/auth/2fa").data["enabled"] is False
     assert AuditEvent.objects.get(action="2fa.reset_by_staff").details["by_user_id"] == str(staff.id)
     assert _password_login().status_code == 200
+
+
+def test_the_console_login_asks_staff_with_two_factor_on_for_the_code(client, clock):
+    """Attack: a staff password leaked; the console must not be the way around the second factor."""
+    User.objects.create_superuser("staff@coko.africa", "a long staff passphrase")
+    staff = Api(ip="41.82.60.1")
+    staff.token = staff.post("/auth/login", {"identifier": "staff@coko.africa",
+                                             "password": "a long staff passphrase"}).data["access_token"]
+    secret = staff.post("/auth/2fa/enrol", {"password": "a long staff passphrase"}).data["secret"]
+    assert staff.post("/auth/2fa/confirm", {"code": pyotp.TOTP(secret).at(clock.time())}).status_code == 200
+    clock.advance(STEP)
+    form = client.get("/admin/login/")
+    assert 'name="code"' in form.content.decode()
+    without = client.post("/admin/login/", {"username": "staff@coko.africa", "password": "a long staff passphrase"})
+    assert without.status_code == 200 and "authenticator" in without.content.decode()
+    with_code = client.post("/admin/login/", {"username": "staff@coko.africa", "password": "a long staff passphrase",
+                                              "code": pyotp.TOTP(secret).at(clock.time())})
+    assert with_code.status_code == 302
+    assert AuditEvent.objects.filter(action="login.success", details__method="admin").count() == 1

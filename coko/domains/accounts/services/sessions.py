@@ -152,8 +152,8 @@ def two_factor_login(*, challenge: str, code: str, client: Client) -> TokenPair:
     if not isinstance(state, dict):
         raise errors.INVALID_LOGIN_CHALLENGE()
     lockout_check(key=state["k"], threshold=state["t"])
-    pair = _two_factor_session_open(user_id=state["u"], code=code, client=client)
-    if pair is None:
+    method = _second_factor_check(user_id=state["u"], code=code, client=client)
+    if method is None:
         failure_record(key=state["k"], window_s=state["w"])
         state["n"] += 1
         if state["n"] >= CHALLENGE_ATTEMPTS:
@@ -163,19 +163,20 @@ def two_factor_login(*, challenge: str, code: str, client: Client) -> TokenPair:
         raise errors.INVALID_TWO_FACTOR_CODE()  # after the commit: the refusal stays in the audit log
     cache.delete(key)
     failures_clear(key=state["k"])
+    pair = _login_session_open(user=User.objects.get(id=state["u"]), client=client, method=f"password+{method}")
     token, _device_id = device_token_issue(user_id=state["u"], device_id=state["d"])
     return replace(pair, device_token=token)
 
 
 @use_case(DB)
-def _two_factor_session_open(*, user_id: str, code: str, client: Client) -> TokenPair | None:
+def _second_factor_check(*, user_id: str, code: str, client: Client) -> str | None:
+    """Spend a second-factor code of an active account: ``"totp"``, ``"recovery_code"``, or
+    None (audited as ``login.2fa_failure``)."""
     user = User.objects.filter(id=user_id, is_active=True, deletion_requested_at__isnull=True).first()
     method = second_factor_accept(user, code, client=client) if user is not None else None
     if method is None:
         audit("login.2fa_failure", user_id=user_id, client=client)
-        return None
-    User.objects.filter(id=user.id).update(last_login=timezone.now())
-    return session_start(user, client=client, method=f"password+{method}")
+    return method
 
 
 def _account_lock_key(key: str) -> str:
@@ -189,9 +190,9 @@ def account_lockout_clear(user: User) -> None:
 
 
 @use_case(DB)
-def _login_session_open(*, user: User, client: Client) -> TokenPair:
+def _login_session_open(*, user: User, client: Client, method: str = "password") -> TokenPair:
     User.objects.filter(id=user.id).update(last_login=timezone.now())
-    return session_start(user, client=client, method="password")
+    return session_start(user, client=client, method=method)
 
 
 def credentials_verify(*, identifier: str, password: str, client: Client) -> User:
@@ -199,9 +200,23 @@ def credentials_verify(*, identifier: str, password: str, client: Client) -> Use
 
     Raises ``invalid_credentials`` (the same answer, in the same time, whether the account
     exists or not) and ``RateLimited``. Used by password login, the admin console's login
-    and HTTP Basic clients (OPDS). A refusal is audited (committed) before it is raised.
+    (``console_credentials_verify``) and HTTP Basic clients (OPDS). A refusal is audited (committed) before it is raised.
     """
     return _credentials_verify(identifier=identifier, password=password, client=client)[0]
+
+
+def console_credentials_verify(*, identifier: str, password: str, code: str, client: Client) -> User:
+    """The admin console's login: ``credentials_verify`` and, with two-factor authentication
+    on, a code (authenticator or recovery) too; a wrong or missing code is
+    ``invalid_two_factor_code`` and counts toward the same lockout as a wrong password."""
+    user, _device_id, lock_key, lockout = _credentials_verify(identifier=identifier, password=password,
+                                                              client=client)
+    if two_factor_on(user.id):
+        if not code or _second_factor_check(user_id=user.id, code=code, client=client) is None:
+            failure_record(key=lock_key, window_s=lockout["WINDOW_S"])
+            raise errors.INVALID_TWO_FACTOR_CODE()
+        failures_clear(key=lock_key)
+    return user
 
 
 def _credentials_verify(*, identifier: str, password: str, client: Client) -> tuple[User, str | None, str, dict]:
