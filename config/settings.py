@@ -271,6 +271,7 @@ ACCOUNTS_RATE_LIMITS = {
     "refresh_ip": (60, 60), "social_ip": (30, 60),
     "reset_ip": (10, 3600), "reset_identifier": (3, 3600), "reset_confirm": (10, 900),
     "verify_user": (5, 3600), "verify_confirm": (10, 900), "password_change": (10, 900),
+    "two_factor": (10, 900),  # per user: enrol, confirm, disable, new recovery codes
 }
 ACCOUNTS_LOGIN_LOCKOUT = {
     "THRESHOLD": env.int("COKO_LOGIN_LOCKOUT_THRESHOLD", 10, minimum=1),
