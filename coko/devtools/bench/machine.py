@@ -113,14 +113,35 @@ class MachineLoad:
                 f"this benchmark's {ours / wall:.2f} CPU ({ours:.1f} CPU-s)")
 
 
+def embedded_server_pids() -> list[int]:
+    """The embedded PostgreSQL's postmaster and Redis servers, when this run uses them
+    (``coko.devtools.services``); a server of the machine is shared, not counted as ours."""
+    from coko.devtools import services
+
+    pids = []
+    run_dir = str(services.RUN_DIR)
+    if run_dir in os.environ.get("DATABASE_URL", ""):
+        pids.append(services.PG_DATA / "postmaster.pid")
+    if run_dir in os.environ.get("REDIS_URL", ""):
+        pids += [services.RUN_DIR / "redis.pid", services.RUN_DIR / "redis-cache.pid"]
+    found = []
+    for path in pids:
+        try:
+            found.append(int(path.read_text().split()[0]))
+        except (OSError, ValueError, IndexError):
+            pass
+    return found
+
+
 @contextmanager
-def machine_load(name: str, *, say=print) -> Iterator[MachineLoad]:
-    """Print the machine's load before and after the block, and the other processes' CPU."""
+def machine_load(name: str, *, say=lambda line: print(line, flush=True)) -> Iterator[MachineLoad]:
+    """Print the machine's load before and after the block, and the other processes' CPU
+    (this process's tree and the embedded servers it uses count as the benchmark's)."""
     if not (PROC / "stat").exists():
         say(f"{name}: no /proc here: the machine's load and other processes' CPU are not reported")
         yield MachineLoad(name)
         return
-    load = MachineLoad(name)
+    load = MachineLoad(name, roots={os.getpid(), *embedded_server_pids()})
     say(load.start())
     try:
         yield load
