@@ -100,7 +100,7 @@ def _stop(proc: subprocess.Popen) -> None:
         proc.wait(30)
 
 
-def _wait_for_effects(count: int) -> list[tuple[float, float]] | None:
+def _wait_for_effects(count: int, *, quiet: bool = False) -> list[tuple[float, float]] | None:
     """(lag ms, commit epoch) of every effect, once ``count`` of them are committed."""
     from django.db import connections
 
@@ -119,7 +119,7 @@ def _wait_for_effects(count: int) -> list[tuple[float, float]] | None:
                 print(f"FAILED: {len(rows)} effects for {count} events")
                 return None
             return rows
-        time.sleep(0.2)
+        time.sleep(0.002 if quiet else 0.2)
     print(f"FAILED: only {done} of {count} events took effect")
     return None
 
@@ -151,6 +151,19 @@ def _end_to_end(options, *, per_transaction: int, label: str) -> bool:
           f"p95 {_percentile(lags, 95):.0f} ms, p99 {_percentile(lags, 99):.0f} ms, "
           f"max {max(lags):.0f} ms", flush=True)
     return True
+
+
+def _one_at_a_time(count: int, *, pause_s: float) -> None:
+    """Single events ``pause_s`` apart, the relay and worker idle in between: the latency
+    of the first event after a pause (what a polling consumer's back-off adds to)."""
+    _truncate_effects()
+    for n in range(count):
+        _publish(1, aggregates=1, threads=1, per_transaction=1)
+        rows = _wait_for_effects(n + 1, quiet=True)
+        time.sleep(pause_s)
+    lags = sorted(lag for lag, _ in rows)
+    print(f"one at a time ({count} single events {pause_s:g} s apart): lag p50 "
+          f"{_percentile(lags, 50):.0f} ms, max {max(lags):.0f} ms", flush=True)
 
 
 def main() -> int:
@@ -203,6 +216,8 @@ def main() -> int:
             if not _end_to_end(options, per_transaction=options.batched,
                                label=f"end to end, {options.batched} events per transaction"):
                 return 1
+
+        _one_at_a_time(40, pause_s=0.25)
 
         # Delivery capacity: a backlog of events waiting while the relay was down.
         _stop(relay)

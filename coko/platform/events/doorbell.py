@@ -140,11 +140,13 @@ class DoorbellConsumer(_RedisConsumer):
         self.doorbell = broker.doorbell
         self.wake = threading.Event()
         self.etas: dict[str, float] = {}  # delayed messages held (not yet acked): id -> eta (ms)
+        self.full = False  # waiting for room in the prefetch: an ack wakes it
         self.doorbell.register(queue_name, self.wake)
 
     def _done(self, message) -> None:
-        self.etas.pop(message.message_id, None)
-        self.wake.set()  # room in the prefetch; the next eta may have changed
+        self.etas.pop(message.message_id, None)  # (the next eta can only be later)
+        if self.full:
+            self.wake.set()  # room in the prefetch (no wake-up, hence no fetch, otherwise)
 
     def ack(self, message):
         try:
@@ -182,11 +184,14 @@ class DoorbellConsumer(_RedisConsumer):
                         self.etas[message.message_id] = eta
                     return MessageProxy(message)
                 self.wake.clear()  # before the fetch: a bell rung during it is not lost
-                if self.outstanding_message_count < self.prefetch:
+                self.full = self.outstanding_message_count >= self.prefetch
+                if not self.full:
                     self.message_cache = self.broker.do_fetch(
                         self.queue_name, self.prefetch - self.outstanding_message_count)
                     if self.message_cache:
                         continue
+                elif self.outstanding_message_count < self.prefetch:
+                    continue  # an ack made room before ``full`` was seen
                 self.wake.wait(self._timeout_s())
                 return None  # the consumer thread moves its due delayed messages, then asks again
         except redis.ConnectionError as exc:
