@@ -43,6 +43,7 @@ PING_S = 0.2  # a confirmation this often while tokens are being verified
 TRUST_S = 0.8  # the mirror answers only if its last confirmed PING is younger than this
 ACTIVE_S = 30.0  # PINGs stop this long after the last verification (an idle process is quiet)
 IDLE_WAKE_S = 1.0  # how often an idle subscriber looks whether it is wanted again
+SILENT_S = 3.0  # PINGs unanswered this long: the connection is dead, subscribe again
 MAX_ENTRIES = 200_000
 
 TOKEN, SESSION, ROLES = "jti", "sid", "rv"
@@ -171,19 +172,26 @@ class Mirror:
 
     def _listen(self, pubsub) -> None:
         pinged_at = 0.0
+        unanswered_since = None  # when the oldest unanswered PING was sent
         purged_at = time.monotonic()
         while not self._stop.is_set():
             now = time.monotonic()
             active = now - self.used_at < ACTIVE_S
             if active and now - pinged_at >= PING_S:
+                if unanswered_since is not None and now - unanswered_since > SILENT_S:
+                    # a half-open connection never raises: give it up, subscribe again
+                    raise redis.ConnectionError(f"no PONG for {now - unanswered_since:.1f} s")
                 pubsub.ping(repr(now))
                 pinged_at = now
+                if unanswered_since is None:
+                    unanswered_since = now
             message = pubsub.get_message(timeout=PING_S if active else IDLE_WAKE_S)
             while message is not None:
                 if message["type"] == "message":
                     self._apply_message(message["data"])
                 elif message["type"] == "pong" and message["data"]:
                     self.confirmed_at = max(self.confirmed_at, float(message["data"]))
+                    unanswered_since = None
                 message = pubsub.get_message(timeout=0)
             if now - purged_at > 60:
                 purged_at = now
