@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 # is there. Set COKO_GOODBOOKS_DIR to use another copy, or to nothing to skip it.
 COKO_GOODBOOKS_DIR ?= $(abspath $(wildcard ../shared/data/recsys/goodbooks-10k))
 
-.PHONY: run test test-split bench-events bench-auth bench-catalog bench-payments lint-imports install services-down clean help
+.PHONY: run test test-split bench-events bench-auth bench-catalog bench-idle bench-payments lint-imports install services-down clean help
 
 help:
 	@echo "make run           start Coko with demo data on http://127.0.0.1:8000 (Ctrl-C stops)"
@@ -17,6 +17,7 @@ help:
 	@echo "make test-split    the suite again with every domain in its own database"
 	@echo "make bench-events  end-to-end event throughput and lag (EVENTS=10000)"
 	@echo "make bench-catalog catalogue read routes over HTTP at 10k and 100k books (DURATION=10 CONCURRENCY=8)"
+	@echo "make bench-idle    CPU of an idle web + worker + relay + PostgreSQL + Redis (IDLE_SECONDS=60)"
 	@echo "make bench-payments payments.api.has_access: warm cache against the database, p50/p99"
 
 $(STAMP): pyproject.toml
@@ -51,6 +52,9 @@ bench-payments: install
 bench-catalog: install
 	@COKO_GOODBOOKS_DIR='$(COKO_GOODBOOKS_DIR)' $(PY) -m coko.devtools.runner bench-catalog \
 		--duration $(or $(DURATION),10) --concurrency $(or $(CONCURRENCY),8) $(ARGS)
+
+bench-idle: install
+	@$(PY) -m coko.devtools.runner bench-idle --seconds $(or $(IDLE_SECONDS),60) $(ARGS)
 
 lint-imports: install
 	@$(VENV)/bin/lint-imports importlinter.ini

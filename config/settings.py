@@ -138,7 +138,7 @@ COKO_EVENTS = {
     "MAX_BACKOFF_MS": env.int("COKO_EVENT_MAX_BACKOFF_MS", 15 * 60 * 1000, minimum=1),
     "ORDER_WAIT_MAX_S": env.int("COKO_EVENT_ORDER_WAIT_MAX_S", 600, minimum=1),
     "RELAY_BATCH": env.int("COKO_RELAY_BATCH", 500, minimum=1, maximum=10000),
-    "RELAY_IDLE_S": env.float("COKO_RELAY_IDLE_S", 1.0, minimum=0.01),
+    "RELAY_IDLE_S": env.float("COKO_RELAY_IDLE_S", 10.0, minimum=0.01),
     "RELAY_LINGER_MS": env.int("COKO_RELAY_LINGER_MS", 10, minimum=0, maximum=1000),
     "RETENTION_DAYS": env.int("COKO_EVENT_RETENTION_DAYS", 7, minimum=1),
     "EXTRA_HANDLER_MODULES": env.list("COKO_EXTRA_HANDLER_MODULES", []),
@@ -271,6 +271,7 @@ ACCOUNTS_RATE_LIMITS = {
     "refresh_ip": (60, 60), "social_ip": (30, 60),
     "reset_ip": (10, 3600), "reset_identifier": (3, 3600), "reset_confirm": (10, 900),
     "verify_user": (5, 3600), "verify_confirm": (10, 900), "password_change": (10, 900),
+    "two_factor": (10, 900),  # per user: enrol, confirm, disable, new recovery codes
 }
 ACCOUNTS_LOGIN_LOCKOUT = {
     "THRESHOLD": env.int("COKO_LOGIN_LOCKOUT_THRESHOLD", 10, minimum=1),

@@ -5,6 +5,8 @@
     python -m coko.devtools.runner bench-events  # end-to-end event throughput and lag
     python -m coko.devtools.runner bench-auth    # cost of authenticating one request
     python -m coko.devtools.runner bench-catalog # catalogue read routes over HTTP (10k, 100k books)
+    python -m coko.devtools.runner bench-idle    # CPU of an idle web + worker + relay + servers
+    python -m coko.devtools.runner bench-payments # payments.api.has_access, warm and from the database
 
 Each starts the embedded PostgreSQL and Redis when DATABASE_URL / REDIS_URL are
 unset, and stops on exit whatever it started.
@@ -107,6 +109,20 @@ def run_environment(environ, started: dict[str, str]) -> dict[str, str]:
     return {"COKO_LOG_CONSOLE": "1", "DEBUG": "0", **environ, **started}
 
 
+def process_commands(*, host: str, port: int, ops_ports: tuple[str, ...] = ()) -> dict[str, list[str]]:
+    """The web, worker and relay commands of ``make run`` (``bench-idle`` starts the same);
+    ``ops_ports``: extra arguments of the worker and relay (``--http-port 0``: none)."""
+    return {
+        # no control socket: gunicorn's default is one path for the whole machine
+        "web": [PYTHON, "-m", "gunicorn", "config.wsgi:application", "--bind", f"{host}:{port}",
+                "--workers", os.environ.get("WEB_CONCURRENCY", "2"), "--threads", "4",
+                "--worker-class", "coko.platform.http.gunicorn_worker.EnvelopeWorker",
+                "--graceful-timeout", "10", "--no-control-socket"],
+        "worker": [PYTHON, "manage.py", "run_worker", *ops_ports],
+        "relay": [PYTHON, "manage.py", "relay_outbox", *ops_ports],
+    }
+
+
 def run() -> int:
     host = os.environ.get("COKO_HOST", "127.0.0.1")
     port = _port(os.environ, "COKO_PORT", 8000)
@@ -143,15 +159,7 @@ def run() -> int:
         _manage("migrate", "--verbosity", "0", env=env)
         _manage("load_demo_data", env=env)
         _manage("collectstatic", "--noinput", "--verbosity", "0", env=env)
-        commands = {
-            # no control socket: gunicorn's default is one path for the whole machine
-            "web": [PYTHON, "-m", "gunicorn", "config.wsgi:application", "--bind", f"{host}:{port}",
-                    "--workers", os.environ.get("WEB_CONCURRENCY", "2"), "--threads", "4",
-                    "--worker-class", "coko.platform.http.gunicorn_worker.EnvelopeWorker",
-                    "--graceful-timeout", "10", "--no-control-socket"],
-            "worker": [PYTHON, "manage.py", "run_worker"],
-            "relay": [PYTHON, "manage.py", "relay_outbox"],
-        }
+        commands = process_commands(host=host, port=port)
         if not os.environ.get("EMAIL_HOST"):
             # A real SMTP server for development: every email lands in var/mail (a Maildir).
             mail_dir, smtp_port = services.VAR / "mail", ports["COKO_SMTP_PORT"]
@@ -211,49 +219,23 @@ def test(args: list[str]) -> int:
         services.stop_services(started)
 
 
-def bench_events(args: list[str]) -> int:
+BENCHMARKS = {"bench-events": "events", "bench-auth": "auth", "bench-catalog": "catalog", "bench-idle": "idle",
+              "bench-payments": "payments"}
+
+
+def bench(name: str, args: list[str]) -> int:
+    """``python -m coko.devtools.bench.<name>`` with the embedded servers when none is configured."""
     started = services.ensure_services()
     env = {**os.environ, **started.env}
     try:
-        return subprocess.run([PYTHON, "-m", "coko.devtools.bench.events", *args], cwd=ROOT,
-                              env=env).returncode
-    finally:
-        services.stop_services(started)
-
-
-def bench_auth(args: list[str]) -> int:
-    started = services.ensure_services()
-    env = {**os.environ, **started.env}
-    try:
-        return subprocess.run([PYTHON, "-m", "coko.devtools.bench.auth", *args], cwd=ROOT,
-                              env=env).returncode
-    finally:
-        services.stop_services(started)
-
-
-def bench_payments(args: list[str]) -> int:
-    started = services.ensure_services()
-    env = {**os.environ, **started.env}
-    try:
-        return subprocess.run([PYTHON, "-m", "coko.devtools.bench.payments", *args], cwd=ROOT,
-                              env=env).returncode
-    finally:
-        services.stop_services(started)
-
-
-def bench_catalog(args: list[str]) -> int:
-    started = services.ensure_services()
-    env = {**os.environ, **started.env}
-    try:
-        return subprocess.run([PYTHON, "-m", "coko.devtools.bench.catalog", *args], cwd=ROOT,
+        return subprocess.run([PYTHON, "-m", f"coko.devtools.bench.{BENCHMARKS[name]}", *args], cwd=ROOT,
                               env=env).returncode
     finally:
         services.stop_services(started)
 
 
 def main() -> int:
-    if len(sys.argv) < 2 or sys.argv[1] not in {"run", "test", "bench-events", "bench-auth", "bench-catalog",
-                                                     "bench-payments"}:
+    if len(sys.argv) < 2 or sys.argv[1] not in {"run", "test", *BENCHMARKS}:
         print(__doc__)
         return 2
     os.chdir(ROOT)
@@ -262,13 +244,7 @@ def main() -> int:
         return run()
     if command == "test":
         return test(rest)
-    if command == "bench-auth":
-        return bench_auth(rest)
-    if command == "bench-catalog":
-        return bench_catalog(rest)
-    if command == "bench-payments":
-        return bench_payments(rest)
-    return bench_events(rest)
+    return bench(command, rest)
 
 
 if __name__ == "__main__":

@@ -5,11 +5,13 @@ round trip is a real ``MGET``), and prints mean / p50 / p99 of:
 
 * token verification alone (``access_token_verify``), EdDSA (the default) and RS256:
   - *cold*: signature + claims checked (the first request of each token in a process),
-    without and with the deny-list round trip;
+    without and with the deny-list;
   - *warm*: a token already verified by this process (its signature is remembered, see
-    ``coko.platform.auth.tokens``), without and with the deny-list round trip — what
-    almost every request costs, a client sending the same token for ten minutes;
-  - the deny-list round trip alone;
+    ``coko.platform.auth.tokens``), without and with the deny-list — what almost every
+    request costs, a client sending the same token for ten minutes;
+  - the deny-list alone: from the process's copy (``coko.platform.auth.revocations``,
+    what a request pays once the copy is confirmed) and the Redis ``MGET`` a request
+    pays while it is not;
 * a whole Django request (the WSGI handler, every middleware of ``settings.MIDDLEWARE``)
   to a ninja route protected by ``BearerAuth`` (warm, warm without the deny-list, and
   cold), next to the same bare route without auth, measured interleaved in the same run.
@@ -180,6 +182,15 @@ def main() -> int:
     rs_cold = TokenVerifier(keys=rs_keys, cache_size=0, check_revocation=False)
     rs_cold_denylist = TokenVerifier(keys=rs_keys, cache_size=0)
     principal = access_token_verify(token)
+    copy = denylist.mirror()  # this process's copy of the deny-list: wait until it is confirmed
+    deadline = time.monotonic() + 10
+    while not copy.trusted():
+        if time.monotonic() > deadline:
+            raise SystemExit("FAILED: the deny-list's local copy never confirmed itself")
+        time.sleep(0.01)
+    ns = settings.REDIS_NAMESPACE
+    mget_keys = (f"{ns}:auth:deny:jti:{principal.jti}", f"{ns}:auth:deny:sid:{principal.session_id}",
+                 f"{ns}:auth:deny:rv:{principal.user_id}")
 
     print(f"coko bench-auth: {options.iterations:,} calls per scenario, interleaved; "
           f"Python {platform.python_version()}, cryptography {cryptography.__version__} "
@@ -193,8 +204,9 @@ def main() -> int:
         "EdDSA warm: claims + deny-list  <- a request": lambda: access_token_verify(token),
         "RS256 cold: signature + claims": lambda: rs_cold.verify(rs_token),
         "RS256 cold: signature + claims + deny-list": lambda: rs_cold_denylist.verify(rs_token),
-        "deny-list round trip alone (MGET)": lambda: denylist.revocation_status(
-            principal.jti, principal.session_id),
+        "deny-list alone (the process's copy)": lambda: denylist.revocation_status(
+            principal.jti, principal.session_id, principal.user_id, principal.roles_version),
+        "deny-list round trip alone (MGET, copy unconfirmed)": lambda: denylist._mget(*mget_keys),
     }, iterations=options.iterations)
 
     api = install_error_handlers(NinjaAPI(title="bench", version="bench", urls_namespace="bench-auth"))
@@ -266,6 +278,8 @@ def main() -> int:
           f"{v['EdDSA cold: signature + claims'][1]:.1f} µs cold (EdDSA), "
           f"{v['RS256 cold: signature + claims'][1]:.1f} µs cold (RS256)")
     print(f"database queries during the requests: {len(queries)}")
+    print(f"deny-list answered by the process's copy at the end: {copy.trusted()} "
+          f"(else by a Redis MGET)")
     if options.tracing:
         print()
         traced = table("the same requests, tracing on / off", _measure_tracing(lambda: {
@@ -281,4 +295,8 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from coko.devtools.bench.machine import machine_load
+
+    with machine_load("bench-auth"):
+        status = main()
+    sys.exit(status)

@@ -571,4 +571,8 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from coko.devtools.bench.machine import machine_load
+
+    with machine_load("bench-catalog"):
+        status = main()
+    sys.exit(status)

@@ -6,7 +6,8 @@ one relay process and one dramatiq worker process, as in production. Prints:
 * baseline: how fast the publishers alone write events to the outbox (no relay);
 * end to end: events per second from the first publish to the last handler
   commit, and the p50/p95/p99/max lag of each event (handler commit time minus
-  publish time), for --events events over --aggregates aggregates;
+  publish time), for --events events over --aggregates aggregates; then the same
+  with --batched (10) events per transaction, as a use case publishing several;
 * backlog drain: how fast the relay and worker clear --events events that
   piled up while the relay was stopped (the delivery capacity).
 """
@@ -99,7 +100,7 @@ def _stop(proc: subprocess.Popen) -> None:
         proc.wait(30)
 
 
-def _wait_for_effects(count: int) -> list[tuple[float, float]] | None:
+def _wait_for_effects(count: int, *, quiet: bool = False) -> list[tuple[float, float]] | None:
     """(lag ms, commit epoch) of every effect, once ``count`` of them are committed."""
     from django.db import connections
 
@@ -118,7 +119,7 @@ def _wait_for_effects(count: int) -> list[tuple[float, float]] | None:
                 print(f"FAILED: {len(rows)} effects for {count} events")
                 return None
             return rows
-        time.sleep(0.2)
+        time.sleep(0.002 if quiet else 0.2)
     print(f"FAILED: only {done} of {count} events took effect")
     return None
 
@@ -134,6 +135,37 @@ def _percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=1000, method="inclusive")[int(q * 10) - 1]
 
 
+def _end_to_end(options, *, per_transaction: int, label: str) -> bool:
+    """Publish ``options.events`` with the relay and worker running; print rate and lag."""
+    began = time.time()
+    _publish(options.events, aggregates=options.aggregates, threads=options.publishers,
+             per_transaction=per_transaction)
+    rows = _wait_for_effects(options.events)
+    if rows is None:
+        return False
+    lags = [lag for lag, _ in rows]
+    elapsed = max(at for _, at in rows) - began
+    print(f"{label}: {options.events / elapsed:,.0f} events/s "
+          f"({elapsed:.2f} s from first publish to last handler commit)")
+    print(f"  lag (publish -> handler committed): p50 {_percentile(lags, 50):.0f} ms, "
+          f"p95 {_percentile(lags, 95):.0f} ms, p99 {_percentile(lags, 99):.0f} ms, "
+          f"max {max(lags):.0f} ms", flush=True)
+    return True
+
+
+def _one_at_a_time(count: int, *, pause_s: float) -> None:
+    """Single events ``pause_s`` apart, the relay and worker idle in between: the latency
+    of the first event after a pause (what a polling consumer's back-off adds to)."""
+    _truncate_effects()
+    for n in range(count):
+        _publish(1, aggregates=1, threads=1, per_transaction=1)
+        rows = _wait_for_effects(n + 1, quiet=True)
+        time.sleep(pause_s)
+    lags = sorted(lag for lag, _ in rows)
+    print(f"one at a time ({count} single events {pause_s:g} s apart): lag p50 "
+          f"{_percentile(lags, 50):.0f} ms, max {max(lags):.0f} ms", flush=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--events", type=int, default=10_000)
@@ -141,6 +173,8 @@ def main() -> int:
     parser.add_argument("--publishers", type=int, default=2, help="publishing threads")
     parser.add_argument("--per-transaction", type=int, default=1, help="events per transaction")
     parser.add_argument("--worker-threads", type=int, default=8)
+    parser.add_argument("--batched", type=int, default=10,
+                        help="then end to end again with this many events per transaction (0: not)")
     options = parser.parse_args()
 
     _prepare_environment()
@@ -175,19 +209,15 @@ def main() -> int:
     relay = _start("relay_outbox", marker="relay running")
     try:
         # End to end: publishers, relay and worker all running at once.
-        began = time.time()
-        _publish(options.events, aggregates=options.aggregates, threads=options.publishers,
-                 per_transaction=options.per_transaction)
-        rows = _wait_for_effects(options.events)
-        if rows is None:
+        if not _end_to_end(options, per_transaction=options.per_transaction, label="end to end"):
             return 1
-        lags = [lag for lag, _ in rows]
-        elapsed = max(at for _, at in rows) - began
-        print(f"end to end: {options.events / elapsed:,.0f} events/s "
-              f"({elapsed:.2f} s from first publish to last handler commit)")
-        print(f"lag (publish -> handler committed): p50 {_percentile(lags, 50):.0f} ms, "
-              f"p95 {_percentile(lags, 95):.0f} ms, p99 {_percentile(lags, 99):.0f} ms, "
-              f"max {max(lags):.0f} ms")
+        if options.batched and options.batched != options.per_transaction:
+            _truncate_effects()
+            if not _end_to_end(options, per_transaction=options.batched,
+                               label=f"end to end, {options.batched} events per transaction"):
+                return 1
+
+        _one_at_a_time(40, pause_s=0.25)
 
         # Delivery capacity: a backlog of events waiting while the relay was down.
         _stop(relay)
@@ -210,4 +240,8 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from coko.devtools.bench.machine import machine_load
+
+    with machine_load("bench-events"):
+        status = main()
+    sys.exit(status)

@@ -105,4 +105,8 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from coko.devtools.bench.machine import machine_load
+
+    with machine_load("bench-payments"):
+        status = main()
+    sys.exit(status)

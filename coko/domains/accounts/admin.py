@@ -1,17 +1,30 @@
-"""Accounts in the admin console: users and their roles, sessions, the audit log."""
+"""Accounts in the admin console: users and their roles, sessions, the audit log; whether a
+user has two-factor authentication on and their app passwords (read-only), and staff's reset
+of a user's two-factor authentication (audited)."""
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import ValidationError
-from django.db.models import OuterRef, Subquery
+from django.db.models import Exists, OuterRef, Subquery
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from coko.platform.errors import RateLimited, Unauthorized
 from coko.platform.events.admin import register_event_admin
 
 from . import services
-from .models import AuditEvent, DeadLetter, InboxEntry, OutboxEvent, RefreshToken, SocialAccount, User
+from .models import (
+    AuditEvent,
+    DeadLetter,
+    InboxEntry,
+    OutboxEvent,
+    RefreshToken,
+    SocialAccount,
+    TwoFactor,
+    User,
+)
 from .selectors import phone_hash, phone_masked, phone_readable, phone_typed_e164
 
 register_event_admin(outbox=OutboxEvent, inbox=InboxEntry, dead_letter=DeadLetter)
@@ -20,17 +33,26 @@ register_event_admin(outbox=OutboxEvent, inbox=InboxEntry, dead_letter=DeadLette
 class AdminLoginForm(AdminAuthenticationForm):
     """The console's login checks the password like the API's login does: the same per-address
     limit, account lockout (and known-device budget, from the ``coko_device`` cookie) and audit
-    lines, through ``services.credentials_verify``; then Django's own checks (active, staff)."""
+    lines, through ``services.console_credentials_verify``; with two-factor authentication on, the
+    code too (``code``: the authenticator's or a recovery code); then Django's own checks (active,
+    staff)."""
+
+    code = forms.CharField(label=_("Two-factor code"), required=False, max_length=32,
+                           help_text=_("Only if your account has two-factor authentication on."),
+                           widget=forms.TextInput(attrs={"autocomplete": "one-time-code"}))
 
     def clean(self):
         identifier, password = self.cleaned_data.get("username"), self.cleaned_data.get("password")
         if identifier is not None and password:
             try:
-                user = services.credentials_verify(identifier=identifier, password=password,
-                                                   client=services.Client.from_request(self.request))
+                user = services.console_credentials_verify(
+                    identifier=identifier, password=password, code=self.cleaned_data.get("code") or "",
+                    client=services.Client.from_request(self.request))
             except RateLimited as exc:
                 raise ValidationError(str(exc.message), code="locked_out") from None
-            except Unauthorized:
+            except Unauthorized as exc:
+                if exc.code == "invalid_two_factor_code":
+                    raise ValidationError(str(exc.message), code="invalid_two_factor_code") from None
                 raise self.get_invalid_login_error() from None
             # login() needs to know which backend vouched for the user (there are two).
             user.backend = "django.contrib.auth.backends.ModelBackend"
@@ -41,6 +63,7 @@ class AdminLoginForm(AdminAuthenticationForm):
 
 
 admin.site.login_form = AdminLoginForm
+admin.site.login_template = "accounts/admin_login.html"  # Django's, with the code's row
 
 
 def person(user: User) -> str:
@@ -60,13 +83,17 @@ class UserAdmin(DjangoUserAdmin):
     """
 
     ordering = ("-date_joined",)
-    list_display = ("email", "phone_column", "display_name", "country", "is_active", "is_staff", "date_joined")
+    list_display = ("email", "phone_column", "display_name", "country", "is_active", "is_staff",
+                    "two_factor_enabled", "date_joined")
     list_filter = ("is_active", "is_staff", "groups", "preferred_language")
+    actions = ("two_factor_reset",)
     search_fields = ("email", "display_name")
     search_help_text = _("Email, name or phone number (any spelling, with its country code).")
-    readonly_fields = ("id", "phone_shown", "last_login", "date_joined", "deletion_requested_at", "erased_at")
+    readonly_fields = ("id", "phone_shown", "two_factor_enabled", "app_passwords_shown", "last_login",
+                       "date_joined", "deletion_requested_at", "erased_at")
     fieldsets = (
         (None, {"fields": ("id", "email", "phone_shown", "password")}),
+        (_("Account safety"), {"fields": ("two_factor_enabled", "app_passwords_shown")}),
         ("Profile", {"fields": ("display_name", "preferred_language", "country", "marketing_consent",
                                 "email_verified_at", "phone_verified_at")}),
         ("Roles and permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups",
@@ -74,6 +101,34 @@ class UserAdmin(DjangoUserAdmin):
         ("Dates", {"fields": ("last_login", "date_joined", "deletion_requested_at", "erased_at")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+
+    def get_queryset(self, request):
+        on = TwoFactor.objects.filter(user_id=OuterRef("pk"), confirmed_at__isnull=False)
+        return super().get_queryset(request).annotate(two_factor_on=Exists(on))
+
+    @admin.display(description=_("two-factor"), boolean=True, ordering="two_factor_on")
+    def two_factor_enabled(self, user: User) -> bool:
+        return user.two_factor_on
+
+    @admin.display(description=_("app passwords"))
+    def app_passwords_shown(self, user: User) -> str:
+        """Read-only: the names and dates, never the passwords (only their keyed hashes are stored)."""
+        rows = user.app_passwords.order_by("-created_at")
+        if not rows:
+            return "—"
+        return format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>", (
+            (_("%(name)s — created %(created)s, last used %(used)s") % {
+                "name": row.name, "created": f"{row.created_at:%Y-%m-%d}",
+                "used": f"{row.last_used_at:%Y-%m-%d %H:%M}" if row.last_used_at else _("never")},)
+            for row in rows)))
+
+    @admin.action(description=_("Reset two-factor authentication (the user logs in with their password alone)"))
+    def two_factor_reset(self, request, queryset):
+        client = services.Client.from_request(request)
+        reset = sum(services.two_factor_reset(user_id=user.id, by_user_id=request.user.pk, client=client)
+                    for user in queryset)
+        self.message_user(request, _("Two-factor authentication reset for %(count)d user(s).") % {"count": reset},
+                          messages.SUCCESS)
 
     @admin.display(description=_("phone"))
     def phone_column(self, user: User) -> str:

@@ -102,30 +102,38 @@ def credentials_check(*, identifier: str, password: str, ip: str | None = None) 
     """The user (roles and permissions) that an identifier and password open, for clients
     that can only send HTTP Basic credentials (OPDS readers' apps).
 
+    The password is one of the account's app passwords (``services.app_passwords``: one
+    indexed read), or its main password while two-factor authentication is off.
     Raises ``Unauthorized`` (no enumeration: same answer for an unknown account) and
-    ``RateLimited`` under the login limits and lockout. A success is remembered for a few
-    minutes under a keyed hash of the pair, so a catalogue walk pays one Argon2 check;
+    ``RateLimited`` under the login limits and lockout. A main-password success is remembered
+    for a few minutes under a keyed hash of the pair, so a catalogue walk pays one Argon2 check;
     the entry also holds a keyed fingerprint of the account's password hash, compared with
     the account's on every use (the user is read anyway for their roles): a password
-    changed or reset (by the API, the console, anywhere) or a closed account refuses the
-    old password on the very next request, not minutes later.
+    changed or reset (by the API, the console, anywhere), a closed account or two-factor
+    authentication turned on refuses the old password on the very next request, not minutes later.
     """
-    cache_key = "accounts:basic:" + keyed_hash(f"{identifier}\x00{password}", purpose="basic-auth")
-    remembered = cache.get(cache_key)
-    user = None
-    if isinstance(remembered, str) and ":" in remembered:
-        user_id, _sep, fingerprint = remembered.partition(":")
-        user = selectors.user_get(user_id=user_id)
-        if user is None or not _basic_usable(user) or fingerprint != _password_fingerprint(user):
-            cache.delete(cache_key)
-            user = None
+    client = services.Client(ip=ip, user_agent="basic-auth")
+    user = services.app_password_verify(identifier=identifier, password=password)
     if user is None:
-        user = services.credentials_verify(identifier=identifier, password=password,
-                                           client=services.Client(ip=ip, user_agent="basic-auth"))
-        cache.set(cache_key, f"{user.id}:{_password_fingerprint(user)}", CREDENTIALS_CACHE_S)
+        user = _main_password_user(identifier=identifier, password=password, client=client)
     return contracts.UserPermissions(user_id=str(user.id),
                                      roles=frozenset(selectors.roles_for_user(user=user)),
                                      permissions=frozenset(selectors.permissions_for_user(user=user)))
+
+
+def _main_password_user(*, identifier: str, password: str, client):
+    cache_key = "accounts:basic:" + keyed_hash(f"{identifier}\x00{password}", purpose="basic-auth")
+    remembered = cache.get(cache_key)
+    if isinstance(remembered, str) and ":" in remembered:
+        user_id, _sep, fingerprint = remembered.partition(":")
+        user = selectors.user_get(user_id=user_id)
+        if (user is not None and _basic_usable(user) and fingerprint == _password_fingerprint(user)
+                and not services.two_factor_on(user.id)):
+            return user
+        cache.delete(cache_key)
+    user = services.basic_password_verify(identifier=identifier, password=password, client=client)
+    cache.set(cache_key, f"{user.id}:{_password_fingerprint(user)}", CREDENTIALS_CACHE_S)
+    return user
 
 
 def _basic_usable(user) -> bool:

@@ -91,6 +91,28 @@ INVALID_CREDENTIALS = ErrorCode(DOMAIN, "invalid_credentials", Unauthorized,
 INVALID_REFRESH_TOKEN = ErrorCode(DOMAIN, "invalid_refresh_token", Unauthorized,
                                   _("This session has ended. Log in again."))
 
+# --- account safety: sessions, app passwords, two-factor authentication ----------------------------
+SESSION_NOT_FOUND = ErrorCode(DOMAIN, "session_not_found", NotFound, _("You have no session with this id."),
+                              details=("session_id",))
+APP_PASSWORD_NOT_FOUND = ErrorCode(DOMAIN, "app_password_not_found", NotFound,
+                                   _("You have no app password with this id."), details=("app_password_id",))
+APP_PASSWORD_LIMIT = ErrorCode(DOMAIN, "app_password_limit", Unprocessable,
+                               _("You have as many app passwords as allowed: revoke one first."),
+                               details=("limit",))
+TWO_FACTOR_ALREADY_ON = ErrorCode(DOMAIN, "two_factor_already_on", Conflict,
+                                  _("Two-factor authentication is already on."))
+TWO_FACTOR_OFF = ErrorCode(DOMAIN, "two_factor_off", Conflict, _("Two-factor authentication is not on."))
+TWO_FACTOR_NOT_ENROLLED = ErrorCode(DOMAIN, "two_factor_not_enrolled", Conflict,
+                                    _("Start setting up two-factor authentication first."))
+TWO_FACTOR_PROOF_REQUIRED = ErrorCode(DOMAIN, "two_factor_proof_required", Unprocessable,
+                                      _("Give your password or a code from your authenticator app."),
+                                      details=("fields",))
+INVALID_LOGIN_CHALLENGE = ErrorCode(DOMAIN, "invalid_login_challenge", Unauthorized,
+                                    _("This sign-in has expired. Log in again."))
+INVALID_TWO_FACTOR_CODE = ErrorCode(DOMAIN, "invalid_two_factor_code", Unauthorized,
+                                    _("This code is not valid. Use the current code of your authenticator "
+                                      "app or one of your recovery codes."))
+
 # --- one-time codes -------------------------------------------------------------------------------
 INVALID_CODE = ErrorCode(DOMAIN, "invalid_code", Unprocessable, _("This code is not valid or has expired."),
                          details=("field",))

@@ -1,4 +1,5 @@
-"""HTTP edge of the accounts domain: the brief's routes under /api/v1/auth/.
+"""HTTP edge of the accounts domain: the brief's routes under /api/v1/auth/ (sessions, app
+passwords and two-factor authentication: ``http_safety``).
 
 Thin: parse, call a service or selector, shape the answer.
 """
@@ -17,6 +18,7 @@ from coko.platform.auth.ninja import BearerAuth, require_role
 from coko.platform.http.openapi import error_statuses
 
 from . import errors, selectors, services
+from .http_safety import router as safety_router
 from .models import User
 
 router = Router(tags=["auth"])
@@ -82,6 +84,18 @@ class RegisterOut(Schema):
 class LoginIn(Schema):
     identifier: str = Field(..., min_length=1, max_length=254, description="email address or mobile number")
     password: str = Field(..., min_length=1, max_length=256)
+
+
+class LoginChallengeOut(Schema):
+    status: str = "two_factor_required"
+    challenge: str = Field(..., description="single use: send it with a code to POST /auth/login/2fa")
+    expires_in: int = Field(..., description="seconds the challenge stays valid")
+
+
+class LoginTwoFactorIn(Schema):
+    challenge: str = Field(..., min_length=1, max_length=200)
+    code: str = Field(..., min_length=6, max_length=32,
+                      description="the authenticator app's current code, or one of the recovery codes")
 
 
 class RefreshIn(Schema):
@@ -206,12 +220,33 @@ def register(request, body: RegisterIn):
     return Status(201, {"user": _profile(user), "tokens": _tokens(pair)})
 
 
-@router.post("/auth/login", response=TokensOut, summary="Log in with an email address or mobile number",
+@router.post("/auth/login", response={200: TokensOut, 202: LoginChallengeOut},
+             summary="Log in with an email address or mobile number",
+             description="With two-factor authentication on, the answer is 202 with a challenge, not "
+                         "tokens: send it with a code to `POST /auth/login/2fa` within five minutes.",
              openapi_extra=error_statuses(401))
 def login(request, response: HttpResponse, body: LoginIn):
     """The answer also names this device (``X-Coko-Device`` header, ``coko_device`` cookie):
     sent back on the next logins, it keeps this device out of the account's lockout."""
-    pair = services.user_login(identifier=body.identifier, password=body.password, client=_client(request))
+    outcome = services.user_login(identifier=body.identifier, password=body.password, client=_client(request))
+    if isinstance(outcome, services.LoginChallenge):
+        return Status(202, {"challenge": outcome.challenge, "expires_in": outcome.expires_in})
+    return _tokens_with_device(response, outcome)
+
+
+@router.post("/auth/login/2fa", response=TokensOut,
+             summary="Second step of a login with two-factor authentication: the code for the tokens",
+             description="401 `invalid_login_challenge` when the challenge is unknown, expired, spent or "
+                         "past its five attempts (log in again); 401 `invalid_two_factor_code` for a wrong "
+                         "or already used code (it counts toward the login lockout, 429 `locked_out`). "
+                         "A recovery code works once.",
+             openapi_extra=error_statuses(401))
+def login_two_factor(request, response: HttpResponse, body: LoginTwoFactorIn):
+    pair = services.two_factor_login(challenge=body.challenge, code=body.code, client=_client(request))
+    return _tokens_with_device(response, pair)
+
+
+def _tokens_with_device(response: HttpResponse, pair: services.TokenPair) -> dict:
     response[services.DEVICE_HEADER] = pair.device_token
     response.set_cookie(services.DEVICE_COOKIE, pair.device_token, max_age=settings.ACCOUNTS_DEVICE_MAX_AGE_S,
                         secure=settings.SESSION_COOKIE_SECURE, httponly=True, samesite="Lax")
@@ -331,3 +366,6 @@ def social_google(request, body: GoogleIn):
 def social_facebook(request, body: FacebookIn):
     return _tokens(services.social_sign_in(provider="facebook", token=body.access_token,
                                            client=_client(request)))
+
+
+router.add_router("", safety_router)

@@ -107,6 +107,45 @@ class RefreshToken(models.Model):
         indexes = [models.Index(fields=["user", "revoked_at"], name="accounts_rt_user_live")]
 
 
+class AppPassword(models.Model):
+    """A password for one e-reader app (OPDS over HTTP Basic), so the account's own password
+    is never stored in a reader app. Random, shown once, kept as a keyed hash; deleted when
+    revoked (the audit log keeps the trace)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="app_passwords")
+    name = models.CharField(max_length=60)
+    secret_hash = models.CharField(max_length=64, unique=True)  # keyed hash; the password is never stored
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)  # updated at most once a minute
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TwoFactor(models.Model):
+    """An account's TOTP authenticator (RFC 6238). Two-factor authentication is on once the
+    first code has confirmed it (``confirmed_at``); before that the row is an enrolment."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, primary_key=True, related_name="two_factor")
+    secret = EncryptedTextField()  # base32, encrypted at rest
+    created_at = models.DateTimeField(auto_now_add=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    last_step = models.BigIntegerField(default=0)  # the last time step a code was accepted for (no replay)
+
+
+class RecoveryCode(models.Model):
+    """A single-use code that stands in for the authenticator (ten per account, kept hashed)."""
+
+    id = models.BigAutoField(primary_key=True)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="recovery_codes")
+    code_hash = models.CharField(max_length=64)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "code_hash"], name="accounts_recovery_code")]
+
+
 class CodeBase(models.Model):
     """A one-time code kept as a keyed hash: short-lived, few attempts, spent once
     (``services.credentials.code_attempt``)."""

@@ -6,11 +6,13 @@ import re
 
 import phonenumbers
 from django.contrib.auth.models import Permission
+from django.db.models import OuterRef, Subquery
+from django.utils import timezone
 
 from coko.platform.crypto import keyed_hash
 
 from .contracts import ROLE_PERMISSIONS
-from .models import SignupCode, User
+from .models import AppPassword, RecoveryCode, RefreshToken, SignupCode, TwoFactor, User
 
 
 def user_get(*, user_id) -> User | None:
@@ -106,3 +108,26 @@ def object_permission_held(*, user: User, permission: str, kind: str, object_id:
         user=user, content_type=content_type, object_pk=str(object_id),
         permission__codename=permission, permission__content_type=content_type,
     ).exists()
+
+
+def sessions_of_user(*, user_id) -> list[RefreshToken]:
+    """The user's live sessions, most recently used first: the live refresh token of each
+    (its ``family_id`` is the session id; ``created_at`` when it last got tokens, with the
+    address and user agent of then), annotated ``started_at`` (the session's first token)."""
+    started = (RefreshToken.objects.filter(family_id=OuterRef("family_id")).order_by("created_at")
+               .values("created_at")[:1])
+    return list(RefreshToken.objects
+                .filter(user_id=user_id, revoked_at__isnull=True, used_at__isnull=True,
+                        expires_at__gt=timezone.now())
+                .annotate(started_at=Subquery(started)).order_by("-created_at", "-id"))
+
+
+def app_passwords_of_user(*, user_id) -> list[AppPassword]:
+    return list(AppPassword.objects.filter(user_id=user_id).order_by("-created_at"))
+
+
+def two_factor_state(*, user_id) -> tuple[TwoFactor | None, int]:
+    """The user's authenticator row (None: never set up) and how many recovery codes are unused."""
+    two_factor = TwoFactor.objects.filter(user_id=user_id).first()
+    left = RecoveryCode.objects.filter(user_id=user_id, used_at__isnull=True).count() if two_factor else 0
+    return two_factor, left

@@ -17,7 +17,10 @@ FORMAT_KINDS = ("epub", "pdf", "audio")
 CURRENCIES = money.CURRENCIES
 #: ISO 4217 minor-unit exponent: XOF has no minor unit, EUR and USD have cents.
 CURRENCY_EXPONENT = money.CURRENCY_EXPONENT
-SORTS = ("popularity", "newest", "rating", "title")
+#: the parts a person has in a book; only ``author`` makes them one of its authors
+CREDIT_ROLES = ("author", "translator", "illustrator", "editor", "narrator", "contributor")
+SORTS = ("popularity", "newest", "rating", "title", "author", "year")
+ORDERS = ("asc", "desc")
 
 # --- events the catalog publishes (payload version 1) -------------------------------------------
 BOOK_PUBLISHED = "book.published"
@@ -122,6 +125,6 @@ class BookSummary:
     title: str
     language: str
     access_model: str
-    authors: tuple[str, ...] = ()
+    authors: tuple[str, ...] = ()  # the authors' names (role author: not the translators, illustrators …)
     cover_url: str | None = None
     description: str = ""

@@ -29,6 +29,13 @@ class BasicSignIn(DomainError):
 BOOK_NOT_FOUND = ErrorCode(D, "book_not_found", NotFound, _("There is no such book."), details=("book_id",))
 AUTHOR_NOT_FOUND = ErrorCode(D, "author_not_found", NotFound, _("There is no such author."),
                              details=("author_id",))
+AUTHOR_NAME_NOT_FOUND = ErrorCode(D, "author_name_not_found", NotFound,
+                                  _("No author has this name (GET /authors?q= finds near ones)."),
+                                  details=("author",))
+PUBLISHER_NOT_FOUND = ErrorCode(D, "publisher_not_found", NotFound, _("There is no such publisher."),
+                                details=("publisher_id",))
+SERIES_NOT_FOUND = ErrorCode(D, "series_not_found", NotFound, _("There is no such series."),
+                             details=("series_id",))
 CATEGORY_NOT_FOUND = ErrorCode(D, "category_not_found", NotFound, _("There is no such category."),
                                details=("slug",))
 COLLECTION_NOT_FOUND = ErrorCode(D, "collection_not_found", NotFound, _("There is no such collection."),

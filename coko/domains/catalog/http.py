@@ -8,14 +8,12 @@ Thin: parse, call a service or selector, shape the answer. Reads readers make al
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Any, Literal
 from uuid import UUID
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import get_language
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Query, Router, Schema, Status
 
 from coko.platform.auth.ninja import BearerAuth, OptionalBearerAuth, require_permission
 from coko.platform.http.client import client_ip
@@ -24,189 +22,34 @@ from coko.platform.http.openapi import error_statuses
 from coko.platform.ratelimit import rate_limit_check
 
 from . import cache, errors, selectors, services
+from .schemas import (
+    CARD_FIELDS,
+    AuthorDetailOut,
+    AuthorPageOut,
+    AuthorQuery,
+    BookFilterQuery,
+    BookIn,
+    BookListOut,
+    BookListQuery,
+    BookOut,
+    BookPatch,
+    CategoryIn,
+    CategoryOut,
+    Credit,
+    NamedPageOut,
+    NameQuery,
+    PageQuery,
+    PublisherDetailOut,
+    SearchOut,
+    SearchQuery,
+    SeriesDetailOut,
+    Texts,
+    WithdrawIn,
+)
 
 router = Router(tags=["catalog"])
 anyone = OptionalBearerAuth()
 publisher = require_permission("publish_books")
-
-Sort = Literal["popularity", "newest", "rating", "title"]
-Access = Literal["free", "subscription", "sale"]
-CARD_FIELDS = ("id", "title", "authors", "language", "access_model", "price", "rating", "popularity",
-               "cover", "publication_year", "published_at")
-
-
-# --- schemas ------------------------------------------------------------------------------------
-class BookListQuery(Schema):
-    category: str | None = Field(None, max_length=120, description="category slug (descendants included)")
-    author: UUID | None = None
-    language: str | None = Field(None, min_length=2, max_length=3, pattern=r"^[a-z]{2,3}$")
-    access_model: Access | None = None
-    price_min: int | None = Field(None, ge=0, description="in XOF (EUR and USD prices are converted)")
-    price_max: int | None = Field(None, ge=0, description="in XOF")
-    sort: Sort = "popularity"
-    cursor: str | None = Field(None, max_length=400)
-    limit: int = Field(20, ge=1, le=100)
-    fields: str | None = Field(None, max_length=200, description="comma-separated item fields (sparse)")
-
-
-class SearchQuery(BookListQuery):
-    q: str = Field(..., min_length=1, max_length=200)
-    sort: Literal["relevance"] = Field("relevance", description="results come best first; the other sorts "
-                                                                 "are those of GET /books")
-    cursor: str | None = Field(None, max_length=400, description="the next_cursor of the previous page")
-    offset: int = Field(0, ge=0, le=10000, description="the first result's rank, for clients that count "
-                                                        "(a cursor, when sent, wins)")
-
-
-class AuthorQuery(Schema):
-    q: str | None = Field(None, max_length=100)
-    cursor: str | None = Field(None, max_length=400)
-    limit: int = Field(20, ge=1, le=100)
-
-
-class Credit(Schema):
-    id: UUID | None = None
-    name: str | None = Field(None, max_length=200)
-    role: Literal["author", "translator", "illustrator", "editor", "narrator"] = "author"
-
-
-class Texts(Schema):
-    title: str | None = Field(None, max_length=300)
-    subtitle: str | None = Field(None, max_length=300)
-    description: str | None = Field(None, max_length=20000)
-
-
-class BookIn(Schema):
-    title: str = Field(..., min_length=1, max_length=300)
-    subtitle: str = Field("", max_length=300)
-    description: str = Field("", max_length=20000)
-    translations: dict[str, Texts] = Field(default_factory=dict)
-    language: str = Field("en", min_length=2, max_length=10)
-    access_model: Access = "free"
-    price_amount: int | None = Field(None, gt=0, description="integer minor units (XOF has none)")
-    price_currency: Literal["XOF", "EUR", "USD"] | None = None
-    publication_date: date | None = None
-    publication_year: int | None = Field(None, ge=-3000, le=2100)
-    publisher: str | None = Field(None, max_length=200)
-    series: str | None = Field(None, max_length=200)
-    series_position: float | None = Field(None, ge=0, le=9999)
-    authors: list[Credit | str] = Field(default_factory=list, max_length=50)
-    categories: list[str] = Field(default_factory=list, max_length=20)
-    isbn: str | None = Field(None, max_length=20)
-    owner_id: UUID | None = Field(None, description="staff only: the author who manages the book")
-
-
-class BookPatch(Schema):
-    title: str | None = Field(None, min_length=1, max_length=300)
-    subtitle: str | None = Field(None, max_length=300)
-    description: str | None = Field(None, max_length=20000)
-    translations: dict[str, Texts] | None = None
-    language: str | None = Field(None, min_length=2, max_length=10)
-    access_model: Access | None = None
-    price_amount: int | None = Field(None, gt=0)
-    price_currency: Literal["XOF", "EUR", "USD"] | None = None
-    publication_date: date | None = None
-    publication_year: int | None = Field(None, ge=-3000, le=2100)
-    publisher: str | None = Field(None, max_length=200)
-    series: str | None = Field(None, max_length=200)
-    series_position: float | None = Field(None, ge=0, le=9999)
-    authors: list[Credit | str] | None = Field(None, max_length=50)
-    categories: list[str] | None = Field(None, max_length=20)
-    isbn: str | None = Field(None, max_length=20)
-
-
-class WithdrawIn(Schema):
-    reason: str = Field("", max_length=500)
-
-
-class CategoryIn(Schema):
-    name: str = Field(..., min_length=1, max_length=120)
-    slug: str | None = Field(None, max_length=120, pattern=r"^[a-z0-9-]+$")
-    parent: str | None = Field(None, max_length=120)
-    translations: dict[str, str] = Field(default_factory=dict)
-
-
-class PriceOut(Schema):
-    amount: int
-    currency: str
-
-
-class CreditOut(Schema):
-    id: UUID
-    name: str
-    role: str
-
-
-class RatingOut(Schema):
-    average: float | None = Field(None, description="null until the book has been rated")
-    count: int
-
-
-class BookCardOut(Schema):
-    id: UUID
-    title: str
-    authors: list[CreditOut]
-    language: str
-    access_model: str
-    price: PriceOut | None
-    rating: RatingOut
-    popularity: int
-    cover: dict[str, str] | None
-    publication_year: int | None
-    published_at: str | None
-
-
-class BookPageOut(Schema):
-    items: list[BookCardOut]
-    next_cursor: str | None
-    limit: int
-    sort: str
-
-
-class SearchOut(BookPageOut):
-    total: int
-    facets: dict[str, dict[str, int]]
-
-
-class BookOut(BookCardOut):
-    subtitle: str
-    description: str
-    translations: list[str]
-    categories: list[dict[str, Any]]
-    publisher: str | None
-    series: dict[str, Any] | None
-    publication_date: str | None
-    editions: list[dict[str, Any]]
-    formats: list[str]
-    status: str
-    version: int
-    updated_at: str | None
-
-
-class AuthorOut(Schema):
-    id: UUID
-    name: str
-    book_count: int
-
-
-class AuthorPageOut(Schema):
-    items: list[AuthorOut]
-    next_cursor: str | None
-
-
-class AuthorDetailOut(AuthorOut):
-    bio: str
-    books: list[BookCardOut]
-    next_cursor: str | None
-
-
-class CategoryOut(Schema):
-    id: UUID
-    slug: str
-    name: str
-    path: str
-    book_count: int
-    children: list["CategoryOut"]
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -267,9 +110,16 @@ def _keyed(query: Schema, fields: tuple[str, ...] | None = None, **normalised) -
     return {**query.model_dump(exclude={"fields"}), "fields": fields, **normalised}
 
 
-def _filters(query: BookListQuery) -> selectors.BookFilters:
+def _author(query: BookFilterQuery) -> str | None:
+    """The ``author`` filter as keyed and searched (an id, or a name: lower case, single spaces)."""
+    return cache.search_text(query.author) if query.author else None
+
+
+def _filters(query: BookFilterQuery) -> selectors.BookFilters:
     return selectors.BookFilters(
-        category=query.category, author_id=str(query.author) if query.author else None,
+        category=query.category, author=_author(query),
+        publisher_id=str(query.publisher) if query.publisher else None,
+        series_id=str(query.series) if query.series else None,
         language=query.language, access_model=query.access_model,
         price_min_xof=query.price_min, price_max_xof=query.price_max)
 
@@ -327,23 +177,26 @@ def _changes(payload: BookIn | BookPatch, *, partial: bool) -> services.BookChan
 
 
 # --- books --------------------------------------------------------------------------------------
-@router.get("/books", response=BookPageOut, auth=anyone, summary="Published books, filtered and sorted",
-            openapi_extra=error_statuses(404))  # an unknown category
+@router.get("/books", response=BookListOut, auth=anyone, summary="Published books, filtered and sorted",
+            openapi_extra=error_statuses(404))  # an unknown category, author, publisher or series
 def books_list(request: HttpRequest, query: Query[BookListQuery]):
     fields = _fields(query.fields)
     lang = _lang()
+    order = selectors.order_of(query.sort, query.order)
 
     def build():
-        page = selectors.book_page(filters=_filters(query), sort=query.sort, cursor=query.cursor,
+        page = selectors.book_page(filters=_filters(query), sort=query.sort, order=order, cursor=query.cursor,
                                    limit=query.limit, lang=lang)
         return {"items": _trim(page.items, fields), "next_cursor": page.next_cursor, "limit": page.limit,
-                "sort": page.sort}
+                "sort": page.sort, "order": page.order}
 
     keep = cache.storable(limit=query.limit, cursor=query.cursor, prices=(query.price_min, query.price_max))
-    return _cached(request, "list", build, keep=keep, q=_keyed(query, fields), lang=lang)
+    return _cached(request, "list", build, keep=keep, q=_keyed(query, fields, order=order, author=_author(query)),
+                   lang=lang)
 
 
-@router.get("/books/search", response=SearchOut, auth=anyone, summary="Full-text search with facets")
+@router.get("/books/search", response=SearchOut, auth=anyone, summary="Full-text search with facets",
+            openapi_extra=error_statuses(404))  # an unknown category, author, publisher or series
 def books_search(request: HttpRequest, query: Query[SearchQuery]):
     # generous: many readers share one carrier-grade NAT address
     rate_limit_check(key=f"catalog:search:{client_ip(request)}",
@@ -360,7 +213,8 @@ def books_search(request: HttpRequest, query: Query[SearchQuery]):
 
     keep = cache.storable(limit=query.limit, cursor=query.cursor, offset=query.offset, q=text,
                           prices=(query.price_min, query.price_max))
-    return _cached(request, "search", build, keep=keep, q=_keyed(query, fields, q=text), lang=lang)
+    return _cached(request, "search", build, keep=keep, q=_keyed(query, fields, q=text, author=_author(query)),
+                   lang=lang)
 
 
 @router.get("/books/mine", response=list[BookOut], auth=publisher, summary="The books I manage (any status)")
@@ -410,7 +264,8 @@ def book_withdraw(request: HttpRequest, book_id: UUID, payload: WithdrawIn):
 
 
 # --- authors and categories ---------------------------------------------------------------------
-@router.get("/authors", response=AuthorPageOut, auth=anyone, summary="Authors of published books")
+@router.get("/authors", response=AuthorPageOut, auth=anyone,
+            summary="Authors of published books, by name; q finds names despite typos")
 def authors_list(request: HttpRequest, query: Query[AuthorQuery]):
     text = cache.search_text(query.q) if query.q else None
 
@@ -444,3 +299,55 @@ def category_create(request: HttpRequest, payload: CategoryIn):
                                         parent_slug=payload.parent, translations=payload.translations)
     return Status(201, {"id": str(category.id), "slug": category.slug, "path": category.path})
 
+
+# --- publishers and series ----------------------------------------------------------------------
+@router.get("/publishers", response=NamedPageOut, auth=anyone,
+            summary="Publishers of published books, by name, with their book counts")
+def publishers_list(request: HttpRequest, query: Query[NameQuery]):
+    text = cache.search_text(query.q) if query.q else None
+
+    def build():
+        items, next_cursor = selectors.publisher_page(query=text, cursor=query.cursor, limit=query.limit)
+        return {"items": items, "next_cursor": next_cursor}
+
+    keep = cache.storable(limit=query.limit, cursor=query.cursor, q=text)
+    return _cached(request, "publishers", build, keep=keep, q=_keyed(query, q=text))
+
+
+@router.get("/publishers/{publisher_id}", response=PublisherDetailOut, auth=anyone,
+            summary="A publisher and its books", openapi_extra=error_statuses(404))
+def publisher_get(request: HttpRequest, publisher_id: UUID, query: Query[PageQuery]):
+    lang = _lang()
+    try:
+        return _cached(request, "publisher", lambda: selectors.publisher_detail(
+            publisher_id=publisher_id, cursor=query.cursor, limit=query.limit, lang=lang),
+            keep=cache.storable(limit=query.limit, cursor=query.cursor), id=str(publisher_id),
+            q=_keyed(query), lang=lang)
+    except _Missing:
+        raise errors.PUBLISHER_NOT_FOUND(publisher_id=str(publisher_id)) from None
+
+
+@router.get("/series", response=NamedPageOut, auth=anyone,
+            summary="Series with published books, by name, with their book counts")
+def series_list(request: HttpRequest, query: Query[NameQuery]):
+    text = cache.search_text(query.q) if query.q else None
+
+    def build():
+        items, next_cursor = selectors.series_page(query=text, cursor=query.cursor, limit=query.limit)
+        return {"items": items, "next_cursor": next_cursor}
+
+    keep = cache.storable(limit=query.limit, cursor=query.cursor, q=text)
+    return _cached(request, "series", build, keep=keep, q=_keyed(query, q=text))
+
+
+@router.get("/series/{series_id}", response=SeriesDetailOut, auth=anyone,
+            summary="A series and its books, in the series' order", openapi_extra=error_statuses(404))
+def series_get(request: HttpRequest, series_id: UUID, query: Query[PageQuery]):
+    lang = _lang()
+    try:
+        return _cached(request, "series-one", lambda: selectors.series_detail(
+            series_id=series_id, cursor=query.cursor, limit=query.limit, lang=lang),
+            keep=cache.storable(limit=query.limit, cursor=query.cursor), id=str(series_id),
+            q=_keyed(query), lang=lang)
+    except _Missing:
+        raise errors.SERIES_NOT_FOUND(series_id=str(series_id)) from None

@@ -17,7 +17,8 @@ from coko.platform.auth.ninja import BearerAuth
 
 from . import cache, errors, selectors, services
 from . import http
-from .http import BookCardOut, _cached, _json, _lang, _Missing, anyone
+from .http import _cached, _json, _lang, _Missing, anyone
+from .schemas import BookCardOut
 
 router = Router(tags=["catalog"])
 reader = BearerAuth()

@@ -19,7 +19,7 @@ from django.db.models.functions import Coalesce, NullIf
 
 from coko.platform.events.models import DeadLetterBase, InboxEntryBase, OutboxEventBase
 
-from .contracts import ACCESS_MODELS, BOOK_STATUSES, CURRENCIES, FORMAT_KINDS
+from .contracts import ACCESS_MODELS, BOOK_STATUSES, CREDIT_ROLES, CURRENCIES, FORMAT_KINDS
 
 
 def _choices(values):
@@ -143,6 +143,13 @@ class Book(models.Model):
             models.Index(fields=["-popularity", "id"], name="catalog_book_popular", condition=Q(status="published")),
             models.Index(fields=["-published_at", "id"], name="catalog_book_newest", condition=Q(status="published")),
             models.Index(fields=["-rating_average", "id"], name="catalog_book_rating", condition=Q(status="published")),
+            # the year sort (books without a year last, whichever the direction)
+            models.Index(F("publication_year").desc(nulls_last=True), F("id"), name="catalog_book_year",
+                         condition=Q(status="published")),
+            # a publisher's and a series' books (browsing, the publisher= and series= filters)
+            models.Index(fields=["publisher", "id"], name="catalog_book_publisher", condition=Q(status="published")),
+            models.Index(fields=["series", "series_position", "id"], name="catalog_book_series",
+                         condition=Q(status="published")),
             # the title sort, by the title a reader of each language is shown (selectors.title_shown)
             *(models.Index(title_shown(lang), F("id"), name=f"catalog_book_title_{lang}",
                            condition=Q(status="published")) for lang in TITLE_LANGUAGES),
@@ -161,8 +168,8 @@ class Book(models.Model):
 
 
 class BookAuthor(models.Model):
-    ROLES = (("author", "author"), ("translator", "translator"), ("illustrator", "illustrator"),
-             ("editor", "editor"), ("narrator", "narrator"))
+    #: ``contributor``: any other part in the book (a preface, an introduction, an adaptation)
+    ROLES = tuple((role, role) for role in CREDIT_ROLES)
     book = models.ForeignKey(Book, on_delete=models.CASCADE, related_name="credits")
     author = models.ForeignKey(Author, on_delete=models.PROTECT, related_name="credits")
     role = models.CharField(max_length=12, choices=ROLES, default="author")

@@ -20,10 +20,13 @@ token expires is this deny-list, read on every verification:
 
 each key expiring when the tokens it refuses would have expired anyway (plus the
 verification leeway), so the deny-list never outgrows the live tokens.
-``revocation_status(jti, session_id, user_id, roles_version)`` reads the three keys with
-ONE round trip (``MGET``).
+``revocation_status(jti, session_id, user_id, roles_version)`` answers from the process's
+own copy of the deny-list (``coko.platform.auth.revocations``: kept current by Redis pub/sub,
+trusted only while confirmed within the last 0.8 s), with no round trip; when that copy is
+not trusted it reads the three keys with ONE round trip (``MGET``).
 
-**Redis down → fail closed.** If the deny-list cannot be read, verification raises
+**Redis down → fail closed.** If the deny-list cannot be read (the local copy lost its
+subscription, or could not confirm it within 0.8 s, and Redis does not answer), verification raises
 ``ServiceUnavailable`` (503 ``service_unavailable``, ``details.dependency = "redis"``,
 ``Retry-After``), it does not accept the token: a logged-out or stolen token must
 never come back to life during an outage, and a 503 (unlike a 401) tells clients
@@ -51,6 +54,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 from redis.retry import Retry
 
+from coko.platform.auth import revocations
 from coko.platform.auth.errors import ServiceUnavailable
 from coko.platform import clock
 from coko.platform.observability import get_logger
@@ -61,6 +65,7 @@ _client: redis.Redis | None = None
 _client_lock = threading.Lock()
 _local = threading.local()
 _generation = 0  # bumped by reset_redis_client: every thread's read connection is replaced
+_mirror: revocations.Mirror | None = None  # this process's copy of the deny-list (see ``mirror``)
 REDIS_ERRORS = (RedisError,)  # connection lost, timeout, loading, read-only …: all fail closed
 RETRY_AFTER_S = 5
 
@@ -80,13 +85,53 @@ def redis_client() -> redis.Redis:
 
 
 def reset_redis_client() -> None:
-    """Forget the client (after ``REDIS_URL`` changes, in tests)."""
-    global _client, _generation
+    """Forget the client and the local copy (after ``REDIS_URL`` changes, in tests)."""
+    global _client, _generation, _mirror
     with _client_lock:
         old, _client = _client, None
+        old_mirror, _mirror = _mirror, None
         _generation += 1
     if old is not None:
         old.close()
+    if old_mirror is not None:
+        old_mirror.stop()
+
+
+def mirror() -> revocations.Mirror:
+    """This process's copy of the deny-list, started on first use — after a fork, in the
+    child (gunicorn's workers each get their own; one per pid)."""
+    global _mirror
+    current = _mirror
+    if current is None or current.pid != os.getpid():
+        with _client_lock:
+            if _mirror is None or _mirror.pid != os.getpid():
+                _mirror = revocations.Mirror(url=settings.REDIS_URL, namespace=settings.REDIS_NAMESPACE)
+            current = _mirror
+    return current
+
+
+def _revoke(kind: str, entries: list[tuple[str, str]], ttl_ms: int, operation: str) -> None:
+    """Write ``entries`` (``(id, value)``) of ``kind``: their keys, their index entries and
+    their messages to every process's copy, in one ``MULTI``; then this process's copy."""
+    namespace = settings.REDIS_NAMESPACE
+    expires_ms = int(clock.time() * 1000) + ttl_ms
+    index = revocations.index_key(namespace)
+    try:
+        with redis_client().pipeline(transaction=True) as pipe:
+            for ident, value in entries:
+                version = value if kind == revocations.ROLES else ""
+                pipe.set(f"{namespace}:auth:deny:{kind}:{ident}", value.encode(), px=ttl_ms)
+                pipe.zadd(index, {f"{kind} {ident}": expires_ms})
+                pipe.publish(revocations.channel(namespace),
+                             revocations.encode(kind, ident, expires_ms, version))
+            pipe.zremrangebyscore(index, "-inf", int(clock.time() * 1000))
+            pipe.execute()
+    except REDIS_ERRORS as exc:
+        raise _unavailable(exc, operation) from exc
+    local = _mirror
+    if local is not None and local.pid == os.getpid():
+        for ident, value in entries:
+            local.apply(kind, ident, expires_ms, value if kind == revocations.ROLES else "")
 
 
 def _jti_key(jti: str) -> str:
@@ -122,10 +167,7 @@ def token_revoke(jti: str, expires_at: datetime | float | int) -> None:
     ttl = _ttl_ms(expires_at)
     if not ttl:
         return
-    try:
-        redis_client().set(_jti_key(jti), b"1", px=ttl)
-    except REDIS_ERRORS as exc:
-        raise _unavailable(exc, "token_revoke") from exc
+    _revoke(revocations.TOKEN, [(jti, "1")], ttl, "token_revoke")
 
 
 def sessions_revoke(session_ids: Iterable[str], until: datetime | float | int | None = None) -> None:
@@ -136,13 +178,7 @@ def sessions_revoke(session_ids: Iterable[str], until: datetime | float | int | 
     session_ids = [str(sid) for sid in session_ids]
     if not ttl or not session_ids:
         return
-    try:
-        with redis_client().pipeline(transaction=False) as pipe:
-            for session_id in session_ids:
-                pipe.set(_sid_key(session_id), b"1", px=ttl)
-            pipe.execute()
-    except REDIS_ERRORS as exc:
-        raise _unavailable(exc, "session_revoke") from exc
+    _revoke(revocations.SESSION, [(sid, "1") for sid in session_ids], ttl, "session_revoke")
 
 
 def session_revoke(session_id: str, until: datetime | float | int | None = None) -> None:
@@ -160,13 +196,8 @@ def roles_changed(user_ids: Iterable[str]) -> None:
     ttl = _ttl_ms(clock.time() + settings.COKO_JWT["ACCESS_TOKEN_TTL_S"])
     if not user_ids:
         return
-    try:
-        with redis_client().pipeline(transaction=False) as pipe:
-            for user_id in user_ids:
-                pipe.set(_roles_key(user_id), secrets.token_hex(8).encode(), px=ttl)
-            pipe.execute()
-    except REDIS_ERRORS as exc:
-        raise _unavailable(exc, "roles_changed") from exc
+    _revoke(revocations.ROLES, [(user_id, secrets.token_hex(8)) for user_id in user_ids], ttl,
+            "roles_changed")
 
 
 def roles_version(user_id: str) -> str:
@@ -216,8 +247,12 @@ def _mget(*keys: str) -> list[bytes | None]:
 def revocation_status(jti: str, session_id: str, user_id: str | None = None,
                       roles_version: str = "") -> str | None:
     """``"token"``, ``"session"`` or ``"roles"`` (the user's roles changed since the token
-    carrying ``roles_version`` was issued) if revoked, else ``None`` — one ``MGET``.
-    Raises ``ServiceUnavailable`` (503) when Redis cannot answer."""
+    carrying ``roles_version`` was issued) if revoked, else ``None`` — from this process's
+    copy when it is trusted, else one ``MGET``. Raises ``ServiceUnavailable`` (503) when
+    neither can answer."""
+    local = mirror()
+    if local.trusted():
+        return local.status(jti, session_id, user_id, roles_version)
     keys = [_jti_key(jti), _sid_key(session_id)]
     if user_id is not None:
         keys.append(_roles_key(user_id))
@@ -235,6 +270,7 @@ def revocation_status(jti: str, session_id: str, user_id: str | None = None,
 
 
 __all__ = [
+    "mirror",
     "redis_client",
     "reset_redis_client",
     "revocation_status",

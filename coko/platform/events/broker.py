@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 
 import dramatiq
-from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import (
     AgeLimit,
     Callbacks,
@@ -20,6 +19,8 @@ from opentelemetry import context, trace
 from prometheus_client import Counter, Gauge, Histogram
 
 from coko.platform import tracing
+
+from .doorbell import DoorbellRedisBroker
 
 _LABELS = ("queue_name", "actor_name")
 MESSAGES = Counter("dramatiq_messages_total", "Messages processed", _LABELS)
@@ -103,7 +104,8 @@ class MessageTracing(Middleware):
     after_skip_message = after_process_message
 
 
-def build_broker(*, url: str, namespace: str) -> RedisBroker:
+def build_broker(*, url: str, namespace: str) -> DoorbellRedisBroker:
+    """dramatiq's Redis broker whose idle consumers wait for a doorbell (see ``doorbell``)."""
     middleware = [
         MessageTracing(),  # first: its span holds the other middleware's work on the message
         WorkerMetrics(),
@@ -115,7 +117,7 @@ def build_broker(*, url: str, namespace: str) -> RedisBroker:
         Retries(),
         CurrentMessage(),
     ]
-    return RedisBroker(
+    return DoorbellRedisBroker(
         url=url,
         namespace=f"{namespace}:dramatiq",
         middleware=middleware,
@@ -125,7 +127,7 @@ def build_broker(*, url: str, namespace: str) -> RedisBroker:
     )
 
 
-def install_broker() -> RedisBroker:
+def install_broker() -> DoorbellRedisBroker:
     """Create the broker from settings and make it dramatiq's global broker."""
     from django.conf import settings
 

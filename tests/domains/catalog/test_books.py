@@ -134,13 +134,16 @@ def test_titles_and_descriptions_have_translations(author, anonymous):
 def test_credits_name_new_authors_or_existing_ones_by_id_in_a_role(author):
     first = author.post("/books", book_body(authors=["Mariama Bâ", {"name": "Aminata Sow Fall",
                                                                      "role": "translator"}])).data
-    ba, sow_fall = first["authors"]
+    ba, sow_fall = first["contributors"]
     assert (ba["name"], ba["role"]) == ("Mariama Bâ", "author")
     assert (sow_fall["name"], sow_fall["role"]) == ("Aminata Sow Fall", "translator")
+    assert first["authors"] == [ba]  # a translator is credited, not listed as an author
     second = author.post("/books", book_body(authors=[{"id": ba["id"], "name": "ignored", "role": "editor"},
                                                       "  Mariama   Bâ ", {"id": ba["id"], "role": "editor"}]))
     assert second.status_code == 201, second.data
-    assert second.data["authors"] == [{**ba, "role": "editor"}, ba]  # one author, two roles; a repeat is dropped
+    # one person, two roles; a repeat is dropped
+    assert second.data["contributors"] == [{**ba, "role": "editor"}, ba]
+    assert second.data["authors"] == [ba]
     unknown = author.post("/books", book_body(authors=[{"id": "00000000-0000-4000-8000-000000000000"}]))
     assert unknown.status_code == 422 and unknown.data["error"]["code"] == "unknown_author"
     assert unknown.data["error"]["details"] == {"id": "00000000-0000-4000-8000-000000000000"}

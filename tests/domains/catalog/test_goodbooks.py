@@ -231,6 +231,31 @@ def test_imported_books_are_listed_and_searchable(tmp_path, anonymous):
     assert "Fantasy et science-fiction" in [n["name"] for n in tree.data]
 
 
+def test_goodreads_roles_make_contributors_not_authors(tmp_path, anonymous):
+    """Goodreads writes a translator or an illustrator among the authors, with the part in
+    parentheses: they are credited in that role, never listed as authors."""
+    rows = [("1371", "140275363", "Homer, Robert Fagles (Translator), Bernard Knox (Introduction, Notes)",
+             "-750.0", "The Iliad", "eng", "3.83", "241088", "classics,poetry"),
+            ("7", "", "Lewis Carroll, John Tenniel (Illustrator), Martin Gardner (Editor/Contributor), "
+                      "Homer (Goodreads Author)", "1865.0", "Alice in Wonderland", "eng", "4.0", "100", "classics")]
+    load("--source", str(write_goodbooks(tmp_path / "gb", rows)))
+    iliad = anonymous.get(f"/books/{book('1371').id}").data
+    assert [a["name"] for a in iliad["authors"]] == ["Homer"]
+    assert [(c["name"], c["role"]) for c in iliad["contributors"]] == [
+        ("Homer", "author"), ("Robert Fagles", "translator"), ("Bernard Knox", "contributor")]
+    alice = anonymous.get(f"/books/{book('7').id}").data
+    assert [(c["name"], c["role"]) for c in alice["contributors"]] == [
+        ("Lewis Carroll", "author"), ("Homer", "author"), ("John Tenniel", "illustrator"),
+        ("Martin Gardner", "editor")]
+    assert not Author.objects.using("catalog").filter(name__contains="(").exists()
+    listed = anonymous.get("/books?limit=100").data["items"]
+    assert {b["title"]: [a["name"] for a in b["authors"]] for b in listed} == {
+        "The Iliad": ["Homer"], "Alice in Wonderland": ["Lewis Carroll", "Homer"]}
+    # the authors' pages: the translator's book is there, under the translator
+    fagles = next(c for c in iliad["contributors"] if c["role"] == "translator")
+    assert [b["title"] for b in anonymous.get(f"/authors/{fagles['id']}").data["books"]] == ["The Iliad"]
+
+
 # --- download (a loopback mirror: no network here) ---------------------------------------------------
 class _Mirror:
     def __init__(self, directory: Path) -> None:

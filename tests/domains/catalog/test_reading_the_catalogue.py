@@ -99,7 +99,8 @@ def test_the_title_sort_follows_the_title_the_reader_is_shown(author, anonymous,
 
 def test_bad_parameters_are_refused(anonymous, shelf):
     for query in ("sort=cheapest", "limit=0", "limit=1000", "access_model=rent", "language=FRENCH",
-                  "cursor=not-a-cursor", "fields=title,secret", "author=nope"):
+                  "cursor=not-a-cursor", "fields=title,secret", "order=up", "sort=-year",
+                  "publisher=nope", "series=nope"):
         response = anonymous.get(f"/books?{query}")
         assert response.status_code == 422, query
         assert "error" in response.data

@@ -92,8 +92,11 @@ def empty_deny_list(redis_client):
     """Each test starts with nothing revoked (the Redis key space outlives a test)."""
     from django.conf import settings
 
+    from coko.platform.auth import denylist
+
     for key in redis_client.scan_iter(f"{settings.REDIS_NAMESPACE}:auth:deny:*"):
         redis_client.delete(key)
+    denylist.reset_redis_client()  # and this process's copy of it
 
 
 @pytest.fixture

@@ -71,9 +71,16 @@ def test_several_sessions_are_revoked_at_once(redis_client):
             access_token_verify(token)
 
 
-def test_verification_reads_the_deny_list_in_one_round_trip(monkeypatch):
-    token = issue()
-    access_token_verify(token)
+def _until(predicate, *, within: float, what: str):
+    """Poll ``predicate`` until it is true (no fixed sleep); fail after ``within`` seconds."""
+    deadline = time.monotonic() + within
+    while not (value := predicate()):
+        assert time.monotonic() < deadline, what
+        time.sleep(0.005)
+    return value
+
+
+def _mget_commands(monkeypatch) -> list[tuple]:
     connection = denylist._read_connection()
     commands = []
     real = connection.send_command
@@ -83,7 +90,29 @@ def test_verification_reads_the_deny_list_in_one_round_trip(monkeypatch):
         return real(*args, **options)
 
     monkeypatch.setattr(connection, "send_command", counting)
-    monkeypatch.setattr(denylist.redis_client(), "execute_command", None)  # not used
+    return commands
+
+
+def test_a_warm_verification_reads_this_process_copy_of_the_deny_list_with_no_round_trip(
+        monkeypatch, redis_client):
+    token = issue()
+    access_token_verify(token)
+    _until(denylist.mirror().trusted, within=5, what="the process's copy never confirmed itself")
+    commands = _mget_commands(monkeypatch)
+    monkeypatch.setattr(denylist.redis_client(), "execute_command", None)  # not used either
+    with no_database_queries():
+        principal = access_token_verify(token)
+    assert commands == []
+    assert principal.user_id == "user-1"
+
+
+def test_until_the_copy_is_confirmed_verification_reads_the_deny_list_in_one_round_trip(monkeypatch):
+    token = issue()
+    access_token_verify(token)
+    local = denylist.mirror()
+    local.stop()  # its subscription gone: it is never confirmed again
+    _until(lambda: not local._thread.is_alive(), within=5, what="the copy did not stop")
+    commands = _mget_commands(monkeypatch)
     with no_database_queries():
         principal = access_token_verify(token)
     ns = settings.REDIS_NAMESPACE

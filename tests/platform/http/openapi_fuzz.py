@@ -50,7 +50,7 @@ SEED = 20261130
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
           response_schema_conformance, negative_data_rejection]
 #: Operations that end the caller's session when they succeed.
-SESSION_ENDING = {("POST", "/api/v1/auth/logout")}
+SESSION_ENDING = {("POST", "/api/v1/auth/logout"), ("DELETE", "/api/v1/auth/sessions")}
 #: Each file's hypothesis settings: cases share the caller on purpose, and requests take their time.
 FUZZ_SETTINGS = settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                HealthCheck.too_slow])

@@ -60,7 +60,7 @@ def test_validation_details_speak_the_client_s_language_and_say_where_once(clien
     assert english.json()["error"]["details"] == [{"loc": ["body", "title"], "msg": "This field is required.",
                                                    "type": "missing"}]
     choices = client.get("/api/v1/books?sort=cheapest", HTTP_ACCEPT_LANGUAGE="fr").json()["error"]["details"]
-    assert choices[0]["msg"] == "Doit être l’une de ces valeurs : 'popularity', 'newest', 'rating', 'title'."
+    assert choices[0]["msg"] == "Doit être l’une de ces valeurs : 'popularity', 'newest', 'rating', 'title', 'author', 'year'."
 
 
 @pytest.mark.usefixtures("api_urls")

@@ -15,7 +15,9 @@ Helpers that run inside a caller's transaction (``session_start``, ``sessions_en
 ``account_open``, ``roles_changed_audit``) say so in their docstring and are not use cases.
 
 Families: ``registration`` (verify-first password sign-up, the one ``user.registered`` payload),
-``sessions`` (login, HTTP Basic credentials, refresh, logout), ``profile``,
+``sessions`` (login and its two-factor step, HTTP Basic credentials, refresh, logout, ending
+one's sessions), ``two_factor`` (TOTP and recovery codes), ``app_passwords`` (e-reader apps
+over HTTP Basic), ``profile``,
 ``credentials`` (one-time codes: verification, password reset; password change),
 ``deletion`` (closing, erasure), ``permissions`` (roles, object permissions),
 ``social_accounts`` (Google/Facebook sign-in). ``from coko.domains.accounts import services``
@@ -25,6 +27,13 @@ and ``services.<name>`` keep working for every name below.
 from __future__ import annotations
 
 from ._common import DB, DEVICE_COOKIE, DEVICE_HEADER, Client, email_normalize, phone_normalize
+from .app_passwords import (
+    APP_PASSWORDS_MAX,
+    app_password_create,
+    app_password_revoke,
+    app_password_verify,
+    basic_password_verify,
+)
 from .credentials import (
     CODE_MAX_ATTEMPTS,
     CODE_TTL,
@@ -46,16 +55,31 @@ from .profile import PROFILE_FIELDS, UNSET, ProfileChanges, Unset, phone_reveal_
 from .registration import registration_start, signup_codes_forget, user_register, user_registered_payload
 from .sessions import (
     REFRESH_TTL,
+    LoginChallenge,
     TokenPair,
     admin_login_audit,
+    console_credentials_verify,
     credentials_verify,
+    session_end,
     session_logout,
     session_refresh,
+    sessions_end_all,
+    two_factor_login,
     user_login,
 )
 from .social_accounts import social_login, social_sign_in
+from .two_factor import (
+    RECOVERY_CODES,
+    recovery_codes_regenerate,
+    two_factor_confirm,
+    two_factor_disable,
+    two_factor_enrol,
+    two_factor_on,
+    two_factor_reset,
+)
 
 __all__ = [
+    "APP_PASSWORDS_MAX",
     "CODE_MAX_ATTEMPTS",
     "CODE_TTL",
     "DB",
@@ -63,9 +87,11 @@ __all__ = [
     "DEVICE_COOKIE",
     "DEVICE_HEADER",
     "PROFILE_FIELDS",
+    "RECOVERY_CODES",
     "REFRESH_TTL",
     "UNSET",
     "Client",
+    "LoginChallenge",
     "ProfileChanges",
     "TokenPair",
     "Unset",
@@ -73,6 +99,11 @@ __all__ = [
     "account_erase",
     "accounts_erase_due",
     "admin_login_audit",
+    "console_credentials_verify",
+    "app_password_create",
+    "app_password_revoke",
+    "app_password_verify",
+    "basic_password_verify",
     "credentials_verify",
     "email_normalize",
     "object_permission_grant",
@@ -83,15 +114,24 @@ __all__ = [
     "phone_normalize",
     "phone_reveal_audit",
     "profile_update",
+    "recovery_codes_regenerate",
     "registration_start",
     "role_grant",
     "role_revoke",
     "roles_changed_audit",
+    "session_end",
     "session_logout",
     "session_refresh",
+    "sessions_end_all",
     "signup_codes_forget",
     "social_login",
     "social_sign_in",
+    "two_factor_confirm",
+    "two_factor_disable",
+    "two_factor_enrol",
+    "two_factor_login",
+    "two_factor_on",
+    "two_factor_reset",
     "user_login",
     "user_register",
     "user_registered_payload",

@@ -1,4 +1,5 @@
-"""Sessions: password login, HTTP Basic credentials, refresh-token rotation, logout.
+"""Sessions: password login (and its second step with two-factor authentication on), HTTP
+Basic credentials, refresh-token rotation, logout, ending one's sessions.
 
 A session is a refresh-token family; its access tokens carry its id, so ending the
 session (revoking the family and deny-listing its id) ends them too.
@@ -13,6 +14,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
@@ -27,8 +29,11 @@ from .. import contracts, errors
 from ..models import RefreshToken, User
 from ..selectors import permissions_for_user, roles_for_user, user_by_identifier
 from ._common import DB, Client, audit, device_known, device_token_issue, identifier_key, limit
+from .two_factor import second_factor_accept, two_factor_on
 
 REFRESH_TTL = timedelta(days=30)
+CHALLENGE_TTL = timedelta(minutes=5)
+CHALLENGE_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,15 @@ class TokenPair:
     session_id: str
     user_id: str
     device_token: str = ""  # set by password login (user_login)
+
+
+@dataclass(frozen=True)
+class LoginChallenge:
+    """What the password step answers when the account has two-factor authentication on:
+    no tokens, a single-use challenge for ``two_factor_login``."""
+
+    challenge: str
+    expires_in: int
 
 
 # --- inside a caller's transaction -------------------------------------------------------------------
@@ -91,16 +105,78 @@ def live_families(user_id) -> set:
 
 
 # --- use cases -----------------------------------------------------------------------------------------
-def user_login(*, identifier: str, password: str, client: Client) -> TokenPair:
+def user_login(*, identifier: str, password: str, client: Client) -> TokenPair | LoginChallenge:
     """Password login. Failures look and take the same whether the account exists or not.
 
     The pair carries a device token (``device_token``) for the client to send back on its
-    next logins (the edge sets it as a cookie and a header).
+    next logins (the edge sets it as a cookie and a header). With two-factor authentication
+    on, the answer is a ``LoginChallenge`` instead, and the tokens come from ``two_factor_login``.
     """
-    user, device_id = _credentials_verify(identifier=identifier, password=password, client=client)
+    user, device_id, lock_key, lockout = _credentials_verify(identifier=identifier, password=password,
+                                                             client=client)
+    if two_factor_on(user.id):
+        return LoginChallenge(challenge=_challenge_issue(user_id=user.id, device_id=device_id, lock_key=lock_key,
+                                                         lockout=lockout),
+                              expires_in=int(CHALLENGE_TTL.total_seconds()))
     pair = _login_session_open(user=user, client=client)
     token, _device_id = device_token_issue(user_id=user.id, device_id=device_id)
     return replace(pair, device_token=token)
+
+
+def _challenge_key(challenge: str) -> str:
+    return "accounts:2fa-challenge:" + keyed_hash(challenge, purpose="accounts.2fa-challenge")
+
+
+def _challenge_issue(*, user_id, device_id: str | None, lock_key: str, lockout: dict) -> str:
+    """A single-use challenge for the second step (``CHALLENGE_TTL``), kept in the cache (only
+    its keyed hash names the entry). It remembers the lockout the password step counted
+    against: the code's failures count there too."""
+    challenge = secrets.token_urlsafe(32)
+    cache.set(_challenge_key(challenge), {"u": str(user_id), "d": device_id, "k": lock_key, "t": lockout["THRESHOLD"],
+                                            "w": lockout["WINDOW_S"], "n": 0},
+              int(CHALLENGE_TTL.total_seconds()))
+    return challenge
+
+
+def two_factor_login(*, challenge: str, code: str, client: Client) -> TokenPair:
+    """The second step of a password login with two-factor authentication on: tokens (and a
+    device token) for a live challenge and a code of the authenticator or a recovery code.
+
+    Raises ``invalid_login_challenge`` (unknown, expired, spent, or past its five attempts),
+    ``invalid_two_factor_code`` (counted toward the login lockout, audited) and ``RateLimited``
+    (the per-address login limit, the lockout).
+    """
+    limit("login_ip", client.ip)
+    key = _challenge_key(challenge)
+    state = cache.get(key)
+    if not isinstance(state, dict):
+        raise errors.INVALID_LOGIN_CHALLENGE()
+    lockout_check(key=state["k"], threshold=state["t"])
+    method = _second_factor_check(user_id=state["u"], code=code, client=client)
+    if method is None:
+        failure_record(key=state["k"], window_s=state["w"])
+        state["n"] += 1
+        if state["n"] >= CHALLENGE_ATTEMPTS:
+            cache.delete(key)
+        else:
+            cache.set(key, state, int(CHALLENGE_TTL.total_seconds()))
+        raise errors.INVALID_TWO_FACTOR_CODE()  # after the commit: the refusal stays in the audit log
+    cache.delete(key)
+    failures_clear(key=state["k"])
+    pair = _login_session_open(user=User.objects.get(id=state["u"]), client=client, method=f"password+{method}")
+    token, _device_id = device_token_issue(user_id=state["u"], device_id=state["d"])
+    return replace(pair, device_token=token)
+
+
+@use_case(DB)
+def _second_factor_check(*, user_id: str, code: str, client: Client) -> str | None:
+    """Spend a second-factor code of an active account: ``"totp"``, ``"recovery_code"``, or
+    None (audited as ``login.2fa_failure``)."""
+    user = User.objects.filter(id=user_id, is_active=True, deletion_requested_at__isnull=True).first()
+    method = second_factor_accept(user, code, client=client) if user is not None else None
+    if method is None:
+        audit("login.2fa_failure", user_id=user_id, client=client)
+    return method
 
 
 def _account_lock_key(key: str) -> str:
@@ -114,9 +190,9 @@ def account_lockout_clear(user: User) -> None:
 
 
 @use_case(DB)
-def _login_session_open(*, user: User, client: Client) -> TokenPair:
+def _login_session_open(*, user: User, client: Client, method: str = "password") -> TokenPair:
     User.objects.filter(id=user.id).update(last_login=timezone.now())
-    return session_start(user, client=client, method="password")
+    return session_start(user, client=client, method=method)
 
 
 def credentials_verify(*, identifier: str, password: str, client: Client) -> User:
@@ -124,13 +200,28 @@ def credentials_verify(*, identifier: str, password: str, client: Client) -> Use
 
     Raises ``invalid_credentials`` (the same answer, in the same time, whether the account
     exists or not) and ``RateLimited``. Used by password login, the admin console's login
-    and HTTP Basic clients (OPDS). A refusal is audited (committed) before it is raised.
+    (``console_credentials_verify``) and HTTP Basic clients (OPDS). A refusal is audited (committed) before it is raised.
     """
     return _credentials_verify(identifier=identifier, password=password, client=client)[0]
 
 
-def _credentials_verify(*, identifier: str, password: str, client: Client) -> tuple[User, str | None]:
-    """``credentials_verify``, and the id of the known device it came from (or None).
+def console_credentials_verify(*, identifier: str, password: str, code: str, client: Client) -> User:
+    """The admin console's login: ``credentials_verify`` and, with two-factor authentication
+    on, a code (authenticator or recovery) too; a wrong or missing code is
+    ``invalid_two_factor_code`` and counts toward the same lockout as a wrong password."""
+    user, _device_id, lock_key, lockout = _credentials_verify(identifier=identifier, password=password,
+                                                              client=client)
+    if two_factor_on(user.id):
+        if not code or _second_factor_check(user_id=user.id, code=code, client=client) is None:
+            failure_record(key=lock_key, window_s=lockout["WINDOW_S"])
+            raise errors.INVALID_TWO_FACTOR_CODE()
+        failures_clear(key=lock_key)
+    return user
+
+
+def _credentials_verify(*, identifier: str, password: str, client: Client) -> tuple[User, str | None, str, dict]:
+    """``credentials_verify``, the id of the known device it came from (or None), and the
+    lockout it counted against (its key and its settings).
 
     Lockouts: an unknown device counts against the account (its normalised identifier,
     ``ACCOUNTS_LOGIN_LOCKOUT``); a device holding a valid device token for this account
@@ -166,9 +257,12 @@ def _credentials_verify(*, identifier: str, password: str, client: Client) -> tu
                              known_device=device_id is not None)
         raise errors.INVALID_CREDENTIALS()
     # A success from a known device leaves the account's count alone: whoever is guessing
-    # from elsewhere does not get a fresh budget each time the owner logs in.
-    failures_clear(key=lock_key)
-    return user, device_id
+    # from elsewhere does not get a fresh budget each time the owner logs in. With two-factor
+    # authentication on, the password alone clears nothing: the second step does (else whoever
+    # holds the password would get a fresh budget of codes with each password login).
+    if not two_factor_on(user.id):
+        failures_clear(key=lock_key)
+    return user, device_id, lock_key, lockout
 
 
 @use_case(DB)
@@ -219,3 +313,24 @@ def session_logout(*, user_id: str, session_id: str, client: Client) -> None:
     """End one session: its refresh family and, through the deny-list, its access tokens."""
     sessions_end([session_id])
     audit("logout", user_id=user_id, client=client, session_id=session_id)
+
+
+@use_case(DB)
+def session_end(*, user_id: str, session_id, client: Client) -> None:
+    """End one of the caller's sessions (its access tokens too); ``session_not_found`` for a
+    session that is not theirs or has ended (the same answer: no enumeration)."""
+    if not RefreshToken.objects.filter(user_id=user_id, family_id=session_id, revoked_at__isnull=True).exists():
+        raise errors.SESSION_NOT_FOUND(session_id=str(session_id))
+    sessions_end([session_id])
+    audit("session.ended", user_id=user_id, client=client, session_id=str(session_id))
+
+
+@use_case(DB)
+def sessions_end_all(*, user_id: str, keep_session_id: str | None, client: Client) -> int:
+    """"Log out everywhere": end every session of the caller, but ``keep_session_id`` when
+    given (the caller's own, usually). How many ended."""
+    families = live_families(user_id) - ({uuid.UUID(str(keep_session_id))} if keep_session_id else set())
+    sessions_end(families)
+    audit("sessions.ended_all", user_id=user_id, client=client, ended=len(families),
+          kept_session_id=str(keep_session_id) if keep_session_id else None)
+    return len(families)

@@ -130,9 +130,39 @@ def split_series(title: str) -> tuple[str, str | None, Decimal | None]:
     return match.group("title").strip(), match.group("series").strip(" ,"), position
 
 
+#: Goodreads' words for a part in a book ("Robert Fagles (Translator)") -> a Coko credit role;
+#: a part not named here (Introduction, Foreword, Afterword …) is ``contributor``
+GOODREADS_ROLES = {
+    "goodreads author": "author", "author": "author", "translator": "translator", "translation": "translator",
+    "illustrator": "illustrator", "illustrations": "illustrator", "editor": "editor", "edited by": "editor",
+    "narrator": "narrator", "reader": "narrator",
+}
+_COMMA = re.compile(r",(?![^()]*\))")
+_ROLE = re.compile(r"^(?P<name>.*?)\s*\((?P<role>[^()]*)\)\s*$")
+
+
+def split_credit(value: str) -> tuple[str, str]:
+    """``"Robert Fagles (Translator)"`` -> ("Robert Fagles", "translator"); a bare name is an author.
+    Of several parts ("(Translator, Introduction)", "(Editor/Contributor)") the first known one counts."""
+    text = " ".join(value.split())
+    match = _ROLE.match(text)
+    if not match or not match.group("name"):
+        return text, "author"
+    parts = [p.strip().lower() for p in re.split(r"[,/;&]| and ", match.group("role")) if p.strip()]
+    roles = [GOODREADS_ROLES[p] for p in parts if p in GOODREADS_ROLES]
+    return match.group("name"), roles[0] if roles else "contributor"
+
+
 def split_authors(value: str) -> list[str]:
-    """Comma-separated names, in order, each once."""
-    return list(dict.fromkeys(" ".join(a.split()) for a in (value or "").split(",") if a.strip()))
+    """The authors' names of a comma-separated ``authors`` column, in order, each once (those
+    Goodreads names in another part, "(Translator)", "(Illustrator)" …, are not authors)."""
+    return [name for name, role in split_credits(value) if role == "author"]
+
+
+def split_credits(value: str) -> list[tuple[str, str]]:
+    """Everyone the ``authors`` column credits, (name, role), in order, each once per role."""
+    people = _COMMA.split(value or "")  # a comma inside a parenthesis separates parts, not people
+    return list(dict.fromkeys(split_credit(a) for a in people if a.strip()))
 
 
 def goodbooks_language(code: str) -> str:
@@ -196,9 +226,10 @@ def goodbooks_read(source: Path) -> tuple[list[dict], dict[str, list[str]]]:
 def goodbooks_records(rows: list[dict], genres: dict[str, list[str]], taxonomy_: GenreTaxonomy) -> Iterator[BookRecord]:
     for row in rows:
         key = (row.get("goodreads_book_id") or "").strip()
-        authors = split_authors(row.get("authors", ""))
+        credits = split_credits(row.get("authors", ""))
+        authors = [name for name, role in credits if role == "author"]
         title, series, position = split_series(row.get("title") or row.get("original_title") or "")
-        if not key or not title or not authors:
+        if not key or not title or not credits:
             continue
         ratings = int(float(row.get("ratings_count") or 0))
         try:
@@ -208,6 +239,7 @@ def goodbooks_records(rows: list[dict], genres: dict[str, list[str]], taxonomy_:
         access, amount, currency = synthetic_access(f"goodreads:{key}")
         yield BookRecord(
             source=GOODREADS, key=key, title=title, authors=authors,
+            contributors=[(name, role) for name, role in credits if role != "author"],
             language=goodbooks_language(row.get("language_code", "")),
             publication_year=goodbooks_year(row.get("original_publication_year", "")),
             series=series, series_position=position, isbn13=goodbooks_isbn(row.get("isbn", "")),

@@ -50,6 +50,7 @@ def starter_records() -> list[BookRecord]:
             publication_year=entry.get("year"), description=descriptions.get(language) or descriptions.get("en", ""),
             translations=translations, series=entry.get("series"),
             series_position=Decimal(str(position)) if position is not None else None,
+            publisher=entry.get("publisher"),
             categories=entry.get("categories", []), access_model=access["model"],
             price_amount=access.get("price"), price_currency=access.get("currency"),
             published_at=synthetic_published_at(entry["key"], days=90), editorial_boost=STARTER_EDITORIAL_BOOST,

@@ -33,7 +33,7 @@ from django.db import connections, transaction
 from coko.platform.events import publish
 
 from .. import cache, contracts, search, services, values
-from ..models import Author, Book, BookAuthor, Category, Edition, Series
+from ..models import Author, Book, BookAuthor, Category, Edition, Publisher, Series
 
 DB = "catalog"
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -49,7 +49,7 @@ class BookRecord:
     source: str
     key: str
     title: str
-    authors: list[str]
+    authors: list[str]  # the authors' names, in order
     language: str
     published_at: datetime
     publication_year: int | None = None
@@ -70,6 +70,13 @@ class BookRecord:
     editorial_boost: int = 0  # the editors' weight (the starter catalogue's: data/README.md)
     cover_source_url: str = ""  # an image elsewhere, fetched into storage after the import
     external_ids: dict = field(default_factory=dict)  # besides {source: key}
+    contributors: list[tuple[str, str]] = field(default_factory=list)  # (name, role): translators …, after
+    publisher: str | None = None
+
+    def credits(self) -> list[tuple[str, str]]:
+        """(clean name, role) of everyone credited, the authors first, each once per role."""
+        people = [(a, "author") for a in self.authors] + list(self.contributors)
+        return list(dict.fromkeys((_clean_name(name), role) for name, role in people if _clean_name(name)))
 
 
 @dataclass
@@ -196,9 +203,11 @@ def _price_xof(record: BookRecord) -> int | None:
 def _write_batch(records: list[BookRecord], categories: dict[str, Category], *, events: bool,
                  result: ImportResult) -> None:
     with transaction.atomic(using=DB, durable=True):
-        author_ids = _named_ids(Author, {_clean_name(a) for r in records for a in r.authors if _clean_name(a)},
+        author_ids = _named_ids(Author, {name for r in records for name, _role in r.credits()},
                                 sort_name=values.sort_name)
         series_ids = _named_ids(Series, {_clean_name(r.series) for r in records if r.series and _clean_name(r.series)})
+        publisher_ids = _named_ids(Publisher, {_clean_name(r.publisher) for r in records
+                                               if r.publisher and _clean_name(r.publisher)})
         taken_isbns = set(Edition.objects.filter(
             isbn13__in=[r.isbn13 for r in records if r.isbn13]).values_list("isbn13", flat=True))
         books, credits, links, editions, announced = [], [], [], [], []
@@ -212,6 +221,7 @@ def _write_batch(records: list[BookRecord], categories: dict[str, Category], *, 
                 publication_year=record.publication_year,
                 series_id=series_ids.get(_clean_name(record.series)) if record.series else None,
                 series_position=record.series_position if record.series else None,
+                publisher_id=publisher_ids.get(_clean_name(record.publisher)) if record.publisher else None,
                 cover_source_url=record.cover_source_url[:1000], rating_average=record.rating_average,
                 rating_count=record.rating_count, popularity_seed=record.popularity_seed,
                 editorial_boost=record.editorial_boost,
@@ -220,15 +230,15 @@ def _write_batch(records: list[BookRecord], categories: dict[str, Category], *, 
                 published_at=record.published_at,
             )
             books.append(book)
-            names = list(dict.fromkeys(_clean_name(a) for a in record.authors if _clean_name(a)))
-            book_authors = [author_ids[n] for n in names]
-            credits.extend(BookAuthor(book_id=book.id, author_id=a, role="author", position=i)
-                           for i, a in enumerate(book_authors))
+            people = record.credits()
+            book_authors = list(dict.fromkeys(author_ids[name] for name, _role in people))
+            credits.extend(BookAuthor(book_id=book.id, author_id=author_ids[name], role=role, position=i)
+                           for i, (name, role) in enumerate(people))
             book_categories = [categories[s].id for s in dict.fromkeys(record.categories) if s in categories]
             links.extend(through(book_id=book.id, category_id=c) for c in book_categories)
             if record.isbn13 and record.isbn13 not in taken_isbns:
                 taken_isbns.add(record.isbn13)
-                editions.append(Edition(book_id=book.id, isbn13=record.isbn13))
+                editions.append(Edition(book_id=book.id, isbn13=record.isbn13, publisher_id=book.publisher_id))
             announced.append((book, book_authors, book_categories))
         _copy(Book, books)
         _copy(BookAuthor, credits)

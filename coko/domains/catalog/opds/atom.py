@@ -118,8 +118,9 @@ def _book_entry(parent, book: Book, *, urls: Urls, lang: str, complete: bool):
     _sub(entry, "updated", stamp(book.updated))
     if data.get("published_at"):
         _sub(entry, "published", stamp(feeds.when(data["published_at"])))
-    credits = data.get("authors", [])
-    creators = [c for c in credits if c["role"] == "author"] or credits
+    # atom:author for the authors, atom:contributor for the translators, illustrators …
+    credits = data.get("contributors", [])
+    creators = [c for c in credits if c["role"] == "author"] or credits  # an entry needs an author
     for credit in creators:
         _person(entry, "author", credit, urls)
     for credit in credits:

@@ -71,6 +71,15 @@ class Book:
         year = self.data.get("publication_year")
         return f"{year:04d}" if year and year > 0 else None
 
+    def published(self) -> str | None:
+        """The first publication as OPDS 2.0's ``published`` (the Readium schema's ``date`` or
+        ``date-time`` formats: a full date, never a year alone). A book known only by its year is
+        given the first of January of that year; a year before 1 A.D. (the Iliad) has no date."""
+        if self.data.get("publication_date"):
+            return self.data["publication_date"][:10]
+        year = self.data.get("publication_year")
+        return f"{year:04d}-01-01" if year and 0 < year <= 9999 else None
+
     def isbns(self) -> list[str]:
         return [e["isbn13"] for e in self.data.get("editions", []) if e.get("isbn13")]
 

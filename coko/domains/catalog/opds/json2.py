@@ -19,8 +19,9 @@ from .feeds import NAVIGATION, Book, Feed, Target, Urls
 FEED_TYPE = "application/opds+json"
 PUBLICATION_TYPE = "application/opds-publication+json"
 SCHEMA_BOOK = "http://schema.org/Book"
+#: a credit's role -> its key in the metadata (the Readium Web Publication Manifest's contributors)
 ROLES = {"author": "author", "translator": "translator", "illustrator": "illustrator", "editor": "editor",
-         "narrator": "narrator"}
+         "narrator": "narrator", "contributor": "contributor"}
 
 
 def dumps(document: dict) -> bytes:
@@ -104,15 +105,15 @@ def publication(book: Book, *, urls: Urls, lang: str, complete: bool) -> dict:
     metadata: dict = {"@type": SCHEMA_BOOK, "identifier": f"urn:uuid:{data['id']}", "title": data["title"]}
     if data.get("subtitle"):
         metadata["subtitle"] = data["subtitle"]
-    credits = data.get("authors", [])
+    credits = data.get("contributors", [])
     if not any(c["role"] == "author" for c in credits):  # someone must be the author
         credits = [{**c, "role": "author"} for c in credits]
     for credit in credits:
         metadata.setdefault(ROLES.get(credit["role"], "contributor"), []).append(_contributor(credit, urls))
     metadata["language"] = data["language"]
     metadata["modified"] = stamp(book.updated)
-    if data.get("publication_date"):
-        metadata["published"] = data["publication_date"][:10]
+    if book.published():
+        metadata["published"] = book.published()
     description = (data.get("description") or "") if complete else book.summary()
     if description:
         metadata["description"] = description

@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 @dataclass(frozen=True)
 class SearchFilters:
     category: str | None = None  # a category slug: the category and its descendants
-    author_id: str | None = None
+    author_ids: tuple[str, ...] = ()  # books crediting any of them
+    publisher_id: str | None = None
+    series_id: str | None = None
     language: str | None = None
     access_model: str | None = None
     price_min_xof: int | None = None

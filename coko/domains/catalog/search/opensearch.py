@@ -95,6 +95,8 @@ MAPPINGS = {
         "access_model": {"type": "keyword"},
         "category_slugs": {"type": "keyword"},  # the book's categories and their ancestors
         "author_ids": {"type": "keyword"},
+        "publisher_id": {"type": "keyword"},
+        "series_id": {"type": "keyword"},
         "price_xof": {"type": "long"},
         "popularity": {"type": "long"},
         "published_at": {"type": "date"},
@@ -143,6 +145,8 @@ def book_document(book: Book) -> dict:
         "access_model": book.access_model,
         "category_slugs": sorted(slugs),
         "author_ids": sorted({str(credit.author_id) for credit in book.credits.all()}),
+        "publisher_id": str(book.publisher_id) if book.publisher_id else None,
+        "series_id": str(book.series_id) if book.series_id else None,
         "price_xof": book.price_xof,
         "popularity": book.popularity,
         "published_at": book.published_at.isoformat() if book.published_at else None,
@@ -188,6 +192,14 @@ class OpenSearchBackend(SearchBackend):
             except OpenSearchException:
                 if not self.client.indices.exists(index=self.alias):  # not a concurrent creation
                     raise
+        else:
+            # an index made by an older Coko: the fields added since (the mapping is strict) are
+            # added to it, so its documents can carry them; their values come with each book's next
+            # change, or all at once with search_reindex
+            try:
+                self.client.indices.put_mapping(index=self.alias, body={"properties": MAPPINGS["properties"]})
+            except OpenSearchException as exc:
+                log.warning("search_mapping_not_updated", index=self.alias, error=str(exc))
         self._ready = True
 
     def _targets(self) -> list[str]:
@@ -286,8 +298,12 @@ class OpenSearchBackend(SearchBackend):
         clauses = []
         if filters.category:
             clauses.append({"term": {"category_slugs": filters.category}})
-        if filters.author_id:
-            clauses.append({"term": {"author_ids": str(filters.author_id)}})
+        if filters.author_ids:
+            clauses.append({"terms": {"author_ids": [str(i) for i in filters.author_ids]}})
+        if filters.publisher_id:
+            clauses.append({"term": {"publisher_id": str(filters.publisher_id)}})
+        if filters.series_id:
+            clauses.append({"term": {"series_id": str(filters.series_id)}})
         if filters.language:
             clauses.append({"term": {"language": filters.language}})
         if filters.access_model:

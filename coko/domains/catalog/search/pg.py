@@ -179,7 +179,7 @@ def query_words(query: str) -> list[str]:
 _TRGM_SCHEMA: dict[str, str] = {}
 
 
-def _trgm(connection) -> str:
+def trgm_schema(connection) -> str:
     """The quoted schema of pg_trgm (the catalog's own unless it was installed elsewhere)."""
     key = f"{connection.settings_dict['HOST']}:{connection.settings_dict['PORT']}/{connection.settings_dict['NAME']}"
     if key not in _TRGM_SCHEMA:
@@ -194,9 +194,16 @@ def _trgm(connection) -> str:
 def _filter_sql(filters: SearchFilters, params: dict) -> str:
     """The filters on the book row (the category filter is applied to the matches, see _search_sql)."""
     clauses = []
-    if filters.author_id:
-        params["author"] = str(filters.author_id)
-        clauses.append("b.id IN (SELECT ba.book_id FROM catalog_bookauthor ba WHERE ba.author_id = %(author)s::uuid)")
+    if filters.author_ids:
+        params["authors"] = [str(i) for i in filters.author_ids]
+        clauses.append("b.id IN (SELECT ba.book_id FROM catalog_bookauthor ba"
+                       " WHERE ba.author_id = ANY(%(authors)s::uuid[]))")
+    if filters.publisher_id:
+        params["publisher"] = str(filters.publisher_id)
+        clauses.append("b.publisher_id = %(publisher)s::uuid")
+    if filters.series_id:
+        params["series"] = str(filters.series_id)
+        clauses.append("b.series_id = %(series)s::uuid")
     if filters.language:
         params["language"] = filters.language
         clauses.append("b.language = %(language)s")
@@ -319,7 +326,7 @@ class PostgresBackend(SearchBackend):
             if cursor.fetchone()[0]:
                 return result  # nothing but stop words ("the", "les", "à"): nothing to look for
             # few or no full-text matches: add the near misses (typos), by trigram word similarity
-            trgm = _trgm(connection)
+            trgm = trgm_schema(connection)
             params["text"] = " ".join(words)
             similarity = f"{trgm}.word_similarity(unaccent_immutable(%(text)s), b.search_text)"
             score = f"CASE WHEN b.search_vector @@ q.q THEN 1 + {_FTS_SCORE} ELSE {similarity} END"

@@ -8,7 +8,8 @@ By read family: ``cards.py`` (a book as a card or whole, and the querysets behin
 ``lists.py`` (filtered keyset pages and their cursors, search, books by id, an author's
 own books), ``one_book.py`` (a book's page, its editor's view, owner and files),
 ``authors.py``, ``categories.py``, ``collections.py`` (collections, readers' shelves),
-``covers.py`` (covers to generate or fetch). Callers use this package:
+``covers.py`` (covers to generate or fetch), ``publishers.py`` (publishers and series),
+``names.py`` (an author, publisher or series a filter names, checked). Callers use this package:
 ``from coko.domains.catalog import selectors; selectors.book_page(...)``.
 """
 
@@ -22,6 +23,7 @@ from .covers import book_cover_source, books_with_cover_source, books_without_co
 from .lists import (
     SORT_KEYS,
     BookFilters,
+    order_of,
     BookPage,
     book_languages,
     book_page,
@@ -32,7 +34,9 @@ from .lists import (
     cursor_encode,
     starter_books_without_files,
 )
+from .names import author_ids_named
 from .one_book import book_detail, book_files, book_for_editor, book_owner
+from .publishers import publisher_detail, publisher_page, series_detail, series_page
 
 __all__ = [
     "collection_detail", "collection_list", "shelf_has", "shelf_page",
@@ -42,5 +46,6 @@ __all__ = [
     "author_card", "author_detail", "author_page", "book_card", "book_detail", "book_files", "book_for_editor",
     "book_full", "book_owner", "book_page", "book_search", "books_by_ids", "books_owned", "category_by_slug",
     "category_ids_under", "category_tree", "cursor_decode", "cursor_encode", "starter_books_without_files",
-    "with_cards", "with_everything",
+    "with_cards", "with_everything", "author_ids_named", "order_of", "publisher_detail", "publisher_page",
+    "series_detail", "series_page",
 ]

@@ -57,12 +57,19 @@ def cover(urls: dict | None, file_id, *, lang: str) -> dict | None:
     return shown or None
 
 
+def credits_shown(credits: list[dict]) -> dict:
+    """A book's people as the API shows them: ``authors``, its authors only (role ``author``), and
+    ``contributors``, everyone credited with their role (the authors too), in the book's order."""
+    return {"authors": [c for c in credits if c["role"] == "author"], "contributors": credits}
+
+
 def book_card(book: Book, *, lang: str) -> dict:
     """A book as lists show it: enough to draw a card, nothing more (slow networks)."""
     return {
         "id": str(book.id),
         "title": _text(book, "title", lang),
-        "authors": [{"id": str(c.author_id), "name": c.author.name, "role": c.role} for c in book.credits.all()],
+        **credits_shown([{"id": str(c.author_id), "name": c.author.name, "role": c.role}
+                         for c in book.credits.all()]),
         "language": book.language,
         "access_model": book.access_model,
         "price": _price(book),
@@ -94,6 +101,7 @@ def book_full(book: Book, *, lang: str) -> dict:
         "categories": [{"id": str(c.id), "slug": c.slug, "name": category_name(c, lang), "path": c.path}
                        for c in book.categories.all()],
         "publisher": book.publisher.name if book.publisher_id else None,
+        "publisher_id": str(book.publisher_id) if book.publisher_id else None,
         "series": ({"id": str(book.series_id), "name": book.series.name,
                     "position": float(book.series_position) if book.series_position is not None else None}
                    if book.series_id else None),

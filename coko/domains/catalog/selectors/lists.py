@@ -10,31 +10,67 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from django.db.models import Count, Q
+from django.db.models import Count, F, OuterRef, Q, Subquery
 
 from .. import contracts, errors, search
 from ..models import TITLE_LANGUAGES, Book, BookAuthor, Format, title_shown
 from .cards import book_card, book_full, with_cards, with_everything
 from .categories import category_ids_under
+from .names import author_ids_named, publisher_checked, series_checked
 
-#: keyset pagination: (sort field, descending?) — ties broken by id ascending
+@dataclass(frozen=True)
+class SortKey:
+    """A keyset sort: the field (or annotation) it orders by, its natural direction, and whether
+    the field may be empty (books without a year or an author: listed last, either way)."""
+
+    field: str
+    descending: bool
+    nullable: bool = False
+
+
+#: keyset pagination: ties broken by id (ascending in the natural direction, descending reversed)
 SORT_KEYS = {
-    "popularity": ("popularity", True),
-    "newest": ("published_at", True),
-    "rating": ("rating_average", True),
-    "title": ("title_shown", False),
+    "popularity": SortKey("popularity", True),
+    "newest": SortKey("published_at", True),
+    "rating": SortKey("rating_average", True),
+    "title": SortKey("title_shown", False),
+    "author": SortKey("author_sort", False, nullable=True),  # the first author's sort name
+    "year": SortKey("publication_year", True, nullable=True),  # the first publication's year
+    "series": SortKey("series_position", False, nullable=True),  # a series' books, in its order
 }
+
+
+def order_of(sort: str, order: str | None) -> str:
+    """``asc`` or ``desc``: ``order`` when given, else the sort's natural direction."""
+    return order or ("desc" if SORT_KEYS[sort].descending else "asc")
 
 
 @dataclass(frozen=True)
 class BookFilters:
-    category: str | None = None  # slug; includes the descendants
-    author_id: str | None = None
+    category: str | None = None  # slug or path; includes the descendants
+    author: str | None = None  # as a reader gives it: an id or a name (checked: 404 if none)
+    author_id: str | None = None  # an author the caller knows exists
+    publisher_id: str | None = None  # checked: 404 if there is no such publisher
+    series_id: str | None = None  # checked
     language: str | None = None
     access_model: str | None = None
     price_min_xof: int | None = None
     price_max_xof: int | None = None
     has_files: bool = False  # only books with at least one format (OPDS entries need one)
+
+    def author_ids(self) -> list | None:
+        """The authors the books must credit (``author`` resolved), or ``None``: no author filter."""
+        ids = [self.author_id] if self.author_id else []
+        if self.author:
+            ids += author_ids_named(author=self.author)
+        return ids or None
+
+    def checked(self) -> None:
+        """Raise the 404 of a publisher or series that does not exist."""
+        if self.publisher_id:
+            publisher_checked(publisher_id=self.publisher_id)
+        if self.series_id:
+            series_checked(series_id=self.series_id)
 
 
 @dataclass
@@ -43,6 +79,7 @@ class BookPage:
     next_cursor: str | None
     limit: int
     sort: str
+    order: str | None = None
     facets: dict = field(default_factory=dict)
     total: int | None = None
 
@@ -59,32 +96,57 @@ def _encode(value) -> object:
     return value
 
 
-def cursor_encode(*, sort: str, value, book_id) -> str:
-    raw = json.dumps([sort, _encode(value), str(book_id)], separators=(",", ":")).encode()
+def _token(sort: str, order: str | None) -> str:
+    """A cursor's sort: the sort's name in its natural direction (the cursors given before
+    directions existed stay valid), ``name:order`` reversed."""
+    return sort if order is None or order == order_of(sort, None) else f"{sort}:{order}"
+
+
+def cursor_encode(*, sort: str, value, book_id, order: str | None = None) -> str:
+    raw = json.dumps([_token(sort, order), _encode(value), str(book_id)], separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def cursor_decode(*, cursor: str, sort: str) -> tuple[object, str]:
+def cursor_decode(*, cursor: str, sort: str, order: str | None = None) -> tuple[object, str]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         cursor_sort, value, book_id = json.loads(raw)
-        if cursor_sort != sort:
-            raise ValueError("cursor of another sort")
+        if cursor_sort != _token(sort, order):
+            raise ValueError("cursor of another sort or direction")
         if sort == "newest" and value is not None:
             value = datetime.fromisoformat(value)
-        elif sort == "rating":
+        elif sort in ("rating", "series") and value is not None:
             value = Decimal(value)
+        elif sort == "year" and value is not None and type(value) is not int:
+            raise ValueError("a year is a whole number")
         return value, str(book_id)
     except (ValueError, TypeError, binascii.Error, json.JSONDecodeError) as exc:
         raise errors.INVALID_CURSOR(cursor=cursor) from exc
 
 
-def _after(sort: str, value, book_id: str) -> Q:
-    field_name, descending = SORT_KEYS[sort]
-    if value is None:  # nulls sort last (newest: never-published books are not listed anyway)
-        return Q(**{f"{field_name}__isnull": True, "id__gt": book_id})
-    beyond = f"{field_name}__lt" if descending else f"{field_name}__gt"
-    return Q(**{beyond: value}) | Q(**{field_name: value, "id__gt": book_id})
+def _after(key: SortKey, descending: bool, value, book_id: str) -> Q:
+    """The books after (``value``, ``book_id``) in the order of ``key``, ``descending`` or not;
+    empty values come last either way, ties go by id (descending when the sort is reversed)."""
+    id_after = {"id__lt" if descending != key.descending else "id__gt": book_id}
+    if value is None:
+        return Q(**{f"{key.field}__isnull": True}, **id_after)
+    beyond = Q(**{f"{key.field}__lt" if descending else f"{key.field}__gt": value}) | Q(**{key.field: value},
+                                                                                        **id_after)
+    return beyond | Q(**{f"{key.field}__isnull": True}) if key.nullable else beyond
+
+
+def _ordering(key: SortKey, descending: bool) -> tuple:
+    # nulls_last only on the fields that have empty values: the indexes of the others are plain
+    nulls = {"nulls_last": True} if key.nullable else {}
+    first = F(key.field).desc(**nulls) if descending else F(key.field).asc(**nulls)
+    return first, ("id" if descending == key.descending else "-id")
+
+
+def first_author_sort_name():
+    """The sort name of a book's first author (role ``author``), as an SQL subquery."""
+    return Subquery(BookAuthor.objects.filter(book_id=OuterRef("id"), role="author")
+                    .order_by("position", "id").values("author__sort_name")[:1])
+
 
 def _filtered(filters: BookFilters):
     books = Book.objects.filter(status="published")
@@ -92,9 +154,14 @@ def _filtered(filters: BookFilters):
         ids = category_ids_under(slug=filters.category)
         books = books.filter(id__in=Book.categories.through.objects
                              .filter(category_id__in=ids).values("book_id"))
-    if filters.author_id:
-        books = books.filter(id__in=BookAuthor.objects.filter(author_id=filters.author_id)
-                             .values("book_id"))
+    author_ids = filters.author_ids()
+    if author_ids:
+        books = books.filter(id__in=BookAuthor.objects.filter(author_id__in=author_ids).values("book_id"))
+    filters.checked()
+    if filters.publisher_id:
+        books = books.filter(publisher_id=filters.publisher_id)
+    if filters.series_id:
+        books = books.filter(series_id=filters.series_id)
     if filters.language:
         books = books.filter(language=filters.language)
     if filters.access_model:
@@ -109,25 +176,34 @@ def _filtered(filters: BookFilters):
 
 
 # --- reads -----------------------------------------------------------------------------------
-def book_page(*, filters: BookFilters, sort: str = "popularity", cursor: str | None = None,
-              limit: int = 20, lang: str = "en") -> BookPage:
-    """One page of published books, in a stable order (keyset: inserts never shift a page)."""
-    field_name, descending = SORT_KEYS[sort]
+def book_page(*, filters: BookFilters, sort: str = "popularity", order: str | None = None,
+              cursor: str | None = None, limit: int = 20, lang: str = "en") -> BookPage:
+    """One page of published books, in a stable order (keyset: inserts never shift a page).
+
+    ``order`` (``asc``/``desc``) reverses a sort's natural direction (``order_of``)."""
+    key = SORT_KEYS[sort]
+    order = order_of(sort, order)
+    descending = order == "desc"
     books = _filtered(filters)
     if sort == "title":
         books = books.annotate(title_shown=title_shown(lang if lang in TITLE_LANGUAGES else "en"))
+    elif sort == "author":
+        books = books.annotate(author_sort=first_author_sort_name())
     if cursor:
-        value, book_id = cursor_decode(cursor=cursor, sort=sort)
-        books = books.filter(_after(sort, value, book_id))
-    order = (f"-{field_name}" if descending else field_name, "id")
-    rows = list(with_cards(books.order_by(*order))[: limit + 1])
+        value, book_id = cursor_decode(cursor=cursor, sort=sort, order=order)
+        books = books.filter(_after(key, descending, value, book_id))
+    rows = list(with_cards(books.order_by(*_ordering(key, descending)))[: limit + 1])
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = None
     if more and rows:
         last = rows[-1]
-        next_cursor = cursor_encode(sort=sort, value=getattr(last, field_name), book_id=last.id)
-    return BookPage(items=[book_card(b, lang=lang) for b in rows], next_cursor=next_cursor, limit=limit, sort=sort)
+        next_cursor = cursor_encode(sort=sort, order=order, value=getattr(last, key.field), book_id=last.id)
+    items = [book_card(b, lang=lang) for b in rows]
+    if sort == "series":  # a series' books: each with its number
+        for item, book in zip(items, rows, strict=True):
+            item["series_position"] = float(book.series_position) if book.series_position is not None else None
+    return BookPage(items=items, next_cursor=next_cursor, limit=limit, sort=sort, order=order)
 
 
 def book_languages(*, filters: BookFilters | None = None) -> list[str]:
@@ -142,7 +218,8 @@ def starter_books_without_files() -> list[contracts.BookSummary]:
     books = with_cards(Book.objects.filter(external_ids__has_key="coko-starter")
                        .exclude(id__in=Format.objects.values("edition__book_id")).order_by("title"))
     return [contracts.BookSummary(id=str(b.id), title=b.title, language=b.language, access_model=b.access_model,
-                                  authors=tuple(c.author.name for c in b.credits.all()), description=b.description)
+                                  authors=tuple(c.author.name for c in b.credits.all() if c.role == "author"),
+                                  description=b.description)
             for b in books]
 
 
@@ -167,8 +244,13 @@ def book_search(*, query: str, filters: BookFilters, limit: int = 20, cursor: st
         offset, _ = cursor_decode(cursor=cursor, sort="relevance")
         if type(offset) is not int or not 0 <= offset <= MAX_SEARCH_OFFSET:
             raise errors.INVALID_CURSOR(cursor=cursor)
-    wanted = {k: v for k, v in filters.__dict__.items() if k != "has_files"}  # search results: all books
-    result = search.books_search(query=query, filters=search.SearchFilters(**wanted),
+    author_ids = filters.author_ids()
+    filters.checked()
+    wanted = search.SearchFilters(  # search results: all books, with a file or not
+        category=filters.category, author_ids=tuple(str(i) for i in author_ids) if author_ids else (),
+        publisher_id=filters.publisher_id, series_id=filters.series_id, language=filters.language,
+        access_model=filters.access_model, price_min_xof=filters.price_min_xof, price_max_xof=filters.price_max_xof)
+    result = search.books_search(query=query, filters=wanted,
                                  limit=limit, offset=offset, lang=lang)
     items = books_by_ids(book_ids=[h.book_id for h in result.hits], lang=lang)
     more = offset + limit < min(result.total, MAX_SEARCH_OFFSET + 1)

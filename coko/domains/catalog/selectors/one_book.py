@@ -10,7 +10,7 @@ from django.db import connections
 
 from .. import contracts
 from ..models import Book, BookAuthor, Format
-from .cards import DB, book_full, cover, iso, rating, with_everything
+from .cards import DB, book_full, cover, credits_shown, iso, rating, with_everything
 
 
 _DETAIL_SQL = """
@@ -18,7 +18,7 @@ SELECT b.id, b.title, b.subtitle, b.description, b.translations, b.language, b.s
        b.price_amount, b.price_currency, b.rating_average, b.rating_count, b.popularity, b.cover_urls,
        b.cover_file_id, b.publication_year, b.publication_date, b.published_at, b.updated_at, b.version,
        b.series_position,
-       p.name, s.id, s.name,
+       p.id, p.name, s.id, s.name,
        (SELECT coalesce(json_agg(json_build_object('id', a.id, 'name', a.name, 'role', ba.role)
                                  ORDER BY ba.position, ba.id), '[]')
           FROM catalog_bookauthor ba JOIN catalog_author a ON a.id = ba.author_id WHERE ba.book_id = b.id),
@@ -54,8 +54,8 @@ def book_detail(*, book_id, lang: str = "en") -> dict | None:
         return None
     (id_, title, subtitle, description, translations, language, status, access_model, price_amount,
      price_currency, rating_average, rating_count, popularity, cover_urls, cover_file_id, publication_year,
-     publication_date,
-     published_at, updated_at, version, series_position, publisher, series_id, series_name, credits,
+     publication_date, published_at, updated_at, version, series_position, publisher_id, publisher, series_id,
+     series_name, credits,
      categories, editions) = row
     # Django has psycopg hand JSON over as text (its fields decode it): decode it here
     translations, cover_urls, credits, categories, editions = (
@@ -64,7 +64,7 @@ def book_detail(*, book_id, lang: str = "en") -> dict | None:
     return {
         "id": str(id_),
         "title": texts.get("title") or title,
-        "authors": [{"id": c["id"], "name": c["name"], "role": c["role"]} for c in credits],
+        **credits_shown([{"id": c["id"], "name": c["name"], "role": c["role"]} for c in credits]),
         "language": language,
         "access_model": access_model,
         "price": {"amount": price_amount, "currency": price_currency} if access_model == "sale" else None,
@@ -79,6 +79,7 @@ def book_detail(*, book_id, lang: str = "en") -> dict | None:
         "categories": [{"id": c["id"], "slug": c["slug"], "name": (c["translations"] or {}).get(lang) or c["name"],
                         "path": c["path"]} for c in categories],
         "publisher": publisher,
+        "publisher_id": str(publisher_id) if publisher_id else None,
         "series": ({"id": str(series_id), "name": series_name,
                     "position": float(series_position) if series_position is not None else None}
                    if series_id else None),

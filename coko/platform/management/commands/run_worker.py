@@ -14,6 +14,9 @@ from coko.platform.http.ops import readiness_checks
 from coko.platform.ops_server import serve_ops
 
 
+WORKER_TIMEOUT_MS = 1000
+
+
 class Command(BaseCommand):
     help = "Run a dramatiq worker in this process until SIGINT/SIGTERM."
 
@@ -33,8 +36,10 @@ class Command(BaseCommand):
         # Connections checked around every message, as Django does around requests.
         broker.add_middleware(DatabaseConnections())
         broker.emit_after("process_boot")
+        # Idle consumers wait for the broker's doorbell, not a timer (events/doorbell.py);
+        # worker_timeout only paces how soon an idle worker thread notices a stop.
         worker = Worker(broker, queues=set(queues) if queues else None, worker_threads=threads,
-                        worker_timeout=100)
+                        worker_timeout=WORKER_TIMEOUT_MS)
         stopping = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stopping.set())
