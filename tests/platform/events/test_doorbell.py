@@ -15,7 +15,10 @@ import pytest
 from django.conf import settings
 from dramatiq.common import current_millis
 
+from coko.domains.files import covers
 from coko.domains.notifications import services as notifications
+from coko.domains.payments import services as payments
+from coko.platform import scheduling
 from coko.platform.events import delivery
 from coko.platform.events.doorbell import DoorbellConsumer, DoorbellRedisBroker
 from coko.platform.management.commands import run_worker
@@ -51,9 +54,12 @@ def _message(n: int) -> dramatiq.Message:
     return dramatiq.Message(queue_name=QUEUE, actor_name="doorbell_test", args=(n,), kwargs={}, options={})
 
 
-def test_the_worker_consumes_one_queue_per_consumer_domain_and_notifications_and_never_polls_them_fast(broker):
+def test_the_worker_consumes_one_queue_per_consumer_domain_and_the_domains_actors_and_never_polls_them_fast(broker):
     assert isinstance(broker, DoorbellRedisBroker)
-    expected = {delivery.queue_name(domain) for domain in settings.COKO_DOMAINS} | {notifications.QUEUE_NAME}
+    # events: one queue per consumer domain; actors: notifications' deliveries, files' cover
+    # fetches, payments' confirmations; the platform's scheduled jobs
+    expected = ({delivery.queue_name(domain) for domain in settings.COKO_DOMAINS}
+                | {notifications.QUEUE_NAME, covers.QUEUE_NAME, payments.QUEUE_NAME, scheduling.QUEUE})
     assert broker.get_declared_queues() == expected
     # an idle consumer looks at its queue at most every 15 s, within the heartbeat's limit
     assert broker.idle_poll_ms == 15_000 <= broker.heartbeat_timeout / 4
