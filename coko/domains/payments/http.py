@@ -280,9 +280,10 @@ def redeem(request: HttpRequest, payload: RedeemIn):
 
 
 @router.post("/payment/subscription/cancel", response=list[EntitlementOut], auth=bearer,
-             openapi_extra=error_statuses(404), summary="Stop my pass from renewing (it stays readable to its end)")
+             openapi_extra=error_statuses(404, 409),
+             summary="Stop my pass from renewing (it stays readable to its end; a card pass is cancelled at Stripe)")
 def subscription_cancel(request: HttpRequest):
-    services.subscription_cancel(user_id=request.auth.user_id)
+    services.subscription_cancel_with_provider(user_id=request.auth.user_id)
     return entitlements(request)
 
 
