@@ -92,7 +92,8 @@ class StripeProvider:
             state = "processing"
         failure = ""
         if state == "declined":
-            failure = intent.last_payment_error.get("decline_code") or intent.last_payment_error.get("code") or ""
+            error = intent.last_payment_error.to_dict()
+            failure = error.get("decline_code") or error.get("code") or ""
         subscription = session.subscription
         return ProviderStatus(state=state, amount=session.amount_total, currency=(session.currency or "").upper(),
                               provider_ref=session.id, failure=failure,
@@ -192,14 +193,15 @@ class StripeProvider:
             raise Rejected("signature_malformed")
         if abs(clock.time() - int(stamps[0])) > settings.COKO_PAYMENTS["WEBHOOK_TOLERANCE_S"]:
             raise Rejected("signature_too_old")
-        obj = event.data.object
+        body_dict = event.to_dict()  # a StripeObject is no dict (its .get raises): read the plain copy
+        obj = body_dict["data"]["object"]
         if event.type.startswith("checkout.session.") or event.type == "payment_intent.payment_failed":
             reference = (obj.get("client_reference_id") or (obj.get("metadata") or {}).get("reference") or "")
             if event.type.startswith("payment_intent.") and not reference:  # a PaymentIntent not made by our checkout
-                return Inbound(event_id=event.id, event_type=event.type, kind="ignored", body=event.to_dict())
+                return Inbound(event_id=event.id, event_type=event.type, kind="ignored", body=body_dict)
             return Inbound(event_id=event.id, event_type=event.type, reference=reference,
                            provider_ref=obj.get("id", "") if event.type.startswith("checkout.") else "",
-                           claimed_state=_CLAIMS.get(event.type, ""), body=event.to_dict())
+                           claimed_state=_CLAIMS.get(event.type, ""), body=body_dict)
         if event.type in SUBSCRIPTION_EVENTS:
             if event.type.startswith("invoice."):
                 details = ((obj.get("parent") or {}).get("subscription_details") or {})
@@ -208,5 +210,5 @@ class StripeProvider:
                 subscription_id = obj.get("id", "")
             if subscription_id:
                 return Inbound(event_id=event.id, event_type=event.type, provider_ref=obj.get("id", ""),
-                               kind="subscription", subscription_id=subscription_id, body=event.to_dict())
-        return Inbound(event_id=event.id, event_type=event.type, kind="ignored", body=event.to_dict())
+                               kind="subscription", subscription_id=subscription_id, body=body_dict)
+        return Inbound(event_id=event.id, event_type=event.type, kind="ignored", body=body_dict)

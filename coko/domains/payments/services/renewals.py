@@ -40,10 +40,10 @@ def provider_event_process(*, event_id: int) -> str:
     if event.event_type.startswith("invoice."):
         invoice = adapter.invoice(invoice_id=obj["id"])
         subscription_id = invoice["parent"]["subscription_details"]["subscription"]
-        if not Subscription.objects.filter(stripe_subscription_id=subscription_id).exists():
-            return "waiting"  # its checkout is not settled yet: the poll brings it back
         if invoice.get("billing_reason") == "subscription_create":
             outcome = "first_period"  # granted by the checkout's settlement
+        elif not Subscription.objects.filter(stripe_subscription_id=subscription_id).exists():
+            return "waiting"  # its checkout is not settled yet: the poll brings it back
         elif event.event_type == "invoice.paid" and invoice["status"] == "paid":
             period_end = max(line["period"]["end"] for line in invoice["lines"]["data"])
             intent = next((p["payment"].get("payment_intent") for p in invoice["payments"]["data"]), "") or ""
@@ -70,7 +70,7 @@ def _processed(*, event_id: int, outcome: str) -> None:
 
 
 def _locked(subscription_id: str) -> Subscription | None:
-    return (Subscription.objects.select_for_update().select_related("plan", "order")
+    return (Subscription.objects.select_for_update(of=("self",)).select_related("plan", "order")
             .filter(stripe_subscription_id=subscription_id).order_by("-created_at").first())
 
 
