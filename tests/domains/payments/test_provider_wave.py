@@ -99,14 +99,14 @@ def test_a_webhook_that_never_arrives_is_covered_by_the_poll_and_an_unpaid_order
 def test_forged_replayed_or_unknown_webhooks_are_rejected_and_change_nothing(
         reader, book_for_sale, wave, webhooks, forgery):
     order = _buy(reader, book_for_sale)
+    session = _session(order["id"])
     if forgery == "signature":
         wave.webhook_secret = "wave_sn_WHS_someone_else"
     elif forgery == "replay":
         wave.clock.advance(-600)  # signed ten minutes ago, replayed now
-    else:
+    else:  # a session and reference we never made
         Payment.objects.filter(order_id=order["id"]).update(reference="ck-someone-else", provider_ref="cos-other")
-    wave.approve(_session(order["id"]) if forgery != "unknown" else wave.sessions.popitem()[1]["id"]) \
-        if forgery != "unknown" else wave.approve(next(iter(wave.sessions)))
+    wave.approve(session)
     assert webhooks.statuses() == [400]
     assert webhooks.answers[0].json()["error"]["code"] == "webhook_rejected"
     assert webhooks.rejections() == [{"signature": "signature_mismatch", "replay": "signature_too_old",
@@ -142,3 +142,26 @@ def test_a_creation_that_fails_or_times_out_is_retried_without_a_second_session(
     assert session["client_reference"] == Payment.objects.get().reference
     assert reader.post("/payment/wave", {"order_id": str(order.id)}).status_code == 200  # asked again: the same
     assert len(wave.sessions) == 1 and len(wave.calls("/v1/checkout/sessions")) == 6
+
+
+def test_metrics_count_payments_by_provider_and_time_their_confirmation(reader, book_for_sale, week_plan, wave):
+    from prometheus_client import REGISTRY
+
+    def value(name, **labels):
+        return REGISTRY.get_sample_value(name, {"provider": "wave", **labels}) or 0
+
+    before = {name: value(name) for name in ("coko_payments_started_total", "coko_payments_succeeded_total",
+                                             "coko_payments_failed_total", "coko_payment_confirmation_seconds_count")}
+    rejected = value("coko_payment_webhooks_rejected_total", reason="signature_mismatch")
+    paid = _buy(reader, book_for_sale)
+    declined = reader.post("/payment/subscribe", {"plan": "week", "provider": "wave"}).data
+    wave.approve(_session(paid["id"]))
+    wave.decline(_session(declined["id"]))
+    work_off()
+    wave.webhook_secret = "forged"
+    wave.webhooks.redeliver(wave.webhooks.deliveries[0].event_id)  # re-signed with the wrong secret
+    assert value("coko_payments_started_total") - before["coko_payments_started_total"] == 2
+    assert value("coko_payments_succeeded_total") - before["coko_payments_succeeded_total"] == 1
+    assert value("coko_payments_failed_total") - before["coko_payments_failed_total"] == 1
+    assert value("coko_payment_confirmation_seconds_count") - before["coko_payment_confirmation_seconds_count"] == 1
+    assert value("coko_payment_webhooks_rejected_total", reason="signature_mismatch") - rejected == 1

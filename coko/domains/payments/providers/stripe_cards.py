@@ -13,7 +13,7 @@ charge in the statement can be tied back to us.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 
 import stripe
 from django.conf import settings
