@@ -316,7 +316,8 @@ def webhook(request: HttpRequest, provider: ProviderPath):
     return {"received": outcome}
 
 
-@router.get("/payment/return", auth=None, include_in_schema=False)
+@router.get("/payment/return", auth=None, include_in_schema=False,
+            summary="Where a provider sends the payer back after paying")
 def payer_returns(request: HttpRequest, order: UUID | None = None, outcome: str = ""):
     """Where a provider sends the payer back: a small page that says to return to the app."""
     paid = outcome == "success"
