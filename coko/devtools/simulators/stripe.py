@@ -170,7 +170,12 @@ class StripeSimulator(PaymentSimulator, StripeBilling):
                     first = stored[3]
                     return Answer(first.status, first.body, {**first.headers, "Idempotent-Replayed": "true"})
                 self._in_flight.add(idem)
-        return self.answer_api(req, lambda: self._execute(req, params, idem))
+        try:
+            return self.answer_api(req, lambda: self._execute(req, params, idem))
+        finally:  # a scripted failure (fail_next) answers without executing: the key is free again
+            if idem:
+                with self._state:
+                    self._in_flight.discard(idem)
 
     def _execute(self, req: RecordedRequest, params: dict[str, Any], idem: str | None) -> Answer:
         try:

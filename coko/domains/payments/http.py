@@ -280,9 +280,10 @@ def redeem(request: HttpRequest, payload: RedeemIn):
 
 
 @router.post("/payment/subscription/cancel", response=list[EntitlementOut], auth=bearer,
-             openapi_extra=error_statuses(404), summary="Stop my pass from renewing (it stays readable to its end)")
+             openapi_extra=error_statuses(404, 409),
+             summary="Stop my pass from renewing (it stays readable to its end; a card pass is cancelled at Stripe)")
 def subscription_cancel(request: HttpRequest):
-    services.subscription_cancel(user_id=request.auth.user_id)
+    services.subscription_cancel_with_provider(user_id=request.auth.user_id)
     return entitlements(request)
 
 
@@ -315,7 +316,8 @@ def webhook(request: HttpRequest, provider: ProviderPath):
     return {"received": outcome}
 
 
-@router.get("/payment/return", auth=None, include_in_schema=False)
+@router.get("/payment/return", auth=None, include_in_schema=False,
+            summary="Where a provider sends the payer back after paying")
 def payer_returns(request: HttpRequest, order: UUID | None = None, outcome: str = ""):
     """Where a provider sends the payer back: a small page that says to return to the app."""
     paid = outcome == "success"

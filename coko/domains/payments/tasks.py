@@ -16,6 +16,13 @@ def payment_confirm(payment_id: str) -> None:
     services.payment_confirm(payment_id=payment_id)
 
 
+@dramatiq.actor(actor_name=services.EVENT_ACTOR, queue_name=services.QUEUE_NAME,
+                max_retries=20, min_backoff=2000, max_backoff=10 * 60 * 1000, time_limit=2 * 60 * 1000)
+def provider_event(event_id: str) -> None:
+    """A stored event about a card pass (a renewal, its failure, its end): check it and apply it."""
+    services.provider_event_process(event_id=int(event_id))
+
+
 # --- scheduled jobs (timed by the relays' clock, run by any worker) ----------------------------------
 @scheduled("payments.orders_expire", every_s=60)
 def orders_expire() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, Protocol
 
 
@@ -25,11 +26,14 @@ class Checkout:
 class ProviderStatus:
     """The provider's authoritative word on a payment (fetched again before anything is granted)."""
 
-    state: str  # processing | succeeded | failed | expired | canceled
+    #: processing | succeeded | failed | expired | canceled, or ``declined``: the payer's attempt
+    #: failed but the checkout is still open at the provider (closed by ``close`` before failing)
+    state: str
     amount: int | None = None  # integer minor units, when the provider says
     currency: str | None = None
     provider_ref: str = ""
     failure: str = ""
+    subscription_id: str = ""  # Stripe: the subscription a card pass's checkout started
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,11 @@ class Inbound:
     reference: str = ""  # our payment reference, when the provider echoes it
     provider_ref: str = ""
     claimed_state: str = ""  # succeeded | failed | … as the event says
+    #: ``payment`` (about a checkout of ours: it must name a payment we know), ``subscription``
+    #: (a card pass's renewal, failure or end: ``subscription_id`` names it) or ``ignored`` (an
+    #: event we do not act on, acknowledged so that the provider stops sending it)
+    kind: str = "payment"
+    subscription_id: str = ""
     #: A token that must equal the payment's stored secret (Orange's ``notif_token``: its
     #: notifications are not signed); compared in constant time by the caller, which has it.
     token: str = ""
@@ -50,13 +59,14 @@ class Inbound:
 
 @dataclass(frozen=True)
 class StatementLine:
-    """One transaction in a provider's statement, for reconciliation."""
+    """One payment in a provider's statement of a day, for reconciliation: ``reference`` is ours
+    (the payment's, or a Stripe renewal's invoice id) when the provider knows it."""
 
     provider_ref: str
     reference: str
     amount: int
     currency: str
-    state: str
+    state: str  # succeeded | refunded
 
 
 class Rejected(Exception):
@@ -87,6 +97,12 @@ class Provider(Protocol):
     def verify(self, *, headers: dict[str, str], body: bytes, query: dict[str, str]) -> Inbound: ...
 
     def refund(self, *, provider_ref: str, amount: int, currency: str) -> None: ...
+
+    def close(self, *, provider_ref: str) -> None:
+        """Close an open checkout so that it can no longer be paid (``Refused`` if it is not open)."""
+
+    def transactions(self, *, day: date) -> list[StatementLine]:
+        """The payments the provider took on ``day`` (UTC), for reconciliation."""
 
 
 def signature_matches(expected: str, candidates: list[str]) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from datetime import date
 from typing import Any
 
 import httpx
@@ -19,7 +20,7 @@ from django.conf import settings
 
 from coko.platform import outbound
 
-from .base import Checkout, Inbound, ProviderStatus, Refused, Rejected, Unavailable
+from .base import Checkout, Inbound, ProviderStatus, Refused, Rejected, StatementLine, Unavailable
 
 _STATE = {"SUCCESS": "succeeded", "FAILED": "failed", "EXPIRED": "expired",
           "INITIATED": "processing", "PENDING": "processing"}
@@ -28,6 +29,10 @@ _STATE = {"SUCCESS": "succeeded", "FAILED": "failed", "EXPIRED": "expired",
 class OrangeMoneyProvider:
     name = "orange_money"
     currencies = frozenset({"XOF", "XAF"})
+    #: Orange has no search and refuses an ``order_id`` twice: a creation whose answer was lost
+    #: cannot be found again, so a retry starts a new payment (the lost one was never shown to
+    #: the payer, cannot be paid, and expires at Orange after 10 minutes)
+    retry_finds_checkout = False
 
     def __init__(self, *, base_url: str, client_id: str, client_secret: str, merchant_key: str, country: str,
                  notif_url: str, timeout: float) -> None:
@@ -72,13 +77,14 @@ class OrangeMoneyProvider:
             self._token_until = time.monotonic() + max(0.0, float(body.get("expires_in", 300)) - 30)
             return self._token
 
-    def _post(self, path: str, body: dict) -> Any:
+    def _post(self, path: str, body: dict | None = None, *, params: dict | None = None) -> Any:
+        method = "POST" if body is not None else "GET"
         for attempt in (0, 1):
             token = self._access_token(force=attempt == 1)
             try:
                 with outbound.http_client(timeout=self.timeout) as client:
-                    resp = client.post(f"{self._api}{path}", json=body,
-                                       headers={"Authorization": f"Bearer {token}", "Accept": "application/json"})
+                    resp = client.request(method, f"{self._api}{path}", json=body, params=params,
+                                           headers={"Authorization": f"Bearer {token}", "Accept": "application/json"})
             except (httpx.HTTPError, outbound.OutboundRefused) as exc:
                 raise Unavailable(f"orange money: {exc}") from exc
             if resp.status_code != 401:  # expired or revoked: one fresh token, one retry
@@ -111,6 +117,17 @@ class OrangeMoneyProvider:
 
     def refund(self, *, provider_ref: str, amount: int, currency: str) -> None:
         raise Refused("orange money web payment has no refund call: refund from the merchant portal")
+
+    def close(self, *, provider_ref: str) -> None:
+        """Orange has no call to close a payment page: its pay_token expires by itself (10 minutes)."""
+
+    def transactions(self, *, day: date) -> list[StatementLine]:
+        """The payments completed ``day`` (Orange's merchant statement is a portal export; the
+        simulator lists it at ``GET .../transactions?date=``, the shape this reads)."""
+        answer = self._post("/transactions", params={"date": day.isoformat()})
+        return [StatementLine(provider_ref=t.get("pay_token") or "", reference=t.get("order_id") or "",
+                              amount=int(t["amount"]), currency=t["currency"], state="succeeded")
+                for t in answer.get("transactions", []) if str(t.get("status")).upper() == "SUCCESS"]
 
     # --- notifications ------------------------------------------------------------------------------
     def verify(self, *, headers: dict[str, str], body: bytes, query: dict[str, str]) -> Inbound:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -18,14 +20,29 @@ from django.conf import settings
 
 from coko.platform import clock, outbound
 
-from .base import Checkout, Inbound, ProviderStatus, Refused, Rejected, Unavailable, header, signature_matches
+from .base import (
+    Checkout,
+    Inbound,
+    ProviderStatus,
+    Refused,
+    Rejected,
+    StatementLine,
+    Unavailable,
+    header,
+    signature_matches,
+)
 
-_STATE = {"succeeded": "succeeded", "cancelled": "failed"}
+
+
+def _minor(amount: str) -> int:
+    """Wave's string amount in minor units (XOF has none: "1500" is 1 500)."""
+    return int(Decimal(amount))
 
 
 class WaveProvider:
     name = "wave"
     currencies = frozenset({"XOF"})
+    retry_finds_checkout = True  # a search by client_reference before any creation
 
     def __init__(self, *, base_url: str, api_key: str, webhook_secret: str, timeout: float) -> None:
         self.base_url, self.api_key, self.webhook_secret = base_url.rstrip("/"), api_key, webhook_secret
@@ -50,7 +67,7 @@ class WaveProvider:
             raise Unavailable(f"wave: HTTP {resp.status_code}")
         if resp.status_code >= 400:
             raise Refused(f"wave: HTTP {resp.status_code} {resp.text[:300]}")
-        return resp.json()
+        return resp.json() if resp.content else {}  # expire and refund answer 200 with no body
 
     def _find(self, reference: str) -> dict | None:
         found = self._call("GET", "/v1/checkout/sessions/search", params={"client_reference": reference})
@@ -81,12 +98,37 @@ class WaveProvider:
                    else self._find(reference))
         if session is None:
             return ProviderStatus(state="processing")
-        state = _STATE.get(session.get("payment_status"), "processing")
-        if state == "processing" and session.get("checkout_status") == "expired":
-            state = "expired"
         error = session.get("last_payment_error") or {}
-        return ProviderStatus(state=state, amount=int(session["amount"]), currency=session["currency"],
+        if session.get("payment_status") == "succeeded":
+            state = "succeeded"
+        elif session.get("checkout_status") == "expired":
+            state = "expired"
+        elif session.get("payment_status") == "cancelled":
+            state = "failed"
+        else:  # open: a declined attempt leaves it open for another try, until we close it
+            state = "declined" if error else "processing"
+        return ProviderStatus(state=state, amount=_minor(session["amount"]), currency=session["currency"],
                               provider_ref=session["id"], failure=error.get("code", ""))
+
+    def close(self, *, provider_ref: str) -> None:
+        self._call("POST", f"/v1/checkout/sessions/{provider_ref}/expire")
+
+    def transactions(self, *, day: date) -> list[StatementLine]:
+        """Wave's Balance & Reconciliation listing of ``day``: a checkout paid (and its refund, a
+        reversal, turns the line ``refunded``)."""
+        items, after = [], None
+        while True:
+            page = self._call("GET", "/v1/transactions", params={"date": day.isoformat(),
+                                                                 **({"after": after} if after else {})})
+            items += page.get("items", [])
+            after = (page.get("page_info") or {}).get("end_cursor")
+            if not (page.get("page_info") or {}).get("has_next_page"):
+                break
+        refunded = {t.get("checkout_api_session_id") for t in items if t.get("is_reversal")}
+        return [StatementLine(provider_ref=t.get("checkout_api_session_id") or "", reference=t.get("client_reference") or "",
+                              amount=_minor(t["amount"]), currency=t["currency"],
+                              state="refunded" if t.get("checkout_api_session_id") in refunded else "succeeded")
+                for t in items if t.get("transaction_type") == "api_checkout" and not t.get("is_reversal")]
 
     def refund(self, *, provider_ref: str, amount: int, currency: str) -> None:
         self._call("POST", f"/v1/checkout/sessions/{provider_ref}/refund")

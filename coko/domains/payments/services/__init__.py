@@ -10,8 +10,10 @@ from .catalogue import sellable_book_apply
 from .idempotency import idempotent
 from .checkout import (
     CONFIRM_ACTOR,
+    EVENT_ACTOR,
     QUEUE_NAME,
     confirm_enqueue,
+    event_enqueue,
     order_refund_with_provider,
     payment_confirm,
     payment_start,
@@ -34,11 +36,15 @@ from .orders import (
 )
 from .passes import pass_grant, subscription_cancel, subscriptions_lapse
 from .receipts import receipt_issue
+from .reconcile import Mismatch, reconcile
+from .renewals import pass_ended, pass_grace, pass_renew, provider_event_process, subscription_cancel_with_provider
 
 __all__ = [
     "BATCH_MAX",
     "CONFIRM_ACTOR",
     "DB",
+    "EVENT_ACTOR",
+    "Mismatch",
     "QUEUE_NAME",
     "NewBatch",
     "Settlement",
@@ -48,6 +54,7 @@ __all__ = [
     "code_normalise",
     "code_redeem",
     "confirm_enqueue",
+    "event_enqueue",
     "idempotent",
     "journal_post",
     "order_for_book",
@@ -55,18 +62,24 @@ __all__ = [
     "order_refund",
     "order_refund_with_provider",
     "orders_expire",
+    "pass_ended",
+    "pass_grace",
     "pass_grant",
+    "pass_renew",
     "payment_confirm",
     "payment_fail",
     "payment_open",
     "payment_opened",
     "payment_start",
     "payments_poll",
+    "provider_event_process",
     "payment_settle",
     "receipt_issue",
+    "reconcile",
     "return_urls",
     "sellable_book_apply",
     "subscription_cancel",
+    "subscription_cancel_with_provider",
     "subscriptions_lapse",
     "webhook_receive",
 ]

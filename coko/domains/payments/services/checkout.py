@@ -10,17 +10,20 @@ state it finds (``payment_settle``).
 from __future__ import annotations
 
 import hmac
+from dataclasses import replace
+from datetime import timedelta
 from uuid import UUID
 
 from django.conf import settings
+from django.db.models import Q
 
 from coko.platform import clock
 from coko.platform.observability import get_logger
 from coko.platform.services import use_case
 
-from .. import errors, providers
-from ..models import Order, Payment, ProviderEvent
-from ..providers import Inbound, Refused, Unavailable
+from .. import errors, metrics, providers
+from ..models import Flag, Order, Payment, ProviderEvent
+from ..providers import Inbound, ProviderStatus, Refused, Unavailable
 from .orders import Settlement, order_refund, payment_fail, payment_open, payment_opened, payment_settle
 from ._shared import DB
 
@@ -58,35 +61,75 @@ def payment_start(*, order_id: UUID, user_id: UUID, provider: str) -> Payment:
                                     description=_description(order), return_url=success, cancel_url=cancel, **extra)
     except Unavailable as exc:
         log.warning("payment provider unavailable", provider=provider, payment_id=str(payment.id), error=str(exc))
+        if not adapter.retry_finds_checkout:  # a retry cannot find this try: it starts a new payment
+            payment_fail(payment_id=payment.id, status="canceled", reason="provider_unavailable", close_order=False)
         raise errors.PROVIDER_UNAVAILABLE(provider=provider) from exc
     except Refused as exc:
         log.warning("payment refused by provider", provider=provider, payment_id=str(payment.id), error=str(exc))
         payment_fail(payment_id=payment.id, status="failed", reason=str(exc))
         raise errors.PAYMENT_REFUSED(provider=provider) from exc
-    return payment_opened(payment_id=payment.id, provider_ref=checkout.provider_ref,
-                          redirect_url=checkout.redirect_url, secret=checkout.secret)
+    opened = payment_opened(payment_id=payment.id, provider_ref=checkout.provider_ref,
+                            redirect_url=checkout.redirect_url, secret=checkout.secret)
+    metrics.STARTED.labels(provider).inc()
+    return opened
 
 
 def payment_confirm(*, payment_id: UUID) -> Settlement | None:
     """Ask the provider how ``payment_id`` stands and act on its answer: settle, fail, or wait
-    (None). What a webhook claims is never taken as true without this."""
+    (None). What a webhook claims is never taken as true without this. A payment we had given up
+    on (failed, expired) that the provider says succeeded is still settled: the payer paid."""
     payment = Payment.objects.select_related("order").get(id=payment_id)
-    if payment.status not in ("pending", "processing"):
+    if payment.status in ("succeeded", "refunded"):
         _events_processed(payment_id=payment.id, outcome="already")
         return None
     adapter = providers.provider_for(payment.provider)
-    status = adapter.status(reference=payment.reference, provider_ref=payment.provider_ref,
-                            amount=payment.amount, currency=payment.currency)
+    try:
+        status = _status(adapter, payment)
+    except Refused as exc:  # the provider does not know this payment as we do (Orange: another amount)
+        log.warning("payment status refused", provider=payment.provider, payment_id=str(payment.id), error=str(exc))
+        _flag(payment_id=payment.id, kind="status_refused", details={"error": str(exc)[:500]})
+        _events_processed(payment_id=payment.id, outcome="status_refused")
+        return None
     if status.state == "succeeded":
         settled = payment_settle(payment_id=payment.id, amount=status.amount if status.amount is not None
                                  else payment.amount, currency=status.currency or payment.currency,
-                                 provider_ref=status.provider_ref)
+                                 provider_ref=status.provider_ref, subscription_id=status.subscription_id)
         _events_processed(payment_id=payment.id, outcome=settled.outcome)
+        if settled.outcome == "granted":
+            metrics.SUCCEEDED.labels(payment.provider).inc()
+            metrics.CONFIRMATION.labels(payment.provider).observe(
+                max(0.0, (clock.now() - payment.created_at).total_seconds()))
         return settled
     if status.state in ("failed", "expired", "canceled"):
+        if payment.status in ("pending", "processing"):
+            metrics.FAILED.labels(payment.provider).inc()
         payment_fail(payment_id=payment.id, status=status.state, reason=status.failure)
         _events_processed(payment_id=payment.id, outcome=status.state)
     return None
+
+
+def _status(adapter, payment: Payment) -> ProviderStatus:
+    """The provider's status; a declined attempt whose checkout is still open is closed there
+    first (so that it cannot be paid after we cancel the order), then asked again."""
+    def fetch() -> ProviderStatus:
+        return adapter.status(reference=payment.reference, provider_ref=payment.provider_ref,
+                              amount=payment.amount, currency=payment.currency)
+
+    status = fetch()
+    if status.state != "declined":
+        return status
+    try:
+        adapter.close(provider_ref=payment.provider_ref)
+    except Refused:  # no longer open: paid meanwhile, or expired; the next fetch says which
+        pass
+    again = fetch()
+    return again if again.state == "succeeded" else replace(status, state="failed")
+
+
+@use_case(DB)
+def _flag(*, payment_id: UUID, kind: str, details: dict) -> None:
+    payment = Payment.objects.get(id=payment_id)
+    Flag.objects.create(kind=kind, payment=payment, provider=payment.provider, details=details)
 
 
 @use_case(DB)
@@ -96,72 +139,95 @@ def _events_processed(*, payment_id: UUID, outcome: str) -> None:
 
 
 # --- webhooks -----------------------------------------------------------------------------------------
-def webhook_receive(*, provider: str, headers: dict[str, str], body: bytes, query: dict[str, str]) -> tuple[str, UUID]:
-    """Verify a provider's webhook and keep it once: ``("stored" | "duplicate", payment id)``.
-    Raises ``webhook_rejected`` (nothing kept) when it cannot be trusted. Processing (a status
-    fetch, then settling) happens after, in the worker (``tasks.payment_confirm``)."""
+def webhook_receive(*, provider: str, headers: dict[str, str], body: bytes,
+                    query: dict[str, str]) -> tuple[str, UUID | None]:
+    """Verify a provider's webhook and keep it once: ``("stored" | "duplicate" | "ignored", payment
+    id or None)``. Raises ``webhook_rejected`` (nothing kept) when it cannot be trusted.
+    Processing (a status fetch, then settling) happens after, in the worker (``tasks``)."""
     try:
-        adapter = providers.provider_for(provider)
-        inbound = adapter.verify(headers=headers, body=body, query=query)
-    except providers.Rejected as exc:
-        raise errors.WEBHOOK_REJECTED(reason=exc.reason) from exc
+        try:
+            adapter = providers.provider_for(provider)
+            inbound = adapter.verify(headers=headers, body=body, query=query)
+        except providers.Rejected as exc:
+            raise errors.WEBHOOK_REJECTED(reason=exc.reason) from exc
+        except Exception as exc:
+            if errors.PROVIDER_NOT_CONFIGURED.matches(exc):
+                raise errors.WEBHOOK_REJECTED(reason="provider_not_configured") from exc
+            raise
+        if inbound.kind == "ignored":  # verified, about nothing we act on: acknowledged, not kept
+            return "ignored", None
+        outcome, payment_id, event_row = _event_keep(provider=provider, inbound=inbound)
     except Exception as exc:
-        if errors.PROVIDER_NOT_CONFIGURED.matches(exc):
-            raise errors.WEBHOOK_REJECTED(reason="provider_not_configured") from exc
+        if errors.WEBHOOK_REJECTED.matches(exc):
+            metrics.WEBHOOKS_REJECTED.labels(provider, exc.details.get("reason", "")).inc()
         raise
-    outcome, payment_id = _event_keep(provider=provider, inbound=inbound)
-    if outcome == "stored":
-        confirm_enqueue(payment_id=payment_id)  # lost if this process dies now: payments_poll finds it
+    if outcome == "stored":  # lost if this process dies now: payments_poll finds the event unprocessed
+        if payment_id is not None:
+            confirm_enqueue(payment_id=payment_id)
+        else:
+            event_enqueue(event_id=event_row)
     return outcome, payment_id
 
 
 @use_case(DB)
-def _event_keep(*, provider: str, inbound: Inbound) -> tuple[str, UUID]:
+def _event_keep(*, provider: str, inbound: Inbound) -> tuple[str, UUID | None, int]:
     """The event, once per provider event id, tied to the payment it names (which must exist;
-    Orange's token must be the one it gave us for that payment)."""
+    Orange's token must be the one it gave us for that payment). A card pass's renewal, failure
+    or end names its Stripe subscription instead (``renewals``)."""
     payment = None
-    if inbound.reference:
-        payment = Payment.objects.filter(provider=provider, reference=inbound.reference).first()
-    if payment is None and inbound.provider_ref:
-        payment = Payment.objects.filter(provider=provider, provider_ref=inbound.provider_ref).first()
-    if payment is None:
-        raise errors.WEBHOOK_REJECTED(reason="payment_unknown")
-    if inbound.token and not hmac.compare_digest(inbound.token.encode(), (payment.secret or "").encode()):
-        raise errors.WEBHOOK_REJECTED(reason="token_mismatch")
-    _kept, created = ProviderEvent.objects.get_or_create(
+    if inbound.kind == "payment":
+        if inbound.reference:
+            payment = Payment.objects.filter(provider=provider, reference=inbound.reference).first()
+        if payment is None and inbound.provider_ref:
+            payment = Payment.objects.filter(provider=provider, provider_ref=inbound.provider_ref).first()
+        if payment is None:
+            raise errors.WEBHOOK_REJECTED(reason="payment_unknown")
+        if inbound.token and not hmac.compare_digest(inbound.token.encode(), (payment.secret or "").encode()):
+            raise errors.WEBHOOK_REJECTED(reason="token_mismatch")
+    kept, created = ProviderEvent.objects.get_or_create(
         provider=provider, event_id=inbound.event_id[:255],
         defaults={"event_type": inbound.event_type[:80], "payment": payment, "body": inbound.body})
-    return ("stored" if created else "duplicate"), payment.id
+    return ("stored" if created else "duplicate"), (payment.id if payment else None), kept.id
 
 
 # --- the worker's side ----------------------------------------------------------------------------------
-CONFIRM_ACTOR, QUEUE_NAME = "payments.confirm", "payments"
+CONFIRM_ACTOR, EVENT_ACTOR, QUEUE_NAME = "payments.confirm", "payments.provider_event", "payments"
+
+
+def _enqueue(actor: str, arg: str, delay_ms: int | None = None) -> None:
+    import dramatiq
+
+    dramatiq.get_broker().enqueue(dramatiq.Message(queue_name=QUEUE_NAME, actor_name=actor,
+                                                   args=(arg,), kwargs={}, options={}), delay=delay_ms)
 
 
 def confirm_enqueue(*, payment_id: UUID, delay_ms: int | None = None) -> None:
     """Ask the worker to run ``payment_confirm`` for ``payment_id`` (after what enqueued it committed)."""
-    import dramatiq
+    _enqueue(CONFIRM_ACTOR, str(payment_id), delay_ms)
 
-    dramatiq.get_broker().enqueue(dramatiq.Message(queue_name=QUEUE_NAME, actor_name=CONFIRM_ACTOR,
-                                                   args=(str(payment_id),), kwargs={}, options={}), delay=delay_ms)
+
+def event_enqueue(*, event_id: int, delay_ms: int | None = None) -> None:
+    """Ask the worker to process a stored event about a card pass (``renewals.provider_event_process``)."""
+    _enqueue(EVENT_ACTOR, str(event_id), delay_ms)
 
 
 def payments_poll(*, older_than_s: int = 60, limit: int = 200) -> int:
     """The job that covers webhooks that never came or were never processed: ask the worker to
     confirm each payment still under way for more than ``older_than_s`` seconds, or with a
-    stored event not yet processed. Returns how many were asked about."""
-    from datetime import timedelta
-
-    from django.db.models import Q
-
+    stored event not yet processed, and to process each stored card-pass event left unprocessed.
+    Returns how many were asked about."""
     cutoff = clock.now() - timedelta(seconds=older_than_s)
-    due = (Payment.objects.filter(Q(status="processing", updated_at__lte=cutoff)
-                                  | Q(events__processed_at__isnull=True, events__received_at__lte=cutoff))
-           .filter(status__in=("pending", "processing")).values_list("id", flat=True).distinct()[:limit])
-    ids = list(due)
-    for payment_id in ids:
+    due = list(Payment.objects.filter(Q(status__in=("pending", "processing"), updated_at__lte=cutoff)
+                                      | Q(events__processed_at__isnull=True, events__received_at__lte=cutoff))
+               .exclude(provider_ref="", status="pending")
+               .values_list("id", flat=True).distinct()[:limit])
+    for payment_id in due:
         confirm_enqueue(payment_id=payment_id)
-    return len(ids)
+    events = list(ProviderEvent.objects.filter(payment__isnull=True, processed_at__isnull=True,
+                                               received_at__lte=cutoff).values_list("id", flat=True)[:limit])
+    for event_id in events:
+        event_enqueue(event_id=event_id)
+    return len(due) + len(events)
 
 
 def order_refund_with_provider(*, order_id: UUID, reason: str, actor_id: UUID) -> Order:

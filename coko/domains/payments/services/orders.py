@@ -71,9 +71,11 @@ class Settlement:
 
 
 @use_case(DB)
-def payment_settle(*, payment_id: UUID, amount: int, currency: str, provider_ref: str = "") -> Settlement:
+def payment_settle(*, payment_id: UUID, amount: int, currency: str, provider_ref: str = "",
+                   subscription_id: str = "") -> Settlement:
     """The provider says ``payment_id`` succeeded for ``amount`` ``currency`` (its authoritative
-    status, fetched again by the caller): post the ledger, grant, number the receipt, announce."""
+    status, fetched again by the caller): post the ledger, grant, number the receipt, announce.
+    ``subscription_id``: the Stripe subscription a card pass renews by (kept on the pass)."""
     payment = Payment.objects.select_for_update().select_related("order").get(id=payment_id)
     order = Order.objects.select_for_update().get(id=payment.order_id)
     if payment.status in ("succeeded", "refunded"):
@@ -100,23 +102,25 @@ def payment_settle(*, payment_id: UUID, amount: int, currency: str, provider_ref
         Purchase.objects.create(user_id=order.user_id, book_id=order.book_id, order=order)
         versioned.bump(user_version(order.user_id), using=DB)
     else:
-        pass_grant(user_id=order.user_id, plan=order.plan, source="order", order=order)
+        pass_grant(user_id=order.user_id, plan=order.plan, source="stripe" if subscription_id else "order",
+                   order=order, stripe_subscription_id=subscription_id)
     receipt = receipts.receipt_issue(order=order)
     announce_payment(order, provider=payment.provider, receipt_number=receipt.number)
     return Settlement("granted", str(order.id))
 
 
 @use_case(DB)
-def payment_fail(*, payment_id: UUID, status: str, reason: str = "") -> Order:
+def payment_fail(*, payment_id: UUID, status: str, reason: str = "", close_order: bool = True) -> Order:
     """The provider says the payment failed, was cancelled or expired: the order closes unless
-    another of its payments is still under way or succeeded."""
+    another of its payments is still under way or succeeded (or ``close_order`` is False: the
+    attempt is given up, the reader may try again)."""
     payment = Payment.objects.select_for_update().get(id=payment_id)
     if payment.status in ("pending", "processing"):
         payment.status, payment.failure = status, reason[:255]
         payment.save(update_fields=["status", "failure", "updated_at"])
     order = Order.objects.select_for_update().get(id=payment.order_id)
     live = order.payments.filter(status__in=("pending", "processing", "succeeded", "refunded")).exists()
-    if order.status == "pending" and not live:
+    if close_order and order.status == "pending" and not live:
         order.status, order.closed_reason = "cancelled", f"payment_{status}"
         order.save(update_fields=["status", "closed_reason"])
     return order

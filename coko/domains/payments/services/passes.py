@@ -28,7 +28,8 @@ from ._shared import DB, announce_subscription
 LIVE = ("active", "grace", "cancelled")
 
 
-def pass_grant(*, user_id: UUID, plan: Plan, source: str, order: Order | None = None) -> Subscription:
+def pass_grant(*, user_id: UUID, plan: Plan, source: str, order: Order | None = None,
+               stripe_subscription_id: str = "") -> Subscription:
     """One period of ``plan`` for ``user_id``, starting when their live passes of the same
     scope end (stacking), or now. Inside the caller's transaction; announces it."""
     now = clock.now()
@@ -38,7 +39,8 @@ def pass_grant(*, user_id: UUID, plan: Plan, source: str, order: Order | None = 
     starts = max(now, latest) if latest else now
     subscription = Subscription.objects.create(
         user_id=user_id, plan=plan, status="active", source=source, order=order,
-        starts_at=starts, ends_at=period_end(start=starts, period=plan.period))
+        starts_at=starts, ends_at=period_end(start=starts, period=plan.period),
+        stripe_subscription_id=stripe_subscription_id)
     announce_subscription(subscription)
     versioned.bump(user_version(user_id), using=DB)
     return subscription
