@@ -23,6 +23,7 @@ Entries live on the cache Redis (Django's ``default`` cache, ``COKO_CACHE_REDIS_
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -30,11 +31,10 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
-from coko.platform import clock
 
 T = TypeVar("T")
 
-# KEYS: the version keys. ARGV: the entry's key prefix, now in ms. Returns {entry or false, versions...}.
+# KEYS: the version keys. ARGV: the entry's key prefix, a fresh random version. Returns {entry or false, versions...}.
 _READ = """
 local versions = {}
 for i, key in ipairs(KEYS) do
@@ -48,12 +48,12 @@ end
 local entry = redis.call('GET', ARGV[1] .. '|' .. table.concat(versions, ':'))
 return {entry or false, unpack(versions)}
 """
-# KEYS[1]: a version key. ARGV[1]: now in ms. The new version: above the old one and not below now.
+# KEYS[1]: a version key. ARGV[1]: a fresh random version, for a key that is missing. The new version.
 _BUMP = """
-local old = tonumber(redis.call('GET', KEYS[1]) or '0')
-local new = math.max(old + 1, tonumber(ARGV[1]))
-redis.call('SET', KEYS[1], new)
-return new
+if redis.call('SET', KEYS[1], ARGV[1], 'NX') then
+  return ARGV[1]
+end
+return redis.call('INCR', KEYS[1])
 """
 _scripts: dict[tuple[int, str], Any] = {}
 
@@ -74,8 +74,8 @@ def _name(key: str) -> str:
     return f"{settings.REDIS_NAMESPACE}:v:{key}"
 
 
-def _now_ms() -> int:
-    return int(clock.time() * 1000)
+def _fresh() -> int:
+    return secrets.randbits(52)  # exact in Lua's doubles
 
 
 def cached(*, key: str, versions: Sequence[str], ttl_s: float, compute: Callable[[], T],
@@ -84,7 +84,7 @@ def cached(*, key: str, versions: Sequence[str], ttl_s: float, compute: Callable
     """The entry ``key`` under the current ``versions``, or ``compute()`` stored there for
     ``ttl_s`` seconds (or less, as ``ttl_for(value)`` says: a value true until a known time; an
     entry found past that time, by ``coko.platform.clock``, is computed again)."""
-    found = _script(_READ)(keys=[_name(v) for v in versions], args=[_name(key), _now_ms()])
+    found = _script(_READ)(keys=[_name(v) for v in versions], args=[_name(key), _fresh()])
     entry, seen = found[0], [v.decode() if isinstance(v, bytes) else str(v) for v in found[1:]]
     if entry:
         value = decode(entry)
@@ -101,9 +101,9 @@ def bump(*names: str, using: str | None = None) -> None:
     """New versions of ``names``: the entries built from them go cold. Inside a transaction on
     ``using``, after it commits (a rolled-back change bumps nothing)."""
     def run() -> None:
-        script, now = _script(_BUMP), _now_ms()
+        script = _script(_BUMP)
         for name in names:
-            script(keys=[_name(name)], args=[now])
+            script(keys=[_name(name)], args=[_fresh()])
 
     if using is not None and transaction.get_connection(using).in_atomic_block:
         transaction.on_commit(run, using=using)
