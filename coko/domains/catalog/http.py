@@ -301,17 +301,22 @@ def category_create(request: HttpRequest, payload: CategoryIn):
 
 
 # --- publishers and series ----------------------------------------------------------------------
-@router.get("/publishers", response=NamedPageOut, auth=anyone,
-            summary="Publishers of published books, by name, with their book counts")
-def publishers_list(request: HttpRequest, query: Query[NameQuery]):
+def _named_page(request: HttpRequest, kind: str, page, query: NameQuery) -> HttpResponse:
+    """A cached page of publishers or series (``page``: their selector), searched by name."""
     text = cache.search_text(query.q) if query.q else None
 
     def build():
-        items, next_cursor = selectors.publisher_page(query=text, cursor=query.cursor, limit=query.limit)
+        items, next_cursor = page(query=text, cursor=query.cursor, limit=query.limit)
         return {"items": items, "next_cursor": next_cursor}
 
     keep = cache.storable(limit=query.limit, cursor=query.cursor, q=text)
-    return _cached(request, "publishers", build, keep=keep, q=_keyed(query, q=text))
+    return _cached(request, kind, build, keep=keep, q=_keyed(query, q=text))
+
+
+@router.get("/publishers", response=NamedPageOut, auth=anyone,
+            summary="Publishers of published books, by name, with their book counts")
+def publishers_list(request: HttpRequest, query: Query[NameQuery]):
+    return _named_page(request, "publishers", selectors.publisher_page, query)
 
 
 @router.get("/publishers/{publisher_id}", response=PublisherDetailOut, auth=anyone,
@@ -330,14 +335,7 @@ def publisher_get(request: HttpRequest, publisher_id: UUID, query: Query[PageQue
 @router.get("/series", response=NamedPageOut, auth=anyone,
             summary="Series with published books, by name, with their book counts")
 def series_list(request: HttpRequest, query: Query[NameQuery]):
-    text = cache.search_text(query.q) if query.q else None
-
-    def build():
-        items, next_cursor = selectors.series_page(query=text, cursor=query.cursor, limit=query.limit)
-        return {"items": items, "next_cursor": next_cursor}
-
-    keep = cache.storable(limit=query.limit, cursor=query.cursor, q=text)
-    return _cached(request, "series", build, keep=keep, q=_keyed(query, q=text))
+    return _named_page(request, "series", selectors.series_page, query)
 
 
 @router.get("/series/{series_id}", response=SeriesDetailOut, auth=anyone,

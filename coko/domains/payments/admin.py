@@ -9,6 +9,7 @@ from django.contrib.admin.helpers import ActionForm
 from django.utils.html import format_html_join
 
 from coko.platform.errors import DomainError
+from coko.platform import money
 from coko.platform.events.admin import register_event_admin
 
 from . import services
@@ -29,7 +30,6 @@ from .models import (
     SellableBook,
     Subscription,
 )
-from .values import amount_display
 
 register_event_admin(outbox=OutboxEvent, inbox=InboxEntry, dead_letter=DeadLetter)
 
@@ -72,7 +72,7 @@ class PlanAdmin(admin.ModelAdmin):
 
     @admin.display(description="prices")
     def prices_column(self, plan: Plan) -> str:
-        return " · ".join(amount_display(amount=p.amount, currency=p.currency, language="fr") for p in plan.prices.all())
+        return " · ".join(money.display(amount=p.amount, currency=p.currency, language="fr") for p in plan.prices.all())
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("prices")
@@ -88,7 +88,7 @@ class SellableBookAdmin(ReadOnly, admin.ModelAdmin):
     def price_column(self, book: SellableBook) -> str:
         if not book.price_amount or not book.price_currency:
             return ""
-        return amount_display(amount=book.price_amount, currency=book.price_currency, language="fr")
+        return money.display(amount=book.price_amount, currency=book.price_currency, language="fr")
 
 
 # --- orders and payments --------------------------------------------------------------------------------
@@ -126,7 +126,7 @@ class OrderAdmin(ReadOnly, admin.ModelAdmin):
 
     @admin.display(description="amount", ordering="amount")
     def amount_column(self, order: Order) -> str:
-        return amount_display(amount=order.amount, currency=order.currency, language="fr")
+        return money.display(amount=order.amount, currency=order.currency, language="fr")
 
     def has_change_permission(self, request, obj=None):
         return obj is None and request.user.is_staff  # the list (for the refund action), never an edit

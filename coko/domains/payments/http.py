@@ -18,6 +18,7 @@ from django.utils.html import escape
 from django.utils.translation import get_language
 from ninja import Field, Query, Router, Schema, Status
 
+from coko.platform import money
 from coko.platform.auth.ninja import BearerAuth, require_role
 from coko.platform.http.openapi import error_statuses
 from coko.platform.observability import get_logger
@@ -26,7 +27,6 @@ from coko.platform.ratelimit import rate_limit_check
 from . import api, errors, selectors, services
 from .documents import receipt_pdf as receipt_pdf_bytes
 from .models import Order
-from .values import amount_display
 
 router = Router(tags=["payments"])
 bearer = BearerAuth()
@@ -129,7 +129,7 @@ def _order_out(order: Order) -> dict:
     receipt = getattr(order, "receipt", None) if order.status in ("paid", "refunded") else None
     return {"id": order.id, "kind": order.kind, "status": order.status, "plan": order.plan.slug if order.plan else None,
             "book_id": order.book_id, "amount": order.amount, "currency": order.currency,
-            "display": amount_display(amount=order.amount, currency=order.currency, language=_lang()),
+            "display": money.display(amount=order.amount, currency=order.currency, language=_lang()),
             "created_at": order.created_at, "expires_at": order.expires_at, "paid_at": order.paid_at,
             "receipt_number": receipt.number if receipt else None,
             "payment": {"provider": payment.provider, "status": payment.status,
@@ -165,7 +165,7 @@ def plans(request: HttpRequest):
     return [{"slug": p.slug, "name": p.names.get(lang) or p.names.get("fr") or p.slug, "period": p.period,
              "scope": p.scope,
              "prices": [{"currency": price.currency, "amount": price.amount,
-                         "display": amount_display(amount=price.amount, currency=price.currency, language=lang)}
+                         "display": money.display(amount=price.amount, currency=price.currency, language=lang)}
                         for price in sorted(p.prices.all(), key=lambda price: price.currency != "XOF")]}
             for p in selectors.plans_list()]
 

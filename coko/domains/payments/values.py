@@ -1,13 +1,11 @@
-"""Pure rules of payments: periods, money as people read it, references. No models, no services."""
+"""Pure rules of payments: periods, references. No models, no services (money as people read
+it is the kernel's: ``coko.platform.money.display``)."""
 
 from __future__ import annotations
 
 import calendar
 import secrets
 from datetime import datetime, timedelta
-from decimal import Decimal
-
-from coko.platform import money
 
 _FIXED = {"day": timedelta(days=1), "week": timedelta(weeks=1)}
 
@@ -22,16 +20,6 @@ def period_end(*, start: datetime, period: str) -> datetime:
     year, month = start.year + month0 // 12, month0 % 12 + 1
     day = min(start.day, calendar.monthrange(year, month)[1])
     return start.replace(year=year, month=month, day=day)
-
-
-def amount_display(*, amount: int, currency: str, language: str) -> str:
-    """``1 500 FCFA``, ``0,99 €`` (fr), ``€0.99`` (en): ``coko.platform.money.display``."""
-    return money.display(amount=amount, currency=currency, language=language)
-
-
-def decimal_amount(*, amount: int, currency: str) -> Decimal:
-    """``amount`` minor units in major units, for a provider that wants them (Stripe does not)."""
-    return money.major_units(amount=amount, currency=currency)
 
 
 def payment_reference() -> str:

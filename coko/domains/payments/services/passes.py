@@ -21,12 +21,9 @@ from coko.platform.services import use_case
 
 from .. import contracts, errors
 from ..models import Order, Plan, Subscription
-from ..selectors import user_version
+from ..selectors import LIVE, user_version
 from ..values import period_end
 from ._shared import DB, announce_subscription
-
-LIVE = ("active", "grace", "cancelled")
-
 
 def pass_grant(*, user_id: UUID, plan: Plan, source: str, order: Order | None = None,
                stripe_subscription_id: str = "") -> Subscription:
