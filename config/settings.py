@@ -550,6 +550,20 @@ COKO_PAYMENTS = {
     # how old a signed webhook may be (Wave, Stripe): older is a replay
     "WEBHOOK_TOLERANCE_S": env.int("COKO_PAYMENTS_WEBHOOK_TOLERANCE_S", 300, minimum=1, maximum=3600),
 }
+# Reading (positions, KOReader sync): see README, "Reading".
+COKO_READING = {
+    # accepted positions kept per book, so a mistaken sync can be undone
+    "HISTORY": env.int("COKO_READING_HISTORY", 20, minimum=1, maximum=500),
+    # reading.progressed: at most one per this much of the book, or per this many seconds of reading
+    "PROGRESSED_STEP": env.float("COKO_READING_PROGRESSED_STEP", 0.05, minimum=0.0),
+    "PROGRESSED_EVERY_S": env.int("COKO_READING_PROGRESSED_EVERY_S", 600, minimum=0),
+    # a book read this far is completed (reading.completed)
+    "COMPLETED_AT": env.float("COKO_READING_COMPLETED_AT", 0.98, minimum=0.5),
+    # how far ahead of the server's clock a client's time may be
+    "CLOCK_SKEW_S": env.int("COKO_READING_CLOCK_SKEW_S", 120, minimum=0, maximum=3600),
+    # KOReader's POST /kosync/users/create registers a Coko reader (else 402, code 2005)
+    "KOSYNC_REGISTRATION": env.bool("COKO_READING_KOSYNC_REGISTRATION", True),
+}
 # The providers (a provider is on when its key is set; `make run` points them at local simulators).
 WAVE_API_BASE = env.str("WAVE_API_BASE", "https://api.wave.com", pattern=r"https?://\S+")
 WAVE_API_KEY = env.str("WAVE_API_KEY")

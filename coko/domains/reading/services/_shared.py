@@ -1,0 +1,3 @@
+"""What every reading use case shares."""
+
+DB = "reading"
