@@ -21,6 +21,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("opds/", include("coko.domains.catalog.opds.urls")),  # OPDS 1.2 and 2.0 catalogue feeds
+    path("kosync/", include("coko.domains.reading.kosync")),  # KOReader's progress sync (kosync v1)
     path("health", ops.health, name="health"),
     path("ready", ops.ready, name="ready"),
     path("metrics", ops.metrics, name="metrics"),

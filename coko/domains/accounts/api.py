@@ -153,3 +153,21 @@ def basic_credentials_check(*, value: str, ip: str | None = None) -> contracts.U
         return credentials_check(identifier=identifier, password=password, ip=ip)
     except Unauthorized as exc:
         raise BasicRefused() from exc
+
+
+def kosync_user(*, username: str, key: str, ip: str | None = None) -> str:
+    """The id of the account KOReader's sync headers open: ``x-auth-user`` (email or phone)
+    and ``x-auth-key`` (md5 of the password, hex). Raises ``Unauthorized`` (the same for an
+    unknown account; refused while two-factor authentication is on) and ``RateLimited``
+    (the login limit per address, the account's lockout)."""
+    return str(services.kosync_verify(identifier=username, key=key,
+                                      client=services.Client(ip=ip, user_agent="kosync")).id)
+
+
+def kosync_register(*, username: str, key: str, ip: str | None = None) -> str | None:
+    """KOReader's sign-up: an account for the email or phone ``username`` whose sync key is
+    ``key`` (it has no usable password until its owner resets one, proving the address); its
+    id, or None if the address has an account. Raises ``Unprocessable`` (not an email or a
+    phone number) and ``RateLimited`` (the sign-up limits)."""
+    user = services.kosync_register(identifier=username, key=key, client=services.Client(ip=ip, user_agent="kosync"))
+    return str(user.id) if user is not None else None

@@ -64,7 +64,7 @@ class UserRegistered(EventPayload):
     has_email: bool
     has_phone: bool
     marketing_consent: bool
-    via: str  # "password" | "google" | "facebook"
+    via: str  # "password" | "google" | "facebook" | "kosync"
 
 
 @dataclass(frozen=True)

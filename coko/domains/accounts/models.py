@@ -6,6 +6,7 @@ object permissions live here too.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 
 import pgtrigger
@@ -13,10 +14,15 @@ from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, Permis
 from django.db import models
 from django.utils import timezone
 
-from coko.platform.crypto import EncryptedTextField
+from coko.platform.crypto import EncryptedTextField, keyed_hash
 from coko.platform.events.models import DeadLetterBase, InboxEntryBase, OutboxEventBase
 
 from .contracts import LANGUAGES
+
+
+def kosync_key_of(md5_hex: str) -> str:
+    """What is stored for the key KOReader's sync sends (the md5 of the password, in hex)."""
+    return keyed_hash(md5_hex, purpose="accounts.kosync-key")
 
 
 class UserManager(BaseUserManager):
@@ -55,6 +61,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     phone_verified_at = models.DateTimeField(null=True, blank=True)
     deletion_requested_at = models.DateTimeField(null=True, blank=True)
     erased_at = models.DateTimeField(null=True, blank=True)
+    # KOReader's sync sends md5(password) as its key: a keyed hash of that md5 (never the md5
+    # itself), kept in step with the password by ``set_password`` (``kosync_key_of``).
+    kosync_key = models.CharField(max_length=64, blank=True, default="", editable=False)
 
     objects = UserManager()
 
@@ -73,6 +82,11 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.email or self.display_name or str(self.id)
+
+    def set_password(self, raw_password) -> None:
+        """Django's, and the KOReader sync key of the same password (cleared with an unusable one)."""
+        super().set_password(raw_password)
+        self.kosync_key = kosync_key_of(hashlib.md5(raw_password.encode()).hexdigest()) if raw_password else ""
 
 
 class SocialAccount(models.Model):

@@ -102,3 +102,13 @@ def books_with_cover_source(*, limit: int) -> list[str]:
 def starter_books_without_cover() -> list[contracts.BookSummary]:
     """Demo data: the starter catalogue's books that have no cover yet."""
     return selectors.books_without_cover(source="coko-starter")
+
+
+def book_id_for_koreader_md5(*, md5: str) -> str | None:
+    """The book one of whose files has this KOReader partial MD5 (KOReader sync's ``document``),
+    the oldest such file's; None if no book's file matches. One indexed read."""
+    from .models import Format
+
+    book_id = (Format.objects.filter(koreader_md5=md5.lower()).order_by("created_at")
+               .values_list("edition__book_id", flat=True).first())
+    return str(book_id) if book_id else None

@@ -20,7 +20,7 @@ one's sessions), ``two_factor`` (TOTP and recovery codes), ``app_passwords`` (e-
 over HTTP Basic), ``profile``,
 ``credentials`` (one-time codes: verification, password reset; password change),
 ``deletion`` (closing, erasure), ``permissions`` (roles, object permissions),
-``social_accounts`` (Google/Facebook sign-in). ``from coko.domains.accounts import services``
+``social_accounts`` (Google/Facebook sign-in), ``kosync`` (KOReader's sync: its key, its sign-up). ``from coko.domains.accounts import services``
 and ``services.<name>`` keep working for every name below.
 """
 
@@ -43,6 +43,7 @@ from .credentials import (
     verification_confirm,
     verification_request,
 )
+from .kosync import kosync_register, kosync_verify
 from .deletion import DELETION_GRACE, account_delete_request, account_erase, accounts_erase_due
 from .permissions import (
     object_permission_grant,
@@ -106,6 +107,8 @@ __all__ = [
     "basic_password_verify",
     "credentials_verify",
     "email_normalize",
+    "kosync_register",
+    "kosync_verify",
     "object_permission_grant",
     "object_permission_revoke",
     "password_change",

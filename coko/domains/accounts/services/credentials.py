@@ -178,7 +178,7 @@ def _password_reset_apply(*, user_id, code: str, new_password: str, client: Clie
         return False
     password_check_policy(new_password, user)  # refused: rolled back, the code stays usable
     user.set_password(new_password)
-    user.save(update_fields=["password"])
+    user.save(update_fields=["password", "kosync_key"])
     sessions_end(live_families(user.id))
     audit("password.reset", user_id=user.id, client=client)
     return True
@@ -202,7 +202,7 @@ def _password_change_apply(*, user_id: str, session_id: str, current_password: s
         return False
     password_check_policy(new_password, user)
     user.set_password(new_password)
-    user.save(update_fields=["password"])
+    user.save(update_fields=["password", "kosync_key"])
     sessions_end(live_families(user.id) - {uuid.UUID(session_id)})
     audit("password.changed", user_id=user.id, client=client)
     return True

@@ -7,6 +7,7 @@ session (revoking the family and deny-listing its id) ends them too.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass, replace
@@ -26,7 +27,7 @@ from coko.platform.ratelimit import failure_record, failures_clear, lockout_chec
 from coko.platform.services import use_case
 
 from .. import contracts, errors
-from ..models import RefreshToken, User
+from ..models import RefreshToken, User, kosync_key_of
 from ..selectors import permissions_for_user, roles_for_user, user_by_identifier
 from ._common import DB, Client, audit, device_known, device_token_issue, identifier_key, limit
 from .two_factor import second_factor_accept, two_factor_on
@@ -262,7 +263,21 @@ def _credentials_verify(*, identifier: str, password: str, client: Client) -> tu
     # holds the password would get a fresh budget of codes with each password login).
     if not two_factor_on(user.id):
         failures_clear(key=lock_key)
+    kosync_key_remember(user=user, password=password)
     return user, device_id, lock_key, lockout
+
+
+def kosync_key_remember(*, user: User, password: str) -> None:
+    """After a password login: store the account's KOReader key if it is not the password's yet
+    (accounts whose password predates it). One HMAC; a write only the first time."""
+    key = kosync_key_of(hashlib.md5(password.encode()).hexdigest())
+    if user.kosync_key != key:
+        _kosync_key_store(user_id=user.id, key=key)
+
+
+@use_case(DB)
+def _kosync_key_store(*, user_id, key: str) -> None:
+    User.objects.filter(id=user_id).update(kosync_key=key)
 
 
 @use_case(DB)
