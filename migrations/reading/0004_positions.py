@@ -34,6 +34,8 @@ class Migration(migrations.Migration):
                 ('announced_at', models.DateTimeField()),
             ],
             options={
+                'verbose_name': 'reading position',
+                'verbose_name_plural': 'reading positions',
                 'indexes': [models.Index(fields=['user_id', '-server_time'], name='reading_progress_recent')],
                 'constraints': [models.UniqueConstraint(condition=models.Q(('book_id__isnull', False)), fields=('user_id', 'book_id'), name='reading_progress_user_book'), models.UniqueConstraint(condition=models.Q(('book_id__isnull', True)), fields=('user_id', 'document'), name='reading_progress_user_document'), models.CheckConstraint(condition=models.Q(('progression__gte', 0), ('progression__lte', 1)), name='reading_progress_progression_0_1')],
             },

@@ -61,6 +61,7 @@ class Progress(models.Model):
     announced_at = models.DateTimeField()
 
     class Meta:
+        verbose_name, verbose_name_plural = "reading position", "reading positions"
         indexes = [models.Index(fields=["user_id", "-server_time"], name="reading_progress_recent")]
         constraints = [
             models.UniqueConstraint(fields=["user_id", "book_id"], name="reading_progress_user_book",
