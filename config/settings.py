@@ -550,6 +550,12 @@ COKO_PAYMENTS = {
     # how old a signed webhook may be (Wave, Stripe): older is a replay
     "WEBHOOK_TOLERANCE_S": env.int("COKO_PAYMENTS_WEBHOOK_TOLERANCE_S", 300, minimum=1, maximum=3600),
 }
+COKO_COMMUNITY = {
+    # reviews a reader may post per window: (hits, window in seconds)
+    "REVIEW_RATE": (env.int("COKO_COMMUNITY_REVIEWS_PER_HOUR", 30, minimum=1), 3600),
+    # the longest review text, in characters
+    "REVIEW_MAX_CHARS": env.int("COKO_COMMUNITY_REVIEW_MAX_CHARS", 10_000, minimum=100),
+}
 # The providers (a provider is on when its key is set; `make run` points them at local simulators).
 WAVE_API_BASE = env.str("WAVE_API_BASE", "https://api.wave.com", pattern=r"https?://\S+")
 WAVE_API_KEY = env.str("WAVE_API_KEY")
