@@ -70,4 +70,22 @@ class ReviewDeleted(EventPayload):
     user_id: str
 
 
-EVENTS = {REVIEW_POSTED: ReviewPosted, REVIEW_UPDATED: ReviewUpdated, REVIEW_DELETED: ReviewDeleted}
+# --- forums ----------------------------------------------------------------------------------------
+COMMUNITY_MENTIONED = "community.mentioned"
+
+
+@dataclass(frozen=True)
+class CommunityMentioned(EventPayload):
+    """``community.mentioned``: a post names a reader with their ``@handle`` (told once per post)."""
+
+    VERSION = 1
+    post_id: str
+    topic_id: str
+    topic_title: str
+    author_id: str
+    author_handle: str
+    mentioned_user_id: str
+
+
+EVENTS = {REVIEW_POSTED: ReviewPosted, REVIEW_UPDATED: ReviewUpdated, REVIEW_DELETED: ReviewDeleted,
+          COMMUNITY_MENTIONED: CommunityMentioned}

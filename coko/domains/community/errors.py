@@ -31,3 +31,15 @@ REVIEW_OWN_VOTE = ErrorCode(D, "review_own_vote", Unprocessable,
                             _("You cannot mark your own review as helpful."), details=("review_id",))
 INVALID_PAGE_CURSOR = ErrorCode(D, "invalid_page_cursor", Unprocessable, _("This page cursor is not valid."),
                                 details=("cursor",))
+
+# --- forums -----------------------------------------------------------------------------------------
+FORUM_NOT_FOUND = ErrorCode(D, "forum_not_found", NotFound, _("There is no such forum."), details=("forum_id",))
+TOPIC_NOT_FOUND = ErrorCode(D, "topic_not_found", NotFound, _("There is no such topic."), details=("topic_id",))
+POST_NOT_FOUND = ErrorCode(D, "post_not_found", NotFound, _("There is no such post."), details=("post_id",))
+TOPIC_LOCKED = ErrorCode(D, "topic_locked", Conflict, _("This topic is locked: nobody can post in it."),
+                         details=("topic_id",))
+POST_DELETED = ErrorCode(D, "post_deleted", Conflict, _("This post was deleted."), details=("post_id",))
+POST_PARENT_INVALID = ErrorCode(D, "post_parent_invalid", Unprocessable,
+                                _("A reply answers a post of the same topic."), details=("parent_id",))
+POST_EMPTY = ErrorCode(D, "post_empty", Unprocessable, _("A post needs some text."))
+POST_TOO_LONG = ErrorCode(D, "post_too_long", Unprocessable, _("This post is too long."), details=("limit",))

@@ -70,3 +70,78 @@ class ReviewVote(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["review", "user_id"], name="community_review_vote_once")]
+
+
+# --- forums ----------------------------------------------------------------------------------------
+class Member(models.Model):
+    """A reader as the community names them: the ``@handle`` mentions use (made at their first post)."""
+
+    user_id = models.UUIDField(primary_key=True)
+    handle = models.CharField(max_length=32, unique=True)
+    created_at = models.DateTimeField()
+
+
+class Forum(models.Model):
+    """A place for topics, created by staff, named in every language of the site."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4)
+    slug = models.SlugField(max_length=60, unique=True)
+    names = models.JSONField(default=dict, help_text='{"fr": "…", "en": "…"}')
+    descriptions = models.JSONField(default=dict, blank=True, help_text='{"fr": "…", "en": "…"}')
+    position = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["position", "slug"]
+
+    def __str__(self) -> str:
+        return self.names.get("fr") or self.slug
+
+
+class Topic(models.Model):
+    """A conversation in a forum; moderators pin it (listed first) or lock it (no more posts)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4)
+    forum = models.ForeignKey(Forum, on_delete=models.PROTECT, related_name="topics")
+    user_id = models.UUIDField()
+    title = models.CharField(max_length=200)
+    pinned = models.BooleanField(default=False)
+    locked = models.BooleanField(default=False)
+    post_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField()
+    last_posted_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["forum", "-pinned", "-created_at", "-id"], name="community_topic_list")]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Post(models.Model):
+    """A message in a topic (a reply names its ``parent``). ``html`` is the Markdown rendered and
+    sanitised once, when written. A deleted post stays as a tombstone: the thread still reads."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4)
+    topic = models.ForeignKey(Topic, on_delete=models.CASCADE, related_name="posts")
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="replies")
+    user_id = models.UUIDField()
+    body = models.TextField()
+    html = models.TextField()
+    created_at = models.DateTimeField()
+    edited_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    deleted_by = models.UUIDField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["topic", "created_at", "id"], name="community_post_thread")]
+
+
+class PostRevision(models.Model):
+    """A post's earlier body, kept when its author edits it (append-only)."""
+
+    id = models.BigAutoField(primary_key=True)
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="revisions")
+    body = models.TextField()
+    written_at = models.DateTimeField()  # when this body was written (the post's, or the previous edit's)
+    replaced_at = models.DateTimeField()

@@ -1,7 +1,8 @@
 """Keyset pages: a cursor names the last row shown, so a page stays right while people post.
 
-Every order here is descending on all its keys (most helpful, newest, best rated, the id
-last as the tie-breaker); the next page is the rows strictly after the cursor's.
+An order runs one way on all its keys (descending: most helpful, newest, best rated; ascending:
+a thread's posts, oldest first), the id last as the tie-breaker; the next page is the rows
+strictly after the cursor's.
 """
 
 from __future__ import annotations
@@ -18,19 +19,27 @@ from django.db.models import Q, QuerySet
 
 from .. import errors
 
-_PARSE = {"int": int, "datetime": datetime.fromisoformat, "uuid": UUID}
+def _bool(value) -> bool:
+    if type(value) is not bool:
+        raise ValueError("not a boolean")
+    return value
+
+
+_PARSE = {"int": int, "bool": _bool, "datetime": datetime.fromisoformat, "uuid": UUID}
 
 
 @dataclass(frozen=True)
 class Key:
-    """A descending order on ``fields``, each parsed from a cursor by ``kinds`` (int, datetime, uuid)."""
+    """An order on ``fields`` (descending, or ascending), each parsed from a cursor by ``kinds``
+    (int, bool, datetime, uuid)."""
 
     name: str
     fields: tuple[str, ...]
     kinds: tuple[str, ...]
+    descending: bool = True
 
     def order_by(self) -> list[str]:
-        return ["-" + f for f in self.fields]
+        return [("-" if self.descending else "") + f for f in self.fields]
 
 
 @dataclass(frozen=True)
@@ -48,7 +57,7 @@ def cursor_encode(*, key: Key, row) -> str:
 
 
 def _plain(value) -> str | int:
-    return value if type(value) is int else (value.isoformat() if isinstance(value, datetime) else str(value))
+    return value if type(value) in (int, bool) else (value.isoformat() if isinstance(value, datetime) else str(value))
 
 
 def cursor_decode(*, key: Key, cursor: str) -> tuple:
@@ -63,10 +72,10 @@ def cursor_decode(*, key: Key, cursor: str) -> tuple:
 
 
 def _after(key: Key, values: tuple) -> Q:
-    """Rows strictly after ``values`` in ``key``'s (all descending) order."""
-    condition = Q()
+    """Rows strictly after ``values`` in ``key``'s order."""
+    condition, beyond = Q(), "lt" if key.descending else "gt"
     for i, field in enumerate(key.fields):
-        step = Q(**{f"{field}__lt": values[i]}, **dict(zip(key.fields[:i], values[:i], strict=True)))
+        step = Q(**{f"{field}__{beyond}": values[i]}, **dict(zip(key.fields[:i], values[:i], strict=True)))
         condition = step if i == 0 else condition | step
     return condition
 
