@@ -564,6 +564,16 @@ COKO_READING = {
     # KOReader's POST /kosync/users/create registers a Coko reader (else 402, code 2005)
     "KOSYNC_REGISTRATION": env.bool("COKO_READING_KOSYNC_REGISTRATION", True),
 }
+COKO_COMMUNITY = {
+    # reviews a reader may post per window: (hits, window in seconds)
+    "REVIEW_RATE": (env.int("COKO_COMMUNITY_REVIEWS_PER_HOUR", 30, minimum=1), 3600),
+    # the longest review text, in characters
+    "REVIEW_MAX_CHARS": env.int("COKO_COMMUNITY_REVIEW_MAX_CHARS", 10_000, minimum=100),
+    # forum posts (and new topics) a reader may write per window: (hits, window in seconds)
+    "POST_RATE": (env.int("COKO_COMMUNITY_POSTS_PER_10_MINUTES", 20, minimum=1), 600),
+    # the longest post, in characters of Markdown
+    "POST_MAX_CHARS": env.int("COKO_COMMUNITY_POST_MAX_CHARS", 20_000, minimum=100),
+}
 # The providers (a provider is on when its key is set; `make run` points them at local simulators).
 WAVE_API_BASE = env.str("WAVE_API_BASE", "https://api.wave.com", pattern=r"https?://\S+")
 WAVE_API_KEY = env.str("WAVE_API_KEY")

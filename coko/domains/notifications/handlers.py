@@ -1,4 +1,4 @@
-"""Event handlers of the notifications domain: what the accounts and payments events tell a person."""
+"""Event handlers of the notifications domain: what the accounts, payments and community events tell a person."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from coko.domains.accounts.contracts import (
     SignupCodeRequested,
     UserRegistered,
 )
+from coko.domains.community.contracts import COMMUNITY_MENTIONED, CommunityMentioned
 from coko.domains.payments.contracts import (
     PAYMENT_COMPLETED,
     SUBSCRIPTION_EXPIRING,
@@ -97,3 +98,12 @@ def remind_pass_expiring(event: Event) -> None:
     _send(event, user_id=expiring.user_id, template="pass_expiring", category="payments", context={
         "plan": expiring.plan_slug, "ends_fr": _long_date(expiring.ends_at, "fr"),
         "ends_en": _long_date(expiring.ends_at, "en")})
+
+
+# --- community --------------------------------------------------------------------------------------------
+@subscribe(COMMUNITY_MENTIONED)
+def tell_mentioned_reader(event: Event) -> None:
+    """A post names a reader (``@handle``): they are told who, and in which topic."""
+    mention = event.payload_as(CommunityMentioned)
+    _send(event, user_id=mention.mentioned_user_id, template="community_mentioned", category="community",
+          context={"author": mention.author_handle, "topic": mention.topic_title})

@@ -14,6 +14,7 @@ import uuid
 
 import pytest
 
+from coko.domains.accounts.contracts import ROLE_PERMISSIONS
 from coko.domains.accounts.testing import user_with_roles
 from coko.platform.auth.ninja import BearerAuth
 
@@ -21,14 +22,16 @@ pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
 
 
 def guarded_operations() -> list[tuple[str, str]]:
-    """``(method, path)`` of every API operation whose auth names a role or a permission."""
+    """``(method, path)`` of every API operation whose auth names a role, or a permission a reader
+    lacks (a reader holds ``write_reviews``: reviewing is not a staff operation)."""
     from coko.platform.http.api import api
 
     found = []
     for prefix, router in api._routers:
         for path, path_view in router.path_operations.items():
             for operation in path_view.operations:
-                if any(isinstance(auth, BearerAuth) and (auth.roles or auth.permissions)
+                if any(isinstance(auth, BearerAuth)
+                       and (auth.roles or not set(auth.permissions) <= ROLE_PERMISSIONS["user"])
                        for auth in operation.auth_callbacks):
                     for method in operation.methods:
                         found.append((method, re.sub("/+", "/", f"/api/v1/{prefix}/{path}")))
