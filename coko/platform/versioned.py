@@ -10,13 +10,19 @@ only the entries built from it go cold. No global generation, no deletion to rac
 
     versioned.bump(f"payments:user:{user_id}", using="payments")   # after the change commits
 
-A read is one Redis round trip (a script reads the versions and the entry stored under them);
+Many entries at once (a page's books, each under its own version) are one round trip too:
+
+    bodies = versioned.cached_many(
+        entries=[(f"catalog:entry:{i}:fr", [f"catalog:book:{i}"]) for i in ids], ttl_s=3600,
+        compute_missing=lambda positions: {p: render(ids[p]) for p in positions})
+
+A read is one Redis round trip (a script reads the versions and the entries stored under them);
 a miss computes and stores under the versions read *before* computing, so a change that
 commits meanwhile (and bumps) leaves that entry behind, never serves it. A version that is
-missing (never bumped, or evicted: the cache Redis is ``allkeys-lru``) starts at the current
-time in milliseconds and a bump never goes below it, so no entry stored under an older
-version can match again. An entry lives ``ttl_s`` at most, which also bounds how long a bump
-lost with a dying process can leave an entry in use.
+missing (never bumped, or evicted: the cache Redis is ``allkeys-lru``) starts at a random
+52-bit number and a bump adds one, so an entry stored under a lost version is found again
+only by a one-in-2^52 chance. An entry lives ``ttl_s`` at most, which also bounds how long a
+bump lost with a dying process can leave an entry in use.
 
 Entries live on the cache Redis (Django's ``default`` cache, ``COKO_CACHE_REDIS_URL``).
 """
@@ -47,6 +53,28 @@ for i, key in ipairs(KEYS) do
 end
 local entry = redis.call('GET', ARGV[1] .. '|' .. table.concat(versions, ':'))
 return {entry or false, unpack(versions)}
+"""
+# KEYS: the version keys of every entry, in order. ARGV[1]: a fresh random version; then, per entry,
+# its key prefix and how many of KEYS are its versions. Returns, per entry, {entry or false, "v1:v2…"}.
+_READ_MANY = """
+local fresh, out, k = ARGV[1], {}, 1
+for e = 2, #ARGV, 2 do
+  local versions = {}
+  for i = 1, tonumber(ARGV[e + 1]) do
+    local key = KEYS[k]
+    k = k + 1
+    local v = redis.call('GET', key)
+    if not v then
+      redis.call('SET', key, fresh, 'NX')
+      v = redis.call('GET', key)
+    end
+    versions[i] = v
+  end
+  local seen = table.concat(versions, ':')
+  out[#out + 1] = redis.call('GET', ARGV[e] .. '|' .. seen) or false
+  out[#out + 1] = seen
+end
+return out
 """
 # KEYS[1]: a version key. ARGV[1]: a fresh random version, for a key that is missing. The new version.
 _BUMP = """
@@ -97,13 +125,48 @@ def cached(*, key: str, versions: Sequence[str], ttl_s: float, compute: Callable
     return value
 
 
+def cached_many(*, entries: Sequence[tuple[str, Sequence[str]]], ttl_s: float,
+                compute_missing: Callable[[list[int]], dict[int, bytes]]) -> list[bytes | None]:
+    """The bytes of each ``(key, versions)`` of ``entries`` under its current versions, in one
+    round trip; those missing are ``compute_missing(positions)`` (a mapping position → bytes,
+    computed together: one query for them all, say) and stored for ``ttl_s`` (a second round
+    trip, only when something was missing). A position ``compute_missing`` leaves out is ``None``."""
+    if not entries:
+        return []
+    keys, args = [], [_fresh()]
+    for key, versions in entries:
+        keys += [_name(v) for v in versions]
+        args += [_name(key), len(versions)]
+    found = _script(_READ_MANY)(keys=keys, args=args)
+    bodies: list[bytes | None] = [found[2 * n] or None for n in range(len(entries))]
+    missing = [n for n, body in enumerate(bodies) if body is None]
+    if missing:
+        computed = compute_missing(missing)
+        pipe = _client().pipeline(transaction=False)
+        for n in missing:
+            body = computed.get(n)
+            if body is None:
+                continue
+            bodies[n] = body
+            seen = found[2 * n + 1]
+            seen = seen.decode() if isinstance(seen, bytes) else str(seen)
+            pipe.set(f"{_name(entries[n][0])}|{seen}", body, px=max(1, int(ttl_s * 1000)))
+        pipe.execute()
+    return bodies
+
+
 def bump(*names: str, using: str | None = None) -> None:
     """New versions of ``names``: the entries built from them go cold. Inside a transaction on
     ``using``, after it commits (a rolled-back change bumps nothing)."""
     def run() -> None:
         script = _script(_BUMP)
+        if len(names) == 1:
+            script(keys=[_name(names[0])], args=[_fresh()])
+            return
+        pipe = _client().pipeline(transaction=False)  # many (an import's books): one round trip
         for name in names:
-            script(keys=[_name(name)], args=[_fresh()])
+            script(keys=[_name(name)], args=[_fresh()], client=pipe)
+        pipe.execute()
 
     if using is not None and transaction.get_connection(using).in_atomic_block:
         transaction.on_commit(run, using=using)
@@ -111,4 +174,4 @@ def bump(*names: str, using: str | None = None) -> None:
         run()
 
 
-__all__ = ["bump", "cached"]
+__all__ = ["bump", "cached", "cached_many"]

@@ -67,3 +67,35 @@ def test_a_value_true_until_a_time_is_computed_again_after_it(clock):
     clock.advance(11)
     _get("t:until", ["t:v:until"], source, ttl_for=left)
     assert source.calls == 2
+
+
+def test_many_entries_are_read_in_one_round_trip_and_only_the_missing_computed():
+    from django.core.cache import cache
+
+    asked = []
+
+    def compute(positions):
+        asked.append(list(positions))
+        return {n: f"body {n} #{len(asked)}".encode() for n in positions if n != 2}  # 2: nothing to store
+
+    entries = [(f"t:many:{n}", [f"t:v:many:{n}", "t:v:many:all"]) for n in range(4)]
+    first = versioned.cached_many(entries=entries, ttl_s=60, compute_missing=compute)
+    assert first == [b"body 0 #1", b"body 1 #1", None, b"body 3 #1"] and asked == [[0, 1, 2, 3]]
+
+    client = cache.redis_client()
+    calls = []
+    original = client.evalsha
+    client.evalsha = lambda *a, **kw: calls.append(a) or original(*a, **kw)
+    try:
+        again = versioned.cached_many(entries=entries, ttl_s=60, compute_missing=compute)
+    finally:
+        del client.evalsha
+    assert again == [b"body 0 #1", b"body 1 #1", None, b"body 3 #1"]
+    assert asked[1] == [2] and len(calls) == 1  # one script call read every entry; only the missing one computed
+
+    versioned.bump("t:v:many:1")  # one entry's own version: only it goes cold
+    versioned.cached_many(entries=entries, ttl_s=60, compute_missing=compute)
+    assert asked[2] == [1, 2]
+    versioned.bump("t:v:many:all")  # a version they all share: all of them
+    versioned.cached_many(entries=entries, ttl_s=60, compute_missing=compute)
+    assert asked[3] == [0, 1, 2, 3]
