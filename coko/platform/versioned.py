@@ -54,27 +54,57 @@ end
 local entry = redis.call('GET', ARGV[1] .. '|' .. table.concat(versions, ':'))
 return {entry or false, unpack(versions)}
 """
-# KEYS: the version keys of every entry, in order. ARGV[1]: a fresh random version; then, per entry,
-# its key prefix and how many of KEYS are its versions. Returns, per entry, {entry or false, "v1:v2…"}.
+# KEYS: the version keys of every entry, in order. ARGV: per entry, its key prefix and how many of
+# KEYS are its versions. Returns, per entry, {entry or false, versions seen ("" for a missing one)...}.
+# A read creates nothing: a miss that is not stored (a 404 of a made-up id) leaves no key behind.
 _READ_MANY = """
-local fresh, out, k = ARGV[1], {}, 1
-for e = 2, #ARGV, 2 do
-  local versions = {}
+local out, k = {}, 1
+for e = 1, #ARGV, 2 do
+  local versions, complete = {}, true
   for i = 1, tonumber(ARGV[e + 1]) do
-    local key = KEYS[k]
+    local v = redis.call('GET', KEYS[k])
     k = k + 1
-    local v = redis.call('GET', key)
-    if not v then
-      redis.call('SET', key, fresh, 'NX')
-      v = redis.call('GET', key)
-    end
+    if not v then complete, v = false, '' end
     versions[i] = v
   end
-  local seen = table.concat(versions, ':')
-  out[#out + 1] = redis.call('GET', ARGV[e] .. '|' .. seen) or false
-  out[#out + 1] = seen
+  out[#out + 1] = complete and redis.call('GET', ARGV[e] .. '|' .. table.concat(versions, ':')) or false
+  for i = 1, #versions do out[#out + 1] = versions[i] end
 end
 return out
+"""
+# KEYS: the distinct version keys of the entries to store. ARGV: a fresh random version, the entries'
+# lifetime (ms), then per key the version seen before computing ("" for a missing one), then per
+# entry its key prefix, its body, how many versions it has and their places in KEYS. A missing
+# version starts at the fresh number (if it is still missing: a bump raced the computation
+# otherwise); an entry is stored only if none of its versions changed meanwhile. Returns how many.
+_STORE_MANY = """
+local ok, now = {}, {}
+for i, key in ipairs(KEYS) do
+  local seen = ARGV[2 + i]
+  if seen == '' then
+    ok[i] = redis.call('SET', key, ARGV[1], 'NX') and true or false
+    now[i] = ARGV[1]
+  else
+    ok[i] = redis.call('GET', key) == seen
+    now[i] = seen
+  end
+end
+local a, stored = 3 + #KEYS, 0
+while a <= #ARGV do
+  local prefix, body, m = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])
+  local versions, good = {}, true
+  for j = 1, m do
+    local i = tonumber(ARGV[a + 2 + j])
+    good = good and ok[i]
+    versions[j] = now[i]
+  end
+  a = a + 3 + m
+  if good then
+    redis.call('SET', prefix .. '|' .. table.concat(versions, ':'), body, 'PX', ARGV[2])
+    stored = stored + 1
+  end
+end
+return stored
 """
 # KEYS[1]: a version key. ARGV[1]: a fresh random version, for a key that is missing. The new version.
 _BUMP = """
@@ -133,25 +163,40 @@ def cached_many(*, entries: Sequence[tuple[str, Sequence[str]]], ttl_s: float,
     trip, only when something was missing). A position ``compute_missing`` leaves out is ``None``."""
     if not entries:
         return []
-    keys, args = [], [_fresh()]
+    keys, args = [], []
     for key, versions in entries:
         keys += [_name(v) for v in versions]
         args += [_name(key), len(versions)]
     found = _script(_READ_MANY)(keys=keys, args=args)
-    bodies: list[bytes | None] = [found[2 * n] or None for n in range(len(entries))]
+    bodies: list[bytes | None] = []
+    seen: list[list] = []
+    at = 0
+    for _key, versions in entries:
+        bodies.append(found[at] or None)
+        seen.append(found[at + 1:at + 1 + len(versions)])
+        at += 1 + len(versions)
     missing = [n for n, body in enumerate(bodies) if body is None]
     if missing:
         computed = compute_missing(missing)
-        pipe = _client().pipeline(transaction=False)
+        places: dict[str, int] = {}  # version key → its place in KEYS (1-based, as Lua counts)
+        seen_of: list = []
+        stored: list = []
         for n in missing:
             body = computed.get(n)
             if body is None:
                 continue
             bodies[n] = body
-            seen = found[2 * n + 1]
-            seen = seen.decode() if isinstance(seen, bytes) else str(seen)
-            pipe.set(f"{_name(entries[n][0])}|{seen}", body, px=max(1, int(ttl_s * 1000)))
-        pipe.execute()
+            key, versions = entries[n]
+            at_keys = []
+            for version, value in zip(versions, seen[n], strict=True):
+                name = _name(version)
+                if name not in places:
+                    places[name] = len(places) + 1
+                    seen_of.append(value)
+                at_keys.append(places[name])
+            stored += [_name(key), body, len(at_keys), *at_keys]
+        if stored:
+            _script(_STORE_MANY)(keys=list(places), args=[_fresh(), max(1, int(ttl_s * 1000)), *seen_of, *stored])
     return bodies
 
 

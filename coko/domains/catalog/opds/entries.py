@@ -119,7 +119,7 @@ def book_prepare(data: dict | None) -> Book | None:
 def book_full(book_id: str, *, lang: str) -> dict | None:
     """A published book whole, through the JSON API's cache entry for it (same key)."""
     body = cache.cached_json("book", lambda: selectors.book_detail(book_id=book_id, lang=lang),
-                             id=str(book_id), lang=lang)
+                             versions=cache.book_versions(book_id), id=str(book_id), lang=lang)
     return json.loads(body)
 
 

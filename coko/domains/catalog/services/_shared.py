@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db import connections, transaction
+from django.db import connections
 from django.db.models import F
 
 from coko.domains.accounts import api as accounts_api
@@ -148,9 +148,13 @@ def sorts_and_counts_refresh(*, author_ids=None, book_ids=None) -> None:
             cursor.execute(_COUNT_SQL.format(table=table, column=column))
 
 
-def after_commit() -> None:
-    """Retire the cached catalogue reads once the transaction commits."""
-    transaction.on_commit(cache.catalog_changed, using=DB)
+def after_commit(book: Book | None = None) -> None:
+    """Retire the cached reads built from ``book`` (its entries and the pages) or, without a
+    book (categories), from the names every book shows: once the transaction commits."""
+    if book is not None:
+        cache.book_changed(book.id, using=DB)
+    else:
+        cache.catalog_changed(using=DB)
 
 
 def touched(book: Book) -> None:
@@ -159,4 +163,4 @@ def touched(book: Book) -> None:
     book.refresh_from_db()
     if book.status == "published":
         announce(book, contracts.BOOK_UPDATED)
-    after_commit()
+    after_commit(book)
