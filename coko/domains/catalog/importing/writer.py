@@ -9,7 +9,8 @@ Everything here writes published books quickly and idempotently:
   ``BATCH`` books, one durable transaction per batch, and each book is announced
   (``book.published``, payload ``contracts.BookChanged``) in its batch's transaction;
 * then the search documents are refreshed, the authors' ``book_count`` recomputed in one
-  statement, the tables analysed (large imports) and the catalog cache's names and pages retired (``cache.catalog_changed``).
+  statement, the tables analysed (large imports) and the catalog cache's names and pages
+  retired (``cache.catalog_changed``).
 
 The goodbooks-10k data (CC BY-SA 4.0, collected from Goodreads) is *read* from a directory
 or downloaded at run time with SHA-1 verification; it is never shipped with Coko.

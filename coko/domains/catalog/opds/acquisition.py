@@ -15,7 +15,8 @@ from .vocabulary import ACQUISITION, EPOCH, NAVIGATION, Target, text
 
 def _acquisition(*, key: str, title: str, name: str, kwargs: dict, params: Params, sort: str,
                  filters: selectors.BookFilters, up: Target, lang: str) -> Feed:
-    page = selectors.book_page(filters=filters, sort=sort, cursor=params.cursor, limit=params.limit, lang=lang)
+    page = selectors.book_page(filters=filters, sort=sort, cursor=params.cursor, limit=params.limit, lang=lang,
+                               whole=True)
     books = books_prepare(page.books)
     facet_key = json.dumps(params.facet_query(), sort_keys=True)
     feed = Feed(kind=ACQUISITION, key=f"{key}:{facet_key}", title=title, up=up, books=books,
@@ -74,7 +75,7 @@ def search(*, params: Params, lang: str, search_param: str = "q") -> Feed:
     counts = None
     if params.q:
         page = selectors.book_search(query=params.q, filters=params.filters(), limit=params.limit,
-                                     offset=params.offset, lang=lang)
+                                     offset=params.offset, lang=lang, whole=True)
         feed.books = books_prepare(page.books)
         feed.total = page.total
         counts = page.facets

@@ -11,7 +11,7 @@ from django.db.models.expressions import RawSQL
 
 from .. import errors
 from ..models import Collection, CollectionItem, ShelfItem
-from .full import book_json_sql, card_of, shaped
+from .full import book_json_sql, card_shaped, shaped
 from .lists import BookPage, cursor_decode, cursor_encode
 
 
@@ -30,13 +30,15 @@ def _page(items, order: tuple[str, str], limit: int, sort: str, lang: str, whole
           ) -> tuple[list[dict], str | None]:
     """A page of ``items`` (a queryset) in ``order``: its books as cards (whole: ``whole``) and
     the next page's cursor (the last item's place), in one statement."""
-    rows = list(items.order_by(*order).annotate(whole=RawSQL(book_json_sql(f'"{items.model._meta.db_table}"."book_id"'), ()))
-                .values_list("id", order[0].lstrip("-"), "whole")[: limit + 1])
+    book_id = f'"{items.model._meta.db_table}"."book_id"'
+    rows = list(items.order_by(*order).annotate(json=RawSQL(book_json_sql(book_id, whole=whole), ()))
+                .values_list("id", order[0].lstrip("-"), "json")[: limit + 1])
     more = len(rows) > limit
     rows = rows[:limit]
     cursor = cursor_encode(sort=sort, value=rows[-1][1], book_id=rows[-1][0]) if more and rows else None
-    books = [shaped(raw, lang=lang) for _, _, raw in rows]
-    return (books if whole else [card_of(b) for b in books]), cursor
+    if whole:
+        return [shaped(raw, lang=lang) for _, _, raw in rows], cursor
+    return [card_shaped(raw, lang=lang)[0] for _, _, raw in rows], cursor
 
 
 def _books(queryset):

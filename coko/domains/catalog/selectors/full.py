@@ -18,6 +18,16 @@ from django.db import connections
 
 from .cards import DB, cover, credits_shown, iso, rating
 
+_CREDITS = """(SELECT coalesce(json_agg(json_build_object('id', a.id, 'name', a.name, 'role', ba.role)
+                                       ORDER BY ba.position, ba.id), '[]')
+                FROM catalog_bookauthor ba JOIN catalog_author a ON a.id = ba.author_id WHERE ba.book_id = b.id)"""
+#: one book as a card (what lists show: its row and its credits) as a JSON object; ``b``: the row
+_CARD_JSON = f"""json_build_object(
+  'id', b.id, 'title', b.title, 'translations', b.translations, 'language', b.language,
+  'access_model', b.access_model, 'price_amount', b.price_amount, 'price_currency', b.price_currency,
+  'rating_average', b.rating_average, 'rating_count', b.rating_count, 'popularity', b.popularity,
+  'cover_urls', b.cover_urls, 'cover_file_id', b.cover_file_id, 'publication_year', b.publication_year,
+  'published_at', b.published_at, 'series_position', b.series_position, 'credits', {_CREDITS})"""
 #: one book whole as a JSON object; ``b`` is the ``catalog_book`` row
 _BOOK_JSON = """json_build_object(
   'id', b.id, 'title', b.title, 'subtitle', b.subtitle, 'description', b.description,
@@ -48,10 +58,12 @@ _BOOK_JSON = """json_build_object(
                 WHERE e.book_id = b.id))"""
 
 
-def book_json_sql(book_id: str) -> str:
+def book_json_sql(book_id: str, *, whole: bool = True) -> str:
     """A scalar subquery: the JSON of the book whose id is the SQL expression ``book_id``
-    (``"catalog_book"."id"`` in an ORM query of books, ``p.id`` in a statement of one's own)."""
-    return f"(SELECT {_BOOK_JSON} FROM catalog_book b WHERE b.id = {book_id})"
+    (``"catalog_book"."id"`` in an ORM query of books, ``p.id`` in a statement of one's own):
+    whole (``shaped``), or only what its card shows (``card_shaped``: a list's page needs no
+    categories, editions or formats, the costliest parts to aggregate)."""
+    return f"(SELECT {_BOOK_JSON if whole else _CARD_JSON} FROM catalog_book b WHERE b.id = {book_id})"
 
 
 #: the keys of a card (``card_of``), in the API's order
@@ -103,6 +115,30 @@ def shaped(raw: dict | str | bytes, *, lang: str) -> dict:
         "version": raw["version"],
         "updated_at": _moment(raw["updated_at"]),
     }
+
+
+def card_shaped(raw: dict | str | bytes, *, lang: str) -> dict:
+    """A card's JSON (``book_json_sql(whole=False)``) as the API shows it, in ``lang``; with the
+    book's number in its series (``series_position``) for the caller to show or drop."""
+    if not isinstance(raw, dict):
+        raw = json.loads(raw)
+    texts = (raw["translations"] or {}).get(lang) or {}
+    access_model = raw["access_model"]
+    position = raw["series_position"]
+    return {
+        "id": raw["id"],
+        "title": texts.get("title") or raw["title"],
+        **credits_shown(raw["credits"]),
+        "language": raw["language"],
+        "access_model": access_model,
+        "price": ({"amount": raw["price_amount"], "currency": raw["price_currency"]}
+                  if access_model == "sale" else None),
+        "rating": rating(raw["rating_average"], raw["rating_count"]),
+        "popularity": raw["popularity"],
+        "cover": cover(raw["cover_urls"], raw["cover_file_id"], lang=lang),
+        "publication_year": raw["publication_year"],
+        "published_at": _moment(raw["published_at"]),
+    }, (float(position) if position is not None else None)
 
 
 def card_of(book: dict) -> dict:

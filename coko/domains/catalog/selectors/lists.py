@@ -17,7 +17,7 @@ from .. import contracts, errors, search
 from ..models import TITLE_LANGUAGES, Book, BookAuthor, Format, title_shown
 from .cards import book_full, with_cards, with_everything
 from .categories import category_checked, category_ids_sql
-from .full import book_json_sql, books_full, card_of, shaped
+from .full import book_json_sql, books_full, card_of, card_shaped, shaped
 from .names import author_ids_named, publisher_checked, series_checked
 
 @dataclass(frozen=True)
@@ -179,12 +179,13 @@ def _filtered(filters: BookFilters):
 
 # --- reads -----------------------------------------------------------------------------------
 def book_page(*, filters: BookFilters, sort: str = "popularity", order: str | None = None,
-              cursor: str | None = None, limit: int = 20, lang: str = "en") -> BookPage:
+              cursor: str | None = None, limit: int = 20, lang: str = "en", whole: bool = False) -> BookPage:
     """One page of published books, in a stable order (keyset: inserts never shift a page).
 
     ``order`` (``asc``/``desc``) reverses a sort's natural direction (``order_of``). One
-    statement (the page's keys and each book whole, ``full.book_json_sql``), and one more to
-    resolve an author given by name or to check a category, publisher or series named."""
+    statement (the page's keys and each book's card, or each book whole with ``whole``:
+    ``BookPage.books``; ``full.book_json_sql``), and one more to resolve an author given by
+    name or to check a category, publisher or series named."""
     key = SORT_KEYS[sort]
     order = order_of(sort, order)
     descending = order == "desc"
@@ -195,20 +196,24 @@ def book_page(*, filters: BookFilters, sort: str = "popularity", order: str | No
         value, book_id = cursor_decode(cursor=cursor, sort=sort, order=order)
         books = books.filter(_after(key, descending, value, book_id))
     rows = list(books.order_by(*_ordering(key, descending))
-                .annotate(whole=RawSQL(book_json_sql('"catalog_book"."id"'), ()))
-                .values_list("id", key.field, "whole")[: limit + 1])
+                .annotate(json=RawSQL(book_json_sql('"catalog_book"."id"', whole=whole), ()))
+                .values_list("id", key.field, "json")[: limit + 1])
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = None
     if more and rows:
         last_id, last_value, _ = rows[-1]
         next_cursor = cursor_encode(sort=sort, order=order, value=last_value, book_id=last_id)
-    whole = [shaped(raw, lang=lang) for _, _, raw in rows]
-    items = [card_of(b) for b in whole]
+    if whole:
+        books = [shaped(raw, lang=lang) for _, _, raw in rows]
+        cards = [(card_of(b), b["series"]["position"] if b["series"] else None) for b in books]
+    else:
+        books, cards = [], [card_shaped(raw, lang=lang) for _, _, raw in rows]
+    items = [card for card, _ in cards]
     if sort == "series":  # a series' books: each with its number
-        for item, book in zip(items, whole, strict=True):
-            item["series_position"] = book["series"]["position"] if book["series"] else None
-    return BookPage(items=items, next_cursor=next_cursor, limit=limit, sort=sort, order=order, books=whole)
+        for item, (_, position) in zip(items, cards, strict=True):
+            item["series_position"] = position
+    return BookPage(items=items, next_cursor=next_cursor, limit=limit, sort=sort, order=order, books=books)
 
 
 def book_languages(*, filters: BookFilters | None = None) -> list[str]:
@@ -240,9 +245,10 @@ def books_by_ids(*, book_ids, lang: str = "en") -> list[dict]:
 
 
 def book_search(*, query: str, filters: BookFilters, limit: int = 20, cursor: str | None = None,
-                offset: int = 0, lang: str = "en") -> BookPage:
+                offset: int = 0, lang: str = "en", whole: bool = False) -> BookPage:
     """Published books matching ``query``, best first, with facet counts. Pages go on with
-    ``cursor`` (the previous page's ``next_cursor``) or an ``offset``."""
+    ``cursor`` (the previous page's ``next_cursor``) or an ``offset``. Cards, and each book
+    whole with ``whole`` (``BookPage.books``)."""
     if cursor:
         offset, _ = cursor_decode(cursor=cursor, sort="relevance")
         if type(offset) is not int or not 0 <= offset <= MAX_SEARCH_OFFSET:
@@ -254,14 +260,22 @@ def book_search(*, query: str, filters: BookFilters, limit: int = 20, cursor: st
         publisher_id=filters.publisher_id, series_id=filters.series_id, language=filters.language,
         access_model=filters.access_model, price_min_xof=filters.price_min_xof, price_max_xof=filters.price_max_xof)
     result = search.books_search(query=query, filters=wanted, limit=limit, offset=offset, lang=lang,
-                                 row_sql=book_json_sql("page.id"))
-    # the backend selected each hit's book whole in its own statement (PostgreSQL), or not
+                                 row_sql=book_json_sql("page.id", whole=whole))
+    # the backend selected each hit's book in its own statement (PostgreSQL), or not
     missing = [h.book_id for h in result.hits if h.row is None]
-    fetched = {b["id"]: b for b in books_full(book_ids=missing, lang=lang)} if missing else {}
-    whole = [shaped(h.row, lang=lang) if h.row is not None else fetched.get(str(h.book_id)) for h in result.hits]
-    whole = [b for b in whole if b is not None and b["status"] == "published"]
-    items = [card_of(b) for b in whole]
+    if whole:
+        fetched = {b["id"]: b for b in books_full(book_ids=missing, lang=lang)} if missing else {}
+        books = [shaped(h.row, lang=lang) if h.row is not None else fetched.get(str(h.book_id))
+                 for h in result.hits]
+        books = [b for b in books if b is not None]
+        items = [card_of(b) for b in books]
+    else:
+        fetched = {b["id"]: card_of(b) for b in books_full(book_ids=missing, lang=lang)} if missing else {}
+        books = []
+        items = [card_shaped(h.row, lang=lang)[0] if h.row is not None else fetched.get(str(h.book_id))
+                 for h in result.hits]
+        items = [card for card in items if card is not None]
     more = offset + limit < min(result.total, MAX_SEARCH_OFFSET + 1)
     next_cursor = cursor_encode(sort="relevance", value=offset + limit, book_id="") if more else None
     return BookPage(items=items, next_cursor=next_cursor, limit=limit,
-                    sort="relevance", facets=result.facets, total=result.total, books=whole)
+                    sort="relevance", facets=result.facets, total=result.total, books=books)
