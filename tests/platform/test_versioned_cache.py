@@ -99,3 +99,22 @@ def test_many_entries_are_read_in_one_round_trip_and_only_the_missing_computed()
     versioned.bump("t:v:many:all")  # a version they all share: all of them
     versioned.cached_many(entries=entries, ttl_s=60, compute_missing=compute)
     assert asked[3] == [0, 1, 2, 3]
+
+
+def test_a_multi_get_creates_no_key_for_what_it_does_not_store_nor_stores_across_a_bump(settings):
+    from django.core.cache import cache
+
+    client = cache.redis_client()
+    pattern = f"{settings.REDIS_NAMESPACE}:v:t:ghost*"
+    assert versioned.cached_many(entries=[("t:ghost:e", ["t:ghost:v"])], ttl_s=60,
+                                 compute_missing=lambda positions: {}) == [None]
+    assert list(client.scan_iter(pattern)) == []  # a 404 of a made-up id leaves nothing behind
+
+    def racing(positions):
+        versioned.bump("t:ghost:v")  # the change commits (and bumps) while the entry is computed
+        return {n: b"old" for n in positions}
+
+    assert versioned.cached_many(entries=[("t:ghost:e", ["t:ghost:v"])], ttl_s=60, compute_missing=racing) == [b"old"]
+    fresh = versioned.cached_many(entries=[("t:ghost:e", ["t:ghost:v"])], ttl_s=60,
+                                  compute_missing=lambda positions: {n: b"new" for n in positions})
+    assert fresh == [b"new"]  # the entry computed across the bump was not stored
