@@ -67,3 +67,54 @@ def test_a_value_true_until_a_time_is_computed_again_after_it(clock):
     clock.advance(11)
     _get("t:until", ["t:v:until"], source, ttl_for=left)
     assert source.calls == 2
+
+
+def test_many_entries_are_read_in_one_round_trip_and_only_the_missing_computed():
+    from django.core.cache import cache
+
+    asked = []
+
+    def compute(positions):
+        asked.append(list(positions))
+        return {n: f"body {n} #{len(asked)}".encode() for n in positions if n != 2}  # 2: nothing to store
+
+    entries = [(f"t:many:{n}", [f"t:v:many:{n}", "t:v:many:all"]) for n in range(4)]
+    first = versioned.cached_many(entries=entries, ttl_s=60, compute_missing=compute)
+    assert first == [b"body 0 #1", b"body 1 #1", None, b"body 3 #1"] and asked == [[0, 1, 2, 3]]
+
+    client = cache.redis_client()
+    calls = []
+    original = client.evalsha
+    client.evalsha = lambda *a, **kw: calls.append(a) or original(*a, **kw)
+    try:
+        again = versioned.cached_many(entries=entries, ttl_s=60, compute_missing=compute)
+    finally:
+        del client.evalsha
+    assert again == [b"body 0 #1", b"body 1 #1", None, b"body 3 #1"]
+    assert asked[1] == [2] and len(calls) == 1  # one script call read every entry; only the missing one computed
+
+    versioned.bump("t:v:many:1")  # one entry's own version: only it goes cold
+    versioned.cached_many(entries=entries, ttl_s=60, compute_missing=compute)
+    assert asked[2] == [1, 2]
+    versioned.bump("t:v:many:all")  # a version they all share: all of them
+    versioned.cached_many(entries=entries, ttl_s=60, compute_missing=compute)
+    assert asked[3] == [0, 1, 2, 3]
+
+
+def test_a_multi_get_creates_no_key_for_what_it_does_not_store_nor_stores_across_a_bump(settings):
+    from django.core.cache import cache
+
+    client = cache.redis_client()
+    pattern = f"{settings.REDIS_NAMESPACE}:v:t:ghost*"
+    assert versioned.cached_many(entries=[("t:ghost:e", ["t:ghost:v"])], ttl_s=60,
+                                 compute_missing=lambda positions: {}) == [None]
+    assert list(client.scan_iter(pattern)) == []  # a 404 of a made-up id leaves nothing behind
+
+    def racing(positions):
+        versioned.bump("t:ghost:v")  # the change commits (and bumps) while the entry is computed
+        return {n: b"old" for n in positions}
+
+    assert versioned.cached_many(entries=[("t:ghost:e", ["t:ghost:v"])], ttl_s=60, compute_missing=racing) == [b"old"]
+    fresh = versioned.cached_many(entries=[("t:ghost:e", ["t:ghost:v"])], ttl_s=60,
+                                  compute_missing=lambda positions: {n: b"new" for n in positions})
+    assert fresh == [b"new"]  # the entry computed across the bump was not stored

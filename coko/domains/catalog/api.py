@@ -62,7 +62,7 @@ def book_stats_set(*, book_id: str, rating_average: float | None = None, rating_
 
 def book_changed_apply(*, book_id: str) -> None:
     """Bring caches and the external search index in step with one book (event handlers)."""
-    cache.catalog_changed()
+    cache.book_changed(book_id)
     search.book_index_sync(book_id=book_id)
 
 

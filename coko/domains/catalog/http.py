@@ -65,13 +65,15 @@ def _json(body: bytes, *, status: int = 200, public: bool = True) -> HttpRespons
     return response
 
 
-def _cached(request: HttpRequest, kind: str, build, *, keep: bool = True, **params) -> HttpResponse:
+def _cached(request: HttpRequest, kind: str, build, *, keep: bool = True,
+            versions: tuple[str, ...] = (cache.LISTINGS,), **params) -> HttpResponse:
     """A hot read from the catalog cache, already compressed in the coding the client prefers
     (Brotli, gzip; the platform's compression middleware leaves an encoded response alone) and
     with its ETag (the conditional-GET middleware answers 304 from it). ``params``: normalised,
-    the key's only input; ``keep=False``: answered, not stored (``catalog.cache.storable``)."""
+    the key's only input; ``keep=False``: answered, not stored (``catalog.cache.storable``);
+    ``versions``: what the entry was built from (``catalog.cache``: a page, or one book)."""
     encoding = negotiate(request.META.get("HTTP_ACCEPT_ENCODING", ""))
-    body, etag = cache.cached_response(kind, build, encoding=encoding, keep=keep, **params)
+    body, etag = cache.cached_response(kind, build, encoding=encoding, keep=keep, versions=versions, **params)
     if body == (_NULL[encoding] if encoding else b"null"):
         raise _Missing()
     response = _json(body)
@@ -227,7 +229,7 @@ def book_get(request: HttpRequest, book_id: UUID):
     lang = _lang()
     try:
         return _cached(request, "book", lambda: selectors.book_detail(book_id=book_id, lang=lang),
-                       id=str(book_id), lang=lang)
+                       versions=cache.book_versions(book_id), id=str(book_id), lang=lang)
     except _Missing:
         pass
     if request.principal is not None and _actor(request).may_edit(owner_id=selectors.book_owner(book_id=book_id)):

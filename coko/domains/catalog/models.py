@@ -46,6 +46,7 @@ class Author(models.Model):
 class Publisher(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=200, unique=True)
+    book_count = models.PositiveIntegerField(default=0, editable=False)  # published books, kept by the services
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
@@ -81,6 +82,7 @@ class Category(models.Model):
 class Series(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=200, unique=True)
+    book_count = models.PositiveIntegerField(default=0, editable=False)  # published books, kept by the services
 
     class Meta:
         verbose_name_plural = "series"
@@ -118,6 +120,8 @@ class Book(models.Model):
     series = models.ForeignKey(Series, null=True, blank=True, on_delete=models.SET_NULL, related_name="books")
     series_position = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
     authors = models.ManyToManyField(Author, through="BookAuthor", related_name="books")
+    # the author sort's key: the first author's (role ``author``) sort name, kept by the services
+    author_sort = models.CharField(max_length=200, null=True, blank=True, editable=False)
     categories = models.ManyToManyField(Category, related_name="books", blank=True)
     owner_id = models.UUIDField(null=True, blank=True, db_index=True)  # the accounts user who manages it
     cover_file_id = models.UUIDField(null=True, blank=True)
@@ -145,6 +149,13 @@ class Book(models.Model):
             models.Index(fields=["-rating_average", "id"], name="catalog_book_rating", condition=Q(status="published")),
             # the year sort (books without a year last, whichever the direction)
             models.Index(F("publication_year").desc(nulls_last=True), F("id"), name="catalog_book_year",
+                         condition=Q(status="published")),
+            models.Index(F("publication_year").asc(nulls_last=True), F("id").desc(), name="catalog_book_year_asc",
+                         condition=Q(status="published")),
+            # the author sort, both ways (books without an author last)
+            models.Index(F("author_sort").asc(nulls_last=True), F("id"), name="catalog_book_author",
+                         condition=Q(status="published")),
+            models.Index(F("author_sort").desc(nulls_last=True), F("id").desc(), name="catalog_book_author_desc",
                          condition=Q(status="published")),
             # a publisher's and a series' books (browsing, the publisher= and series= filters)
             models.Index(fields=["publisher", "id"], name="catalog_book_publisher", condition=Q(status="published")),

@@ -24,9 +24,8 @@ def ids(response) -> list[str]:
 
 def searched(client, **params):
     """``GET /books/search`` answered afresh: this test process's cached search pages are
-    dropped first. (The catalogue's generation counter is what normally retires them, but
-    the shared ``_fresh_state`` fixture deletes every process's ``catalog:*`` keys, so a
-    parallel test can reset this process's generation to an old number mid-test.)"""
+    dropped first (the ``LISTINGS`` version is what normally retires them; these tests change
+    popularity, which does not bump it: pages pick it up when they expire)."""
     from django.core.cache import cache as django_cache
 
     redis = django_cache.redis_client()

@@ -148,10 +148,11 @@ def test_search_results_with_totals_pages_and_facet_counts(client, opds_library,
     books = opds_library["books"]
     seen = {}
 
-    def book_search(*, query, filters, limit, offset, lang):
+    def book_search(*, query, filters, limit, offset, lang, whole=False):
         seen.update(query=query, filters=filters, limit=limit, offset=offset)
-        cards = selectors.books_by_ids(book_ids=[books["aventure"]["id"], books["chants"]["id"]], lang=lang)
-        return selectors.BookPage(items=cards, next_cursor=str(offset + limit), limit=limit, sort="relevance",
+        whole = selectors.books_full(book_ids=[books["aventure"]["id"], books["chants"]["id"]], lang=lang)
+        return selectors.BookPage(items=[selectors.card_of(b) for b in whole], books=whole,
+                                  next_cursor=str(offset + limit), limit=limit, sort="relevance",
                                   total=7, facets={"language": {"fr": 6, "en": 1},
                                                    "access_model": {"free": 2, "subscription": 1, "sale": 4}})
 

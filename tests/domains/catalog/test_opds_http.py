@@ -13,7 +13,7 @@ from lxml import etree
 
 from coko.devtools.testing.api import PASSWORD, Api
 from coko.domains.accounts.testing import user_with_roles
-from coko.domains.catalog import cache, selectors
+from coko.domains.catalog import cache, selectors, services
 from tests.specs.validation import opds1_errors, opds2_feed_errors
 
 from .conftest import book_file, published
@@ -187,7 +187,7 @@ def test_koreader_gets_an_uncompressed_body(client, opds_library):
     assert gzip.decompress(zipped.content) == plain.content
 
 
-def test_feeds_are_built_once_per_catalogue_generation(client, opds_library, monkeypatch):
+def test_feeds_are_built_once_until_the_catalogue_listings_change(client, opds_library, monkeypatch):
     calls = []
     real = selectors.book_page
     monkeypatch.setattr(selectors, "book_page", lambda **kw: calls.append(kw) or real(**kw))
@@ -197,7 +197,10 @@ def test_feeds_are_built_once_per_catalogue_generation(client, opds_library, mon
     for _ in range(3):
         assert client.get("/opds/popular").status_code == 200
     assert len(calls) == built  # served from the cache
-    cache.catalog_changed()  # any catalogue change
+    services.book_stats_set(book_id=opds_library["books"]["lettre"]["id"], rating_average=4.5, rating_count=2)
+    client.get("/opds/popular")
+    assert len(calls) == built  # a rating changes that book's entries only: the page lives on
+    cache.listings_changed()  # a book published, edited or withdrawn, a collection …
     client.get("/opds/popular")
     assert len(calls) > built
 

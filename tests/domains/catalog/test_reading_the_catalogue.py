@@ -157,12 +157,18 @@ def test_an_update_invalidates_cached_reads(author, anonymous, shelf):
 
 def test_the_event_handler_invalidates_too(anonymous, shelf):
     """The durable path: had the web process died before its after-commit bump, the
-    book.updated handler would still invalidate the cached reads."""
-    from coko.domains.catalog import api, cache
+    book.updated handler would still invalidate the cached reads of that book and the pages."""
+    from coko.domains.catalog import api
+    from coko.domains.catalog.models import Book
 
-    before = cache.generation()
-    api.book_changed_apply(book_id=shelf["lettre"]["id"])
-    assert cache.generation() == before + 1
+    book_id = shelf["lettre"]["id"]
+    assert anonymous.get(f"/books/{book_id}").data["title"] == "Une si longue lettre"
+    assert "Une si longue lettre" in [b["title"] for b in anonymous.get("/books?sort=title").data["items"]]
+    Book.objects.filter(id=book_id).update(title="So Long a Letter")  # a change whose bump was lost
+    assert anonymous.get(f"/books/{book_id}").data["title"] == "Une si longue lettre"  # still cached
+    api.book_changed_apply(book_id=book_id)
+    assert anonymous.get(f"/books/{book_id}").data["title"] == "So Long a Letter"
+    assert "So Long a Letter" in [b["title"] for b in anonymous.get("/books?sort=title").data["items"]]
 
 
 def test_reads_are_gzipped_on_request(anonymous, shelf):
@@ -200,16 +206,19 @@ def test_the_one_statement_detail_is_the_full_book(author, staff, lang):
     assert selectors.book_detail(book_id=book["id"], lang=lang) == expected
 
 
-def test_a_lost_generation_counter_never_revives_old_pages(anonymous, shelf, redis_client, settings):
-    """Redis restarted without persistence, or evicted the counter: the next generation is
-    new, so pages cached under an old number are not served again."""
+def test_a_lost_version_never_revives_old_pages(anonymous, shelf, cache_redis, settings):
+    """Redis restarted without persistence, or evicted the pages' version: the next version is
+    new, so pages cached under an old one are not served again."""
     from coko.domains.catalog import cache
+    from coko.domains.catalog.models import Book
 
-    anonymous.get("/books")
-    old = cache.generation()
-    redis_client.delete(f"{settings.REDIS_NAMESPACE}:1:{cache.GENERATION_KEY}")
     cache.catalog_changed()
-    assert cache.generation() > old
+    book_id = shelf["lettre"]["id"]
+    assert "Une si longue lettre" in [b["title"] for b in anonymous.get("/books?sort=title").data["items"]]
+    Book.objects.filter(id=book_id).update(title="So Long a Letter")
+    cache_redis.delete(f"{settings.REDIS_NAMESPACE}:v:{cache.LISTINGS}")  # evicted by the LRU
+    cache.catalog_changed()
+    assert "So Long a Letter" in [b["title"] for b in anonymous.get("/books?sort=title").data["items"]]
 
 
 def test_gzipped_and_plain_reads_say_the_same_and_both_answer_304(anonymous, shelf):

@@ -7,8 +7,9 @@ Two renderings of one catalogue, built from the catalog's selectors (never its m
 
 both from the version-neutral feed descriptions of ``feeds.py``. ``views.py`` authenticates
 (HTTP Basic through the accounts facade, or a Bearer token), caches the rendered bytes under
-the catalog's generation-keyed cache (``catalog.cache.key_for``: a catalog change makes every
-feed stale at once) and answers; ``urls.py`` lists the routes, the same ones in both versions:
+versioned keys (``catalog.cache``: a feed is a short-lived page, a book's entry follows that
+book's version; each book's rendered entry is a fragment of its own, ``fragments.py``) and
+answers; ``urls.py`` lists the routes, the same ones in both versions:
 
 ====================================  ==========================================================
 ``/opds/``                            navigation root (``/opds/v2/`` in OPDS 2.0)

@@ -15,8 +15,9 @@ from .vocabulary import ACQUISITION, EPOCH, NAVIGATION, Target, text
 
 def _acquisition(*, key: str, title: str, name: str, kwargs: dict, params: Params, sort: str,
                  filters: selectors.BookFilters, up: Target, lang: str) -> Feed:
-    page = selectors.book_page(filters=filters, sort=sort, cursor=params.cursor, limit=params.limit, lang=lang)
-    books = books_prepare([item["id"] for item in page.items], lang=lang)
+    page = selectors.book_page(filters=filters, sort=sort, cursor=params.cursor, limit=params.limit, lang=lang,
+                               whole=True)
+    books = books_prepare(page.books)
     facet_key = json.dumps(params.facet_query(), sort_keys=True)
     feed = Feed(kind=ACQUISITION, key=f"{key}:{facet_key}", title=title, up=up, books=books,
                 self=Target.to(name, query=position(params), **kwargs),
@@ -47,11 +48,12 @@ def category(*, slug: str, params: Params, lang: str) -> Feed:
     up = (Target.to("category-sections", kind=NAVIGATION, slug=parent_path.rpartition("/")[2]) if parent_path
           else Target.to("categories", kind=NAVIGATION))
     return _acquisition(key=f"category:{slug}", title=found["name"], name="category", kwargs={"slug": slug},
-                        params=params, sort="popularity", filters=params.filters(category=slug), up=up, lang=lang)
+                        params=params, sort="popularity", filters=params.filters(category=slug, names_checked=True),
+                        up=up, lang=lang)
 
 
 def author(*, author_id: str, params: Params, lang: str) -> Feed:
-    found = selectors.author_detail(author_id=author_id, lang=lang, limit=1)
+    found = selectors.author_card_of(author_id=author_id)
     if found is None:
         raise errors.AUTHOR_NOT_FOUND(author_id=str(author_id))
     return _acquisition(key=f"author:{author_id}", title=found["name"], name="author",
@@ -73,8 +75,8 @@ def search(*, params: Params, lang: str, search_param: str = "q") -> Feed:
     counts = None
     if params.q:
         page = selectors.book_search(query=params.q, filters=params.filters(), limit=params.limit,
-                                     offset=params.offset, lang=lang)
-        feed.books = books_prepare([item["id"] for item in page.items], lang=lang)
+                                     offset=params.offset, lang=lang, whole=True)
+        feed.books = books_prepare(page.books)
         feed.total = page.total
         counts = page.facets
         if params.offset:
@@ -92,10 +94,10 @@ def search(*, params: Params, lang: str, search_param: str = "q") -> Feed:
 
 def collection(*, slug: str, params: Params, lang: str) -> Feed:
     """A collection's books in its order (keyset pages; those with a file to acquire)."""
-    found = selectors.collection_detail(slug=slug, lang=lang, cursor=params.cursor, limit=params.limit)
+    found = selectors.collection_detail(slug=slug, lang=lang, cursor=params.cursor, limit=params.limit, whole=True)
     if found is None:
         raise errors.COLLECTION_NOT_FOUND(slug=slug)
-    books = books_prepare([item["id"] for item in found["items"]], lang=lang)
+    books = books_prepare(found["items"])
     feed = Feed(kind=ACQUISITION, key=f"collection:{slug}", title=found["name"], books=books,
                 self=Target.to("collection", slug=slug, query=position(params)),
                 up=Target.to("root", kind=NAVIGATION), total=found["book_count"],
@@ -109,8 +111,8 @@ def collection(*, slug: str, params: Params, lang: str) -> Feed:
 def shelf(*, user_id: str, params: Params, lang: str) -> Feed:
     """The reader's own shelf (``PUT /api/v1/me/shelf/{book_id}``), the books put there last
     first (keyset pages; those with a file to acquire). Purchases will join it (issue 13)."""
-    page = selectors.shelf_page(user_id=user_id, lang=lang, cursor=params.cursor, limit=params.limit)
-    books = books_prepare([item["id"] for item in page.items], lang=lang)
+    page = selectors.shelf_page(user_id=user_id, lang=lang, cursor=params.cursor, limit=params.limit, whole=True)
+    books = books_prepare(page.items)
     feed = Feed(kind=ACQUISITION, key=f"shelf:{user_id}", title=text("shelf", lang),
                 self=Target.to("shelf", query=position(params)), up=Target.to("root", kind=NAVIGATION),
                 books=books, updated=max((b.updated for b in books), default=EPOCH))

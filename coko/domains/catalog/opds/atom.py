@@ -5,6 +5,10 @@ entry has ``atom:id``, ``atom:title`` and ``atom:updated`` (RFC 3339, ``Z``) and
 rules say, an ``alternate`` link or an ``atom:content``; ``atom:summary`` is plain text;
 ``opds:price`` sits inside a ``…/acquisition/buy`` link; facet attributes only on facet links;
 no URI templates in ``href`` (search goes through the OpenSearch description).
+
+A feed is rendered in one pass: its head as one tree, serialised once, and its books' entries
+spliced in as bytes — each book's entry a cached fragment (``fragments.py``), those missing
+rendered together in one tree and cut apart (no per-entry document, no re-parsing).
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from datetime import UTC, datetime
 
 from lxml import etree
 
-from . import feeds
+from . import feeds, fragments
 from .feeds import ACQUISITION, NAVIGATION, Book, Feed, Target, Urls
 
 ATOM = "http://www.w3.org/2005/Atom"
@@ -98,9 +102,29 @@ def feed_render(feed: Feed, *, urls: Urls, lang: str) -> bytes:
         _sub(entry, "updated", stamp(feed.updated))
         _sub(entry, "content", item.content, type="text")
         _target_link(entry, urls, item.rel, item.target, item.title)
-    for book in feed.books:
+    body = _serialize(root)
+    if not feed.books:
+        return body
+    entries = fragments.rendered(feed.books, kind="atom", base=urls.base, lang=lang,
+                                 render=lambda books: entries_render(books, urls=urls, lang=lang))
+    end = body.rindex(b"</feed>")
+    return b"".join((body[:end], *entries, body[end:]))
+
+
+_END = b"</entry>"
+
+
+def entries_render(books: list[Book], *, urls: Urls, lang: str) -> list[bytes]:
+    """The partial entries of ``books`` as they sit in a feed (the feed's namespaces declared
+    by it, not by them): one tree for them all, serialised once and cut after each entry."""
+    if not books:
+        return []
+    root = etree.Element(f"{{{ATOM}}}feed", nsmap=NSMAP)
+    for book in books:
         _book_entry(root, book, urls=urls, lang=lang, complete=False)
-    return _serialize(root)
+    body = etree.tostring(root, encoding="UTF-8")
+    body = body[body.index(b"<entry"):body.rindex(_END)]
+    return [part + _END for part in body.split(_END)]
 
 
 # --- entries -----------------------------------------------------------------------------------

@@ -119,12 +119,13 @@ def book_prepare(data: dict | None) -> Book | None:
 def book_full(book_id: str, *, lang: str) -> dict | None:
     """A published book whole, through the JSON API's cache entry for it (same key)."""
     body = cache.cached_json("book", lambda: selectors.book_detail(book_id=book_id, lang=lang),
-                             id=str(book_id), lang=lang)
+                             versions=cache.book_versions(book_id), id=str(book_id), lang=lang)
     return json.loads(body)
 
 
-def books_prepare(book_ids: list[str], *, lang: str) -> list[Book]:
-    return [b for b in (book_prepare(book_full(i, lang=lang)) for i in book_ids) if b is not None]
+def books_prepare(books: list[dict]) -> list[Book]:
+    """The entries of books whole (the selectors' ``books`` of a page: no query per book)."""
+    return [b for b in (book_prepare(data) for data in books) if b is not None]
 
 
 def book(*, book_id: str, lang: str) -> Book:

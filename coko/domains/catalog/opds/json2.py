@@ -11,8 +11,9 @@ collection (the placeholder cover when the book has none); prices are ``{currenc
 from __future__ import annotations
 
 import json
+import secrets
 
-from . import feeds
+from . import feeds, fragments
 from .atom import stamp
 from .feeds import NAVIGATION, Book, Feed, Target, Urls
 
@@ -73,8 +74,7 @@ def feed_render(feed: Feed, *, urls: Urls, lang: str) -> bytes:
                   properties={"numberOfItems": item.count} if item.count is not None else None)
             for item in feed.nav]
     if feed.books:
-        document["publications"] = [publication(book, urls=urls, lang=lang, complete=False)
-                                    for book in feed.books]
+        document["publications"] = _SPLICE  # the books' cached fragments go there (fragments.py)
     if feed.groups:
         document["groups"] = [{
             "metadata": {"title": group.title,
@@ -84,7 +84,17 @@ def feed_render(feed: Feed, *, urls: Urls, lang: str) -> bytes:
         } for group in feed.groups]
     if not feed.nav and not feed.books:  # nothing here: a way back rather than an empty list
         document["navigation"] = [_link(urls, "start", start, feeds.text("back", lang))]
-    return dumps(document)
+    body = dumps(document)
+    if not feed.books:
+        return body
+    entries = fragments.rendered(feed.books, kind="opds2", base=urls.base, lang=lang, render=lambda books: [
+        dumps(publication(book, urls=urls, lang=lang, complete=False)) for book in books])
+    return body.replace(_SPLICED, b"[" + b",".join(entries) + b"]", 1)
+
+
+#: where a feed's publications go in its JSON (a string no title can hold: a NUL and a nonce)
+_SPLICE = f"\x00publications-{secrets.token_hex(8)}"
+_SPLICED = json.dumps(_SPLICE).encode()
 
 
 # --- publications ------------------------------------------------------------------------------

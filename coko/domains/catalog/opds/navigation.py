@@ -44,8 +44,8 @@ def root(*, lang: str) -> Feed:
 
 def _group(collection: dict, lang: str) -> Group:
     """A collection's first books as a group of the root (OPDS 2.0 ``groups``)."""
-    page = selectors.collection_detail(slug=collection["slug"], lang=lang, limit=GROUP_SIZE)
-    books = books_prepare([item["id"] for item in (page or {}).get("items", [])], lang=lang)
+    page = selectors.collection_detail(slug=collection["slug"], lang=lang, limit=GROUP_SIZE, whole=True)
+    books = books_prepare((page or {}).get("items", []))
     return Group(title=collection["name"], target=Target.to("collection", slug=collection["slug"]), books=books,
                  total=collection["book_count"])
 

@@ -4,8 +4,9 @@ Readers' apps browse anonymously or send HTTP Basic credentials (KOReader, Thori
 Bearer access token is accepted too. Credentials that are sent are always checked: a wrong
 pair is a 401 with a ``Basic`` challenge (the same answer whether the account exists or not),
 too many attempts a 429. The public feeds are the same for everyone (acquisition links point
-at the files domain, which decides per reader), so they are cached once per catalog
-generation; ``/opds/shelf`` is the one personal feed. ``ETag``/304 and gzip (only when the
+at the files domain, which decides per reader), so they are cached as pages are
+(``catalog.cache``: short-lived, under ``LISTINGS``), a book's entry under its own version;
+``/opds/shelf`` is the one personal feed. ``ETag``/304 and gzip (only when the
 client asks for it: KOReader sends ``Accept-Encoding: identity``) come from the platform's
 middleware.
 """
@@ -20,7 +21,6 @@ from functools import lru_cache, wraps
 from http import HTTPStatus
 
 from django.conf import settings
-from django.core.cache import cache as django_cache
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import get_language
@@ -98,16 +98,12 @@ def _error(error: ApiError, version: int) -> HttpResponse:
     return response
 
 
-def _cached(kind: str, build: Callable[[], bytes], *, keep: bool = True, **params) -> bytes:
-    """Rendered bytes, built once per catalog generation (``catalog.cache.key_for``); not
-    stored when ``keep`` is false or over the entry budget (``catalog.cache.storable``)."""
-    key = cache.key_for(f"opds:{kind}", **params)
-    body = django_cache.get(key) if keep else None
-    if body is None:
-        body = build()
-        if keep:
-            cache.store(key, body)
-    return body
+def _cached(kind: str, build: Callable[[], bytes], *, keep: bool = True,
+            versions: tuple[str, ...] = (cache.LISTINGS,), **params) -> bytes:
+    """Rendered bytes, cached under ``versions`` (``catalog.cache``: a feed is a page, a book's
+    entry is keyed by that book); not stored when ``keep`` is false or over the entry budget
+    (``catalog.cache.storable``)."""
+    return cache.cached_bytes(f"opds:{kind}", lambda: (build(), True), keep=keep, versions=versions, **params)[0]
 
 
 def opds_view(view):
@@ -226,7 +222,8 @@ def book(request, book_id, *, version):
         def build():
             return json2.publication_render(feeds.book(book_id=str(book_id), lang=lang), urls=urls, lang=lang)
         content_type = json2.PUBLICATION_TYPE
-    body = _cached(f"v{version}:book", build, base=urls.base, lang=lang, id=str(book_id))
+    body = _cached(f"v{version}:book", build, versions=cache.book_versions(book_id), base=urls.base, lang=lang,
+                   id=str(book_id))
     return _respond(request, body, content_type)
 
 

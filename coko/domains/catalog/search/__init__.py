@@ -69,6 +69,7 @@ def book_index_sync(*, book_id: str) -> None:
 
 
 def books_search(*, query: str, filters: SearchFilters, limit: int = 20, offset: int = 0,
-                 lang: str = "en") -> SearchResult:
-    """Published books matching ``query``: ranked by relevance then popularity, with facet counts."""
-    return backend().search(query=query, filters=filters, limit=limit, offset=offset, lang=lang)
+                 lang: str = "en", row_sql: str | None = None) -> SearchResult:
+    """Published books matching ``query``: ranked by relevance then popularity, with facet
+    counts (and each hit's ``row_sql``, when the backend can select it: ``SearchBackend.search``)."""
+    return backend().search(query=query, filters=filters, limit=limit, offset=offset, lang=lang, row_sql=row_sql)

@@ -21,6 +21,7 @@ class SearchFilters:
 class SearchHit:
     book_id: str
     score: float
+    row: str | dict | None = None  # the book whole (the caller's ``row_sql``), when the backend selected it
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,10 @@ class SearchResult:
 class SearchBackend:
     name = "base"
 
-    def search(self, *, query: str, filters: SearchFilters, limit: int, offset: int, lang: str) -> SearchResult:
+    def search(self, *, query: str, filters: SearchFilters, limit: int, offset: int, lang: str,
+               row_sql: str | None = None) -> SearchResult:
+        """``row_sql``: an SQL expression of a hit's book (its id: ``page.id``) that a backend
+        in the catalogue's database selects with the hits (``SearchHit.row``); others ignore it."""
         raise NotImplementedError
 
     def book_sync(self, *, book_id: str) -> None:

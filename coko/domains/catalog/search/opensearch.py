@@ -316,7 +316,8 @@ class OpenSearchBackend(SearchBackend):
                                      "minimum_should_match": 1}})
         return {"bool": {"must": [must], "should": should, "filter": clauses}}
 
-    def search(self, *, query: str, filters: SearchFilters, limit: int, offset: int, lang: str) -> SearchResult:
+    def search(self, *, query: str, filters: SearchFilters, limit: int, offset: int, lang: str,
+               row_sql: str | None = None) -> SearchResult:
         if not query.strip():
             return SearchResult(hits=[], total=0, facets={name: {} for name in FACETS})
         body = {

@@ -219,7 +219,7 @@ def _filter_sql(filters: SearchFilters, params: dict) -> str:
     return "".join(f" AND {c}" for c in clauses)
 
 
-def _search_sql(*, score: str, match: str, filters: str, category: bool) -> str:
+def _search_sql(*, score: str, match: str, filters: str, category: bool, row: str | None) -> str:
     """The search statement.
 
     ``found``: every published book that matches (and passes the filters on its own row),
@@ -229,8 +229,11 @@ def _search_sql(*, score: str, match: str, filters: str, category: bool) -> str:
     on small integers: cheaper to hash than ids and slugs). ``m``: ``found``, or those of
     them filed under the category asked for. From ``m``, in the same statement: the page
     (kind 0, with its position) and the facet counts over every match (kinds 1-3); a
-    category's count is the total the same search finds filtered by that category.
+    category's count is the total the same search finds filtered by that category. With
+    ``row`` (an SQL expression of the book ``page.id``), each page row carries its book whole;
+    kind 4 says whether the words are nothing but stop words (then no typo fallback).
     """
+    row = row or "NULL"
     found = "found" if category else "m"  # without a category filter, m is found itself
     if category:
         narrowed = (",\nm AS MATERIALIZED (SELECT * FROM found WHERE n IN (SELECT f.n FROM filed f"
@@ -265,14 +268,16 @@ page AS (
     LIMIT %(limit)s OFFSET %(offset)s
 )
 SELECT 0 AS kind, id::text AS key, score::float8 AS value,
-       row_number() OVER (ORDER BY score DESC, popularity DESC, id) AS position
+       row_number() OVER (ORDER BY score DESC, popularity DESC, id) AS position, {row}::text AS row
 FROM page
 UNION ALL
-SELECT 1, language, count(*), 0 FROM m GROUP BY language
+SELECT 1, language, count(*), 0, NULL FROM m GROUP BY language
 UNION ALL
-SELECT 2, access_model, count(*), 0 FROM m GROUP BY access_model
+SELECT 2, access_model, count(*), 0, NULL FROM m GROUP BY access_model
 UNION ALL
-SELECT 3, a.slug, c.n, 0 FROM {counted} c JOIN (SELECT DISTINCT k, slug FROM ancestors) a ON a.k = c.k
+SELECT 3, a.slug, c.n, 0, NULL FROM {counted} c JOIN (SELECT DISTINCT k, slug FROM ancestors) a ON a.k = c.k
+UNION ALL
+SELECT 4, (search_query(%(words)s::text[], false) IS NULL)::text, 0, 0, NULL
 """
 
 
@@ -282,30 +287,37 @@ _FTS_SCORE = "ts_rank(b.search_vector, q.q)"
 #: for the search statement only (SET LOCAL): no JIT (compiling costs more than these
 #: queries take), in-memory hashing for the facets, and the costs of a cached database
 #: (the planner otherwise over-estimates prefix matches and scans the whole table)
+#: and the typo fallback's word similarity threshold (``%>`` and its index), set with them so
+#: that a search is at most three statements: these settings, full text, the fallback
 _SETTINGS = ("SELECT set_config('jit', 'off', true), set_config('work_mem', '32MB', true),"
-             " set_config('random_page_cost', '1.1', true)")
+             " set_config('random_page_cost', '1.1', true),"
+             " set_config('pg_trgm.word_similarity_threshold', %s, true)")
 
 
-def _run(cursor, sql: str, params: dict) -> SearchResult:
+def _run(cursor, sql: str, params: dict) -> tuple[SearchResult, bool]:
     cursor.execute(sql, params)
     page: list[tuple[int, SearchHit]] = []
     facets: dict[str, dict[str, int]] = {name: {} for name in FACETS}
     names = {1: "language", 2: "access_model", 3: "category"}
-    for kind, key, value, position in cursor.fetchall():
+    stop_words_only = False
+    for kind, key, value, position, row in cursor.fetchall():
         if kind == 0:
-            page.append((position, SearchHit(book_id=key, score=round(float(value), 6))))
+            page.append((position, SearchHit(book_id=key, score=round(float(value), 6), row=row)))
+        elif kind == 4:
+            stop_words_only = key == "true"
         else:
             facets[names[kind]][key] = int(value)
     facets = {name: dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))) for name, counts in facets.items()}
     total = sum(facets["language"].values())  # every book has a language
     return SearchResult(hits=[hit for _position, hit in sorted(page, key=lambda p: p[0])], total=total,
-                        facets=facets)
+                        facets=facets), stop_words_only
 
 
 class PostgresBackend(SearchBackend):
     name = "postgres"
 
-    def search(self, *, query: str, filters: SearchFilters, limit: int, offset: int, lang: str) -> SearchResult:
+    def search(self, *, query: str, filters: SearchFilters, limit: int, offset: int, lang: str,
+               row_sql: str | None = None) -> SearchResult:
         words = query_words(query)
         if not words:
             return SearchResult(hits=[], total=0, facets={name: {} for name in FACETS})
@@ -316,23 +328,25 @@ class PostgresBackend(SearchBackend):
         if filters.category:
             params["category"] = filters.category
         connection = connections[DB]
+        threshold = WORD_SIMILARITY if len(words) == 1 else WORD_SIMILARITY_SEVERAL_WORDS
+        trgm = trgm_schema(connection)  # looked up once per process
         with transaction.atomic(using=DB), connection.cursor() as cursor:
-            cursor.execute(_SETTINGS)
-            sql = _search_sql(score=_FTS_SCORE, match=_FTS_MATCH, filters=filters_sql, category=bool(filters.category))
-            result = _run(cursor, sql, params)
-            if result.total >= FUZZY_BELOW:
+            cursor.execute(_SETTINGS, [f"{threshold:.2f}"])
+            sql = _search_sql(score=_FTS_SCORE, match=_FTS_MATCH, filters=filters_sql, category=bool(filters.category),
+                              row=row_sql)
+            result, stop_words_only = _run(cursor, sql, params)
+            if result.total >= FUZZY_BELOW or stop_words_only:
+                # enough, or nothing but stop words ("the", "les", "à"): nothing to look for
                 return result
-            cursor.execute("SELECT search_query(%(words)s::text[], false) IS NULL", params)
-            if cursor.fetchone()[0]:
-                return result  # nothing but stop words ("the", "les", "à"): nothing to look for
             # few or no full-text matches: add the near misses (typos), by trigram word similarity
-            trgm = trgm_schema(connection)
             params["text"] = " ".join(words)
             similarity = f"{trgm}.word_similarity(unaccent_immutable(%(text)s), b.search_text)"
             score = f"CASE WHEN b.search_vector @@ q.q THEN 1 + {_FTS_SCORE} ELSE {similarity} END"
-            match = f"{_FTS_MATCH} OR b.search_text OPERATOR({trgm}.%%>) unaccent_immutable(%(text)s)"
-            threshold = WORD_SIMILARITY if len(words) == 1 else WORD_SIMILARITY_SEVERAL_WORDS
-            threshold += WORD_SIMILARITY_BESIDE_MATCHES if result.total else 0
-            cursor.execute("SELECT set_config('pg_trgm.word_similarity_threshold', %s, true)", [f"{threshold:.2f}"])
-            sql = _search_sql(score=score, match=match, filters=filters_sql, category=bool(filters.category))
-            return _run(cursor, sql, params)
+            near = f"b.search_text OPERATOR({trgm}.%%>) unaccent_immutable(%(text)s)"
+            if result.total:  # stricter beside full-text matches: the index finds the looser ones, this filters
+                params["stricter"] = threshold + WORD_SIMILARITY_BESIDE_MATCHES
+                near = f"({near} AND {similarity} >= %(stricter)s::real)"
+            match = f"{_FTS_MATCH} OR {near}"
+            sql = _search_sql(score=score, match=match, filters=filters_sql, category=bool(filters.category),
+                              row=row_sql)
+            return _run(cursor, sql, params)[0]

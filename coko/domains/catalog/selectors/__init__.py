@@ -15,9 +15,10 @@ own books), ``one_book.py`` (a book's page, its editor's view, owner and files),
 
 from __future__ import annotations
 
-from .authors import author_card, author_detail, author_page
+from .authors import author_card, author_card_of, author_detail, author_page
 from .cards import DB, book_card, book_full, with_cards, with_everything
-from .categories import category_by_slug, category_ids_under, category_tree
+from .full import books_full, card_of, raw_books, shaped
+from .categories import category_by_slug, category_checked, category_ids_under, category_tree
 from .collections import collection_detail, collection_list, shelf_has, shelf_page
 from .covers import book_cover_source, books_with_cover_source, books_without_cover
 from .lists import (
@@ -47,5 +48,6 @@ __all__ = [
     "book_full", "book_owner", "book_page", "book_search", "books_by_ids", "books_owned", "category_by_slug",
     "category_ids_under", "category_tree", "cursor_decode", "cursor_encode", "starter_books_without_files",
     "with_cards", "with_everything", "author_ids_named", "order_of", "publisher_detail", "publisher_page",
-    "series_detail", "series_page",
+    "series_detail", "series_page", "author_card_of", "category_checked", "books_full", "card_of", "raw_books",
+    "shaped",
 ]

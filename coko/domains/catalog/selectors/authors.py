@@ -59,6 +59,12 @@ def author_card(author: Author) -> dict:
     return {"id": str(author.id), "name": author.name, "book_count": author.book_count}
 
 
+def author_card_of(*, author_id) -> dict | None:
+    """An author's card (any author, with or without published books), or ``None``."""
+    author = Author.objects.filter(id=author_id).first()
+    return author_card(author) if author else None
+
+
 def author_detail(*, author_id, lang: str = "en", limit: int = 50) -> dict | None:
     """An author with their published books (most popular first)."""
     author = Author.objects.filter(id=author_id).first()

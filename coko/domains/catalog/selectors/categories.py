@@ -19,6 +19,17 @@ def category_ids_under(*, slug: str) -> list:
     return list(Category.objects.filter(Q(path=root) | Q(path__startswith=root + "/"))
                 .values_list("id", flat=True))
 
+def category_checked(*, slug: str) -> None:
+    """``category_not_found`` unless a category has this slug or path."""
+    if not Category.objects.filter(Q(slug=slug) | Q(path=slug)).exists():
+        raise errors.CATEGORY_NOT_FOUND(slug=slug)
+
+
+def category_ids_sql(*, slug: str) -> tuple[str, list]:
+    """``(sql, params)``: the ids of the category named by ``slug`` (or by its path) and of its
+    descendants, as a subquery (nothing when there is no such category)."""
+    return ("SELECT d.id FROM catalog_category r JOIN catalog_category d"
+            " ON d.path = r.path OR d.path LIKE r.path || '/%%' WHERE r.slug = %s OR r.path = %s", [slug, slug])
 
 
 def category_tree(*, lang: str = "en") -> list[dict]:

@@ -6,16 +6,18 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 
-from django.db.models import Count, F, OuterRef, Q, Subquery
+from django.db.models import Count, F, Q
+from django.db.models.expressions import RawSQL
 
 from .. import contracts, errors, search
 from ..models import TITLE_LANGUAGES, Book, BookAuthor, Format, title_shown
-from .cards import book_card, book_full, with_cards, with_everything
-from .categories import category_ids_under
+from .cards import book_full, with_cards, with_everything
+from .categories import category_checked, category_ids_sql
+from .full import book_json_sql, books_full, card_of, card_shaped, shaped
 from .names import author_ids_named, publisher_checked, series_checked
 
 @dataclass(frozen=True)
@@ -34,7 +36,7 @@ SORT_KEYS = {
     "newest": SortKey("published_at", True),
     "rating": SortKey("rating_average", True),
     "title": SortKey("title_shown", False),
-    "author": SortKey("author_sort", False, nullable=True),  # the first author's sort name
+    "author": SortKey("author_sort", False, nullable=True),  # the first author's sort name (kept on the book)
     "year": SortKey("publication_year", True, nullable=True),  # the first publication's year
     "series": SortKey("series_position", False, nullable=True),  # a series' books, in its order
 }
@@ -57,6 +59,8 @@ class BookFilters:
     price_min_xof: int | None = None
     price_max_xof: int | None = None
     has_files: bool = False  # only books with at least one format (OPDS entries need one)
+    names_checked: bool = False  # the caller found the category, publisher or series named: no check
+
 
     def author_ids(self) -> list | None:
         """The authors the books must credit (``author`` resolved), or ``None``: no author filter."""
@@ -66,7 +70,11 @@ class BookFilters:
         return ids or None
 
     def checked(self) -> None:
-        """Raise the 404 of a publisher or series that does not exist."""
+        """Raise the 404 of a category, publisher or series that does not exist."""
+        if self.names_checked:
+            return
+        if self.category:
+            category_checked(slug=self.category)
         if self.publisher_id:
             publisher_checked(publisher_id=self.publisher_id)
         if self.series_id:
@@ -75,13 +83,14 @@ class BookFilters:
 
 @dataclass
 class BookPage:
-    items: list[dict]
+    items: list[dict]  # cards (``full.card_of``)
     next_cursor: str | None
     limit: int
     sort: str
     order: str | None = None
     facets: dict = field(default_factory=dict)
     total: int | None = None
+    books: list[dict] = field(default_factory=list)  # the same books whole (``full.shaped``)
 
 #: how deep search results may be paged (the API's ``offset`` bound)
 MAX_SEARCH_OFFSET = 10_000
@@ -142,18 +151,11 @@ def _ordering(key: SortKey, descending: bool) -> tuple:
     return first, ("id" if descending == key.descending else "-id")
 
 
-def first_author_sort_name():
-    """The sort name of a book's first author (role ``author``), as an SQL subquery."""
-    return Subquery(BookAuthor.objects.filter(book_id=OuterRef("id"), role="author")
-                    .order_by("position", "id").values("author__sort_name")[:1])
-
-
 def _filtered(filters: BookFilters):
     books = Book.objects.filter(status="published")
-    if filters.category:
-        ids = category_ids_under(slug=filters.category)
-        books = books.filter(id__in=Book.categories.through.objects
-                             .filter(category_id__in=ids).values("book_id"))
+    if filters.category:  # in the same statement: no query of its own for the category's subtree
+        books = books.filter(id__in=Book.categories.through.objects.filter(
+            category_id__in=RawSQL(*category_ids_sql(slug=filters.category))).values("book_id"))
     author_ids = filters.author_ids()
     if author_ids:
         books = books.filter(id__in=BookAuthor.objects.filter(author_id__in=author_ids).values("book_id"))
@@ -177,33 +179,41 @@ def _filtered(filters: BookFilters):
 
 # --- reads -----------------------------------------------------------------------------------
 def book_page(*, filters: BookFilters, sort: str = "popularity", order: str | None = None,
-              cursor: str | None = None, limit: int = 20, lang: str = "en") -> BookPage:
+              cursor: str | None = None, limit: int = 20, lang: str = "en", whole: bool = False) -> BookPage:
     """One page of published books, in a stable order (keyset: inserts never shift a page).
 
-    ``order`` (``asc``/``desc``) reverses a sort's natural direction (``order_of``)."""
+    ``order`` (``asc``/``desc``) reverses a sort's natural direction (``order_of``). One
+    statement (the page's keys and each book's card, or each book whole with ``whole``:
+    ``BookPage.books``; ``full.book_json_sql``), and one more to resolve an author given by
+    name or to check a category, publisher or series named."""
     key = SORT_KEYS[sort]
     order = order_of(sort, order)
     descending = order == "desc"
     books = _filtered(filters)
     if sort == "title":
         books = books.annotate(title_shown=title_shown(lang if lang in TITLE_LANGUAGES else "en"))
-    elif sort == "author":
-        books = books.annotate(author_sort=first_author_sort_name())
     if cursor:
         value, book_id = cursor_decode(cursor=cursor, sort=sort, order=order)
         books = books.filter(_after(key, descending, value, book_id))
-    rows = list(with_cards(books.order_by(*_ordering(key, descending)))[: limit + 1])
+    rows = list(books.order_by(*_ordering(key, descending))
+                .annotate(json=RawSQL(book_json_sql('"catalog_book"."id"', whole=whole), ()))
+                .values_list("id", key.field, "json")[: limit + 1])
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = None
     if more and rows:
-        last = rows[-1]
-        next_cursor = cursor_encode(sort=sort, order=order, value=getattr(last, key.field), book_id=last.id)
-    items = [book_card(b, lang=lang) for b in rows]
+        last_id, last_value, _ = rows[-1]
+        next_cursor = cursor_encode(sort=sort, order=order, value=last_value, book_id=last_id)
+    if whole:
+        books = [shaped(raw, lang=lang) for _, _, raw in rows]
+        cards = [(card_of(b), b["series"]["position"] if b["series"] else None) for b in books]
+    else:
+        books, cards = [], [card_shaped(raw, lang=lang) for _, _, raw in rows]
+    items = [card for card, _ in cards]
     if sort == "series":  # a series' books: each with its number
-        for item, book in zip(items, rows, strict=True):
-            item["series_position"] = float(book.series_position) if book.series_position is not None else None
-    return BookPage(items=items, next_cursor=next_cursor, limit=limit, sort=sort, order=order)
+        for item, (_, position) in zip(items, cards, strict=True):
+            item["series_position"] = position
+    return BookPage(items=items, next_cursor=next_cursor, limit=limit, sort=sort, order=order, books=books)
 
 
 def book_languages(*, filters: BookFilters | None = None) -> list[str]:
@@ -230,30 +240,42 @@ def books_owned(*, owner_id, lang: str = "en", limit: int = 100) -> list[dict]:
 
 
 def books_by_ids(*, book_ids, lang: str = "en") -> list[dict]:
-    """Published books as cards, in the order of ``book_ids`` (unknown ids are skipped)."""
-    found = {str(b.id): b for b in with_cards(Book.objects.filter(id__in=list(book_ids),
-                                                                               status="published"))}
-    return [book_card(found[str(i)], lang=lang) for i in book_ids if str(i) in found]
+    """Published books as cards, in the order of ``book_ids`` (unknown ids are skipped): one statement."""
+    return [card_of(b) for b in books_full(book_ids=book_ids, lang=lang)]
 
 
 def book_search(*, query: str, filters: BookFilters, limit: int = 20, cursor: str | None = None,
-                offset: int = 0, lang: str = "en") -> BookPage:
+                offset: int = 0, lang: str = "en", whole: bool = False) -> BookPage:
     """Published books matching ``query``, best first, with facet counts. Pages go on with
-    ``cursor`` (the previous page's ``next_cursor``) or an ``offset``."""
+    ``cursor`` (the previous page's ``next_cursor``) or an ``offset``. Cards, and each book
+    whole with ``whole`` (``BookPage.books``)."""
     if cursor:
         offset, _ = cursor_decode(cursor=cursor, sort="relevance")
         if type(offset) is not int or not 0 <= offset <= MAX_SEARCH_OFFSET:
             raise errors.INVALID_CURSOR(cursor=cursor)
     author_ids = filters.author_ids()
-    filters.checked()
+    replace(filters, category=None).checked()  # an unknown category finds nothing (no 404)
     wanted = search.SearchFilters(  # search results: all books, with a file or not
         category=filters.category, author_ids=tuple(str(i) for i in author_ids) if author_ids else (),
         publisher_id=filters.publisher_id, series_id=filters.series_id, language=filters.language,
         access_model=filters.access_model, price_min_xof=filters.price_min_xof, price_max_xof=filters.price_max_xof)
-    result = search.books_search(query=query, filters=wanted,
-                                 limit=limit, offset=offset, lang=lang)
-    items = books_by_ids(book_ids=[h.book_id for h in result.hits], lang=lang)
+    result = search.books_search(query=query, filters=wanted, limit=limit, offset=offset, lang=lang,
+                                 row_sql=book_json_sql("page.id", whole=whole))
+    # the backend selected each hit's book in its own statement (PostgreSQL), or not
+    missing = [h.book_id for h in result.hits if h.row is None]
+    if whole:
+        fetched = {b["id"]: b for b in books_full(book_ids=missing, lang=lang)} if missing else {}
+        books = [shaped(h.row, lang=lang) if h.row is not None else fetched.get(str(h.book_id))
+                 for h in result.hits]
+        books = [b for b in books if b is not None]
+        items = [card_of(b) for b in books]
+    else:
+        fetched = {b["id"]: card_of(b) for b in books_full(book_ids=missing, lang=lang)} if missing else {}
+        books = []
+        items = [card_shaped(h.row, lang=lang)[0] if h.row is not None else fetched.get(str(h.book_id))
+                 for h in result.hits]
+        items = [card for card in items if card is not None]
     more = offset + limit < min(result.total, MAX_SEARCH_OFFSET + 1)
     next_cursor = cursor_encode(sort="relevance", value=offset + limit, book_id="") if more else None
     return BookPage(items=items, next_cursor=next_cursor, limit=limit,
-                    sort="relevance", facets=result.facets, total=result.total)
+                    sort="relevance", facets=result.facets, total=result.total, books=books)

@@ -3,7 +3,7 @@ and one of them with its books (a series' in the series' order)."""
 
 from __future__ import annotations
 
-from django.db.models import Count, F, Q, Value
+from django.db.models import F, Q, Value
 
 from ..models import Publisher, Series
 from .lists import BookFilters, book_page, cursor_decode, cursor_encode
@@ -13,9 +13,8 @@ from .names import folded
 def _named_page(model, *, kind: str, query: str | None, cursor: str | None, limit: int
                 ) -> tuple[list[dict], str | None]:
     """Rows of ``model`` (a unique ``name``) with at least one published book, by name, each
-    with its count of published books: one statement (an aggregate, no query per row)."""
-    rows = model.objects.annotate(book_count=Count("books", filter=Q(books__status="published"))
-                                  ).filter(book_count__gt=0)
+    with its count of published books (kept on the row by the services): one statement."""
+    rows = model.objects.filter(book_count__gt=0)
     if query:  # part of the name, case and accents aside
         rows = rows.annotate(key=folded(F("name"))).filter(key__contains=folded(Value(query)))
     if cursor:
@@ -41,9 +40,7 @@ def series_page(*, query: str | None = None, cursor: str | None = None, limit: i
 
 
 def _one(model, row_id) -> dict | None:
-    found = (model.objects.filter(id=row_id)
-             .annotate(book_count=Count("books", filter=Q(books__status="published")))
-             .values("id", "name", "book_count").first())
+    found = model.objects.filter(id=row_id).values("id", "name", "book_count").first()
     return {**found, "id": str(found["id"])} if found else None
 
 
@@ -53,7 +50,8 @@ def publisher_detail(*, publisher_id, cursor: str | None = None, limit: int = 50
     publisher = _one(Publisher, publisher_id)
     if publisher is None:
         return None
-    page = book_page(filters=BookFilters(publisher_id=publisher["id"]), sort="popularity", cursor=cursor,
+    page = book_page(filters=BookFilters(publisher_id=publisher["id"], names_checked=True), sort="popularity",
+                     cursor=cursor,
                      limit=limit, lang=lang)
     return {**publisher, "books": page.items, "next_cursor": page.next_cursor}
 
@@ -64,6 +62,6 @@ def series_detail(*, series_id, cursor: str | None = None, limit: int = 50, lang
     series = _one(Series, series_id)
     if series is None:
         return None
-    page = book_page(filters=BookFilters(series_id=series["id"]), sort="series", cursor=cursor, limit=limit,
-                     lang=lang)
+    page = book_page(filters=BookFilters(series_id=series["id"], names_checked=True), sort="series", cursor=cursor,
+                     limit=limit, lang=lang)
     return {**series, "books": page.items, "next_cursor": page.next_cursor}

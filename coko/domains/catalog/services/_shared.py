@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db import connections, transaction
+from django.db import connections
 from django.db.models import F
 
 from coko.domains.accounts import api as accounts_api
@@ -111,11 +111,50 @@ def author_counts_refresh(*, author_ids=None, book_ids=None) -> None:
             """,
             params,
         )
+    sorts_and_counts_refresh(author_ids=author_ids, book_ids=book_ids)
 
 
-def after_commit() -> None:
-    """Retire the cached catalogue reads once the transaction commits."""
-    transaction.on_commit(cache.catalog_changed, using=DB)
+#: the first author's sort name of the books selected by ``{where}`` (``b``: the book)
+_AUTHOR_SORT_SQL = """
+UPDATE catalog_book b SET author_sort = s.name
+FROM (SELECT b.id, (SELECT a.sort_name FROM catalog_bookauthor ba JOIN catalog_author a ON a.id = ba.author_id
+                     WHERE ba.book_id = b.id AND ba.role = 'author' ORDER BY ba.position, ba.id LIMIT 1) AS name
+      FROM catalog_book b {where}) s
+WHERE s.id = b.id AND b.author_sort IS DISTINCT FROM s.name
+"""
+#: the published books of every publisher (series), written where it changed
+_COUNT_SQL = """
+UPDATE {table} t SET book_count = n.count
+FROM (SELECT t.id, count(b.id) AS count FROM {table} t
+      LEFT JOIN catalog_book b ON b.{column} = t.id AND b.status = 'published' GROUP BY t.id) n
+WHERE n.id = t.id AND t.book_count IS DISTINCT FROM n.count
+"""
+
+
+def sorts_and_counts_refresh(*, author_ids=None, book_ids=None) -> None:
+    """The read paths' denormalised keys (``Book.author_sort``; ``Publisher.book_count``,
+    ``Series.book_count``) after credits, publisher, series or status changed: the sort keys
+    of ``book_ids``' books or of ``author_ids``' (neither given: every book), and every
+    publisher's and series' count (one aggregate each; only changed rows are written)."""
+    where, params = "", []
+    if author_ids is not None:
+        where = "WHERE b.id IN (SELECT book_id FROM catalog_bookauthor WHERE author_id = ANY(%s::uuid[]))"
+        params = [[str(i) for i in author_ids]]
+    elif book_ids is not None:
+        where, params = "WHERE b.id = ANY(%s::uuid[])", [[str(i) for i in book_ids]]
+    with connections[DB].cursor() as cursor:
+        cursor.execute(_AUTHOR_SORT_SQL.format(where=where), params)
+        for table, column in (("catalog_publisher", "publisher_id"), ("catalog_series", "series_id")):
+            cursor.execute(_COUNT_SQL.format(table=table, column=column))
+
+
+def after_commit(book: Book | None = None) -> None:
+    """Retire the cached reads built from ``book`` (its entries and the pages) or, without a
+    book (categories), from the names every book shows: once the transaction commits."""
+    if book is not None:
+        cache.book_changed(book.id, using=DB)
+    else:
+        cache.catalog_changed(using=DB)
 
 
 def touched(book: Book) -> None:
@@ -124,4 +163,4 @@ def touched(book: Book) -> None:
     book.refresh_from_db()
     if book.status == "published":
         announce(book, contracts.BOOK_UPDATED)
-    after_commit()
+    after_commit(book)

@@ -186,7 +186,7 @@ def book_update(*, actor: Actor, book_id, changes: BookChanges) -> Book:
     if book.status == "published":
         author_counts_refresh(author_ids=old_authors | credited_author_ids(book.id))
         announce(book, contracts.BOOK_UPDATED)
-    after_commit()
+    after_commit(book)
     return book
 
 

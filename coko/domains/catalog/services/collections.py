@@ -13,7 +13,6 @@ handler of ``payment.completed`` calling ``shelf_book_add``): idempotent, as han
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.db.models import Max
 
 from coko.platform.services import use_case
@@ -24,7 +23,7 @@ from ._shared import DB
 
 
 def _stale() -> None:
-    transaction.on_commit(cache.catalog_changed, using=DB)
+    cache.listings_changed(using=DB)  # the pages; no book shows which collections it is in
 
 
 @use_case(DB)

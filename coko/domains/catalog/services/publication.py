@@ -20,7 +20,7 @@ def _status_set(book: Book, status: str, event_type: str) -> None:
     book.refresh_from_db()
     author_counts_refresh(author_ids=credited_author_ids(book.id))
     announce(book, event_type)
-    after_commit()
+    after_commit(book)
 
 
 @use_case(DB)

@@ -14,6 +14,7 @@ from django.db.models import F
 
 from coko.platform.services import use_case
 
+from .. import cache
 from ..models import Book
 from ._shared import DB
 
@@ -23,12 +24,14 @@ def book_stats_set(*, book_id, rating_average=None, rating_count=None, popularit
     """Set a book's rating aggregate or its readers' activity (``popularity``: fed by the
     reading and community domains), to which the book's seed and editorial boost are added.
 
-    Not announced as ``book.updated``: these numbers change constantly; lists pick them up
-    when their cache expires. ``None`` leaves a number as it is.
+    Not announced as ``book.updated``: these numbers change constantly (community and reading
+    events, in bursts). Only this book's cached entries go cold (``cache.book_stats_changed``),
+    nothing catalogue-wide: lists pick the numbers up when their short-lived pages expire.
+    ``None`` leaves a number as it is.
     """
     given = {k: v for k, v in {"rating_average": rating_average, "rating_count": rating_count}.items()
              if v is not None}
     if popularity is not None:
         given["popularity"] = F("popularity_seed") + F("editorial_boost") + max(0, int(popularity))
-    if given:
-        Book.objects.filter(id=book_id).update(**given)
+    if given and Book.objects.filter(id=book_id).update(**given):
+        cache.book_stats_changed(book_id, using=DB)
