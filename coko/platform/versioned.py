@@ -10,12 +10,13 @@ only the entries built from it go cold. No global generation, no deletion to rac
 
     versioned.bump(f"payments:user:{user_id}", using="payments")   # after the change commits
 
-A read is one Redis round trip (a script reads the versions and the entry stored under them);
+A read is one Redis round trip (a script reads the versions and the entry stored under them;
+``cached_many`` reads many entries in that one trip);
 a miss computes and stores under the versions read *before* computing, so a change that
 commits meanwhile (and bumps) leaves that entry behind, never serves it. A version that is
-missing (never bumped, or evicted: the cache Redis is ``allkeys-lru``) starts at the current
-time in milliseconds and a bump never goes below it, so no entry stored under an older
-version can match again. An entry lives ``ttl_s`` at most, which also bounds how long a bump
+missing (never bumped, or evicted: the cache Redis is ``allkeys-lru``) starts at a random
+52-bit number and a bump adds one, so an entry stored under a lost version is not found again
+(short of a one-in-2^52 draw). An entry lives ``ttl_s`` at most, which also bounds how long a bump
 lost with a dying process can leave an entry in use.
 
 Entries live on the cache Redis (Django's ``default`` cache, ``COKO_CACHE_REDIS_URL``).
@@ -34,19 +35,32 @@ from django.db import transaction
 
 T = TypeVar("T")
 
-# KEYS: the version keys. ARGV: the entry's key prefix, a fresh random version. Returns {entry or false, versions...}.
+# KEYS: the version keys, each once. ARGV[1]: a fresh random version; then, per entry, its key
+# prefix, how many versions it has and their indexes in KEYS. Returns, per entry, {entry or false, its versions}.
 _READ = """
 local versions = {}
 for i, key in ipairs(KEYS) do
   local v = redis.call('GET', key)
   if not v then
-    redis.call('SET', key, ARGV[2], 'NX')
+    redis.call('SET', key, ARGV[1], 'NX')
     v = redis.call('GET', key)
   end
   versions[i] = v
 end
-local entry = redis.call('GET', ARGV[1] .. '|' .. table.concat(versions, ':'))
-return {entry or false, unpack(versions)}
+local out = {}
+local i = 2
+while i <= #ARGV do
+  local n = tonumber(ARGV[i + 1])
+  local parts = {}
+  for j = 1, n do
+    parts[j] = versions[tonumber(ARGV[i + 1 + j])]
+  end
+  local seen = table.concat(parts, ':')
+  out[#out + 1] = redis.call('GET', ARGV[i] .. '|' .. seen) or false
+  out[#out + 1] = seen
+  i = i + 2 + n
+end
+return out
 """
 # KEYS[1]: a version key. ARGV[1]: a fresh random version, for a key that is missing. The new version.
 _BUMP = """
@@ -84,17 +98,45 @@ def cached(*, key: str, versions: Sequence[str], ttl_s: float, compute: Callable
     """The entry ``key`` under the current ``versions``, or ``compute()`` stored there for
     ``ttl_s`` seconds (or less, as ``ttl_for(value)`` says: a value true until a known time; an
     entry found past that time, by ``coko.platform.clock``, is computed again)."""
-    found = _script(_READ)(keys=[_name(v) for v in versions], args=[_name(key), _fresh()])
-    entry, seen = found[0], [v.decode() if isinstance(v, bytes) else str(v) for v in found[1:]]
-    if entry:
-        value = decode(entry)
-        if ttl_for is None or (ttl_for(value) or 1.0) > 0:
-            return value
-    value = compute()
-    ttl = min(ttl_s, ttl_for(value) or ttl_s) if ttl_for else ttl_s
-    if ttl > 0.001:
-        _client().set(f"{_name(key)}|{':'.join(seen)}", encode(value), px=max(1, int(ttl * 1000)))
-    return value
+    return cached_many(entries=[(key, versions)], ttl_s=ttl_s, compute=lambda _missing: [compute()],
+                       encode=encode, decode=decode, ttl_for=ttl_for)[0]
+
+
+def cached_many(*, entries: Sequence[tuple[str, Sequence[str]]], ttl_s: float,
+                compute: Callable[[list[int]], Sequence[T]], encode: Callable[[T], str | bytes],
+                decode: Callable[[bytes], T], ttl_for: Callable[[T], float | None] | None = None) -> list[T]:
+    """``cached`` for many ``(key, versions)`` entries at once: one Redis round trip reads them
+    all, ``compute(indexes)`` answers the missing ones in one go (their values, in the order of
+    ``indexes``), and one more round trip stores those. The values, in the order of ``entries``."""
+    if not entries:
+        return []
+    names = list(dict.fromkeys(_name(v) for _key, versions in entries for v in versions))
+    position = {name: n + 1 for n, name in enumerate(names)}
+    args: list = [_fresh()]
+    for key, versions in entries:
+        args += [_name(key), len(versions), *(position[_name(v)] for v in versions)]
+    found = _script(_READ)(keys=names, args=args)
+    values: list = [None] * len(entries)
+    missing: list[int] = []
+    for n in range(len(entries)):
+        entry = found[2 * n]
+        if entry:
+            value = decode(entry)
+            if ttl_for is None or (ttl_for(value) or 1.0) > 0:
+                values[n] = value
+                continue
+        missing.append(n)
+    if missing:
+        pipe = _client().pipeline(transaction=False)
+        for n, value in zip(missing, compute(missing), strict=True):
+            values[n] = value
+            ttl = min(ttl_s, ttl_for(value) or ttl_s) if ttl_for else ttl_s
+            if ttl > 0.001:
+                seen = found[2 * n + 1]
+                seen = seen.decode() if isinstance(seen, bytes) else str(seen)
+                pipe.set(f"{_name(entries[n][0])}|{seen}", encode(value), px=max(1, int(ttl * 1000)))
+        pipe.execute()
+    return values
 
 
 def bump(*names: str, using: str | None = None) -> None:
@@ -111,4 +153,4 @@ def bump(*names: str, using: str | None = None) -> None:
         run()
 
 
-__all__ = ["bump", "cached"]
+__all__ = ["bump", "cached", "cached_many"]

@@ -1,12 +1,12 @@
 """Payments use cases (each one durable transaction writing state and outbox rows together).
 
-Families: ``catalogue`` (the projection of sellable books), ``orders`` (quote, settle, fail,
+Families: ``catalogue`` (the projections of sellable books and collections), ``orders`` (quote, settle, fail,
 expire, refund: the purchase saga), ``passes`` (grant, cancel, lapse), ``codes`` (institution
 access), ``ledger`` and ``receipts`` (inside the settling transaction).
 """
 
 from ._shared import DB
-from .catalogue import sellable_book_apply
+from .catalogue import collection_apply, sellable_book_apply
 from .idempotency import idempotent
 from .checkout import (
     CONFIRM_ACTOR,
@@ -53,6 +53,7 @@ __all__ = [
     "code_batch_make",
     "code_normalise",
     "code_redeem",
+    "collection_apply",
     "confirm_enqueue",
     "event_enqueue",
     "idempotent",
