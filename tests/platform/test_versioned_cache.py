@@ -67,3 +67,26 @@ def test_a_value_true_until_a_time_is_computed_again_after_it(clock):
     clock.advance(11)
     _get("t:until", ["t:v:until"], source, ttl_for=left)
     assert source.calls == 2
+
+
+def test_many_entries_are_read_at_once_and_only_the_missing_ones_computed():
+    asked: list[list[int]] = []
+
+    def compute(missing):
+        asked.append(missing)
+        return [f"value {n}" for n in missing]
+
+    def get_many():
+        return versioned.cached_many(entries=[(f"t:m:{n}", ["t:v:all", f"t:v:{n}"]) for n in range(4)], ttl_s=60,
+                                     compute=compute, encode=json.dumps, decode=json.loads)
+
+    assert _get("t:m:2", ["t:v:all", "t:v:2"], Source("value 2")) == "value 2"  # one already cached
+    assert get_many() == ["value 0", "value 1", "value 2", "value 3"]
+    assert asked == [[0, 1, 3]]
+    assert get_many() == ["value 0", "value 1", "value 2", "value 3"] and asked == [[0, 1, 3]]
+    versioned.bump("t:v:1")
+    assert get_many()[1] == "value 1" and asked[-1] == [1]
+    versioned.bump("t:v:all")
+    get_many()
+    assert asked[-1] == [0, 1, 2, 3]
+    assert versioned.cached_many(entries=[], ttl_s=60, compute=compute, encode=json.dumps, decode=json.loads) == []
