@@ -122,8 +122,15 @@ def test_a_declined_checkout_stays_open_and_sends_the_payer_to_cancel_url(client
     answer = httpx.post(session.url, data={"decision": "decline"})
     assert answer.headers["location"] == "https://coko.test/cancel"
     assert client.v1.checkout.sessions.retrieve(session.id).status == "open"
+    # as at Stripe: an incomplete subscription whose first invoice failed (the payer may try another card)
+    subscription = next(o for o in sim.objects.values() if o["object"] == "subscription")
+    assert subscription["status"] == "incomplete"
+    invoice = client.v1.invoices.retrieve(subscription["latest_invoice"])
+    assert (invoice.status, invoice.billing_reason, invoice.next_payment_attempt) == ("open", "subscription_create", None)
     client.v1.checkout.sessions.expire(session.id)
-    assert [e.type for e in events(sim, receiver)] == ["checkout.session.expired"]
+    kinds = [e.type for e in events(sim, receiver)]
+    assert {"customer.subscription.created", "invoice.payment_failed", "payment_intent.payment_failed"} <= set(kinds)
+    assert kinds[-1] == "checkout.session.expired" and "checkout.session.completed" not in kinds
 
 
 def test_a_subscription_renews_fails_and_ends_at_period_end(client, sim, receiver):

@@ -7,7 +7,7 @@ prints mean / p50 / p99 of:
 
 * ``warm``: the answer from the versioned cache (one Redis round trip), what almost every call
   costs;
-* ``database``: the same answer computed from PostgreSQL (``access_compute``: up to three
+* ``database``: the same answer computed from PostgreSQL (``access_compute``: up to four
   small indexed queries), the baseline, measured interleaved in the same run;
 * ``after a change``: the first call after the reader's entitlements changed (a bump: the
   entry is computed again and stored).

@@ -22,7 +22,9 @@ confirmed with a ``return_url`` and no payment method (``next_action.redirect_to
 ``/pay/{id}``) are this simulator's approve / decline pages; tests call
 ``approve_checkout`` / ``decline_checkout`` / ``approve_payment`` / ``decline_payment``, or
 confirm with ``payment_method="pm_card_visa"`` (or ``pm_card_chargeDeclined``: 402).
-``advance_period(subscription_id, fail=False)`` renews a subscription (``invoice.paid``, or
+A card declined on a subscription's checkout leaves the session open, an ``incomplete``
+subscription and its first invoice failed (``invoice.payment_failed``), as Stripe does; another
+card then pays that invoice. ``advance_period(subscription_id, fail=False)`` renews a subscription (``invoice.paid``, or
 ``invoice.payment_failed`` and ``past_due``). Every event is stored (``GET /v1/events/{id}``)
 and POSTed to ``webhooks.url`` signed ``Stripe-Signature: t=<unix>,v1=<hex>``,
 HMAC-SHA256(webhook secret, f"{t}.{body}"), as ``stripe.Webhook.construct_event`` checks.

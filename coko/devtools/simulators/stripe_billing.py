@@ -82,21 +82,30 @@ class StripeBilling(StripeResources):
         if session["status"] != "open":
             raise StripeError(400, f"This Checkout Session is {session['status']}.")
         private = self._private[session["id"]]
+        if session["customer"] is None and (approve or session["mode"] == "subscription"):
+            customer = self.create_customer({"email": session["customer_email"] or "payer@example.com"})
+            session["customer"] = customer["id"]
         if not approve:
             if session["mode"] == "payment":
                 pi = self._session_payment_intent(session, private)
                 self._fail(pi, "pm_card_chargeDeclined")
+            else:  # an incomplete subscription whose first invoice failed; the session stays open
+                self._first_invoice_declined(session, private)
             return session
-        if session["customer"] is None:
-            customer = self.create_customer({"email": session["customer_email"] or "payer@example.com"})
-            session["customer"] = customer["id"]
         email = self.objects[session["customer"]]["email"]
         session["customer_details"] = {"email": email, "name": None, "phone": None, "address": None, "tax_exempt": "none"}
         if session["mode"] == "payment":
             pi = self._succeed(self._session_payment_intent(session, private))
             session.update(payment_intent=pi["id"])
         else:
-            subscription = self._subscription(session, private)
+            if private.get("subscription"):  # another card after a decline: the same first invoice, paid
+                subscription = self.objects[private["subscription"]]
+                self._invoice_pay(self.objects[subscription["latest_invoice"]])
+                previous = {"status": subscription["status"]}
+                subscription["status"] = "active"
+                self._emit("customer.subscription.updated", subscription, previous)
+            else:
+                subscription = self._subscription(session, private)
             session.update(subscription=subscription["id"], invoice=subscription["latest_invoice"])
         session.update(status="complete", payment_status="paid")
         self._emit("checkout.session.completed", session)
@@ -113,7 +122,20 @@ class StripeBilling(StripeResources):
         return pi
 
     # subscriptions and invoices ---------------------------------------------------------
-    def _subscription(self, session: dict[str, Any], private: dict[str, Any]) -> dict[str, Any]:
+    def _first_invoice_declined(self, session: dict[str, Any], private: dict[str, Any]) -> None:
+        """The card is declined on a subscription's Checkout page: the subscription is
+        ``incomplete``, its first invoice open with a failed payment (``invoice.payment_failed``,
+        ``payment_intent.payment_failed``), and the payer may try another card."""
+        if not private.get("subscription"):
+            private["subscription"] = self._subscription(session, private, paid=False)["id"]
+            return
+        invoice = self.objects[self.objects[private["subscription"]]["latest_invoice"]]
+        pi = self.objects[invoice["payments"]["data"][0]["payment"]["payment_intent"]]
+        self._fail(pi, "pm_card_chargeDeclined")
+        invoice["attempt_count"] += 1
+        self._emit("invoice.payment_failed", invoice)
+
+    def _subscription(self, session: dict[str, Any], private: dict[str, Any], *, paid: bool = True) -> dict[str, Any]:
         now, sub_id = self._now(), new_id("sub_")
         first = private["lines"][0]["price"]["recurring"]
         end = add_interval(now, first["interval"], first["interval_count"])
@@ -126,9 +148,9 @@ class StripeBilling(StripeResources):
             "created": now, "currency": session["currency"], "customer": session["customer"], "ended_at": None,
             "items": {"object": "list", "data": items, "has_more": False, "url": f"/v1/subscription_items?subscription={sub_id}"},
             "latest_invoice": None, "livemode": False, "metadata": metadata(private["sub_data"]), "start_date": now,
-            "status": "active"})
+            "status": "active" if paid else "incomplete"})
         self._emit("customer.subscription.created", subscription)
-        self._invoice(subscription, "subscription_create", now, end, paid=True)
+        self._invoice(subscription, "subscription_create", now, end, paid=paid)
         return subscription
 
     def _invoice(self, subscription: dict[str, Any], reason: str, start: int, end: int, *, paid: bool) -> dict[str, Any]:
@@ -158,17 +180,21 @@ class StripeBilling(StripeResources):
         self._emit("invoice.created", invoice)
         self._emit("invoice.finalized", invoice)
         if paid:
-            self._succeed(pi)
-            invoice.update(amount_paid=amount, amount_remaining=0, status="paid",
-                           status_transitions={"paid_at": self._now()})
-            invoice["payments"]["data"][0].update(amount_paid=amount, status="paid")
-            self._emit("invoice.paid", invoice)
-            self._emit("invoice.payment_succeeded", invoice)
+            self._invoice_pay(invoice)
         else:
             self._fail(pi, "pm_card_chargeDeclined")
-            invoice["next_payment_attempt"] = self._now() + 3 * 86400
+            # a renewal is retried in a few days; a first invoice is not (the payer tries another card)
+            invoice["next_payment_attempt"] = self._now() + 3 * 86400 if reason == "subscription_cycle" else None
             self._emit("invoice.payment_failed", invoice)
         return invoice
+
+    def _invoice_pay(self, invoice: dict[str, Any]) -> None:
+        self._succeed(self.objects[invoice["payments"]["data"][0]["payment"]["payment_intent"]])
+        invoice.update(amount_paid=invoice["amount_due"], amount_remaining=0, status="paid", next_payment_attempt=None,
+                       status_transitions={"paid_at": self._now()})
+        invoice["payments"]["data"][0].update(amount_paid=invoice["amount_due"], status="paid")
+        self._emit("invoice.paid", invoice)
+        self._emit("invoice.payment_succeeded", invoice)
 
     def update_subscription(self, subscription: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
         check_params(params, {"cancel_at_period_end", "metadata", "description", "proration_behavior"})

@@ -240,8 +240,13 @@ class CollectionAdmin(admin.ModelAdmin):
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
-        services.collection_changed()
+        services.collection_changed(collection=form.instance)
 
     def delete_model(self, request, obj):
+        services.collection_deleting(collection=obj)
         super().delete_model(request, obj)
-        services.collection_changed()
+
+    def delete_queryset(self, request, queryset):
+        for collection in queryset:
+            services.collection_deleting(collection=collection)
+        super().delete_queryset(request, queryset)

@@ -51,10 +51,31 @@ class BookChanged(EventPayload):
     price_currency: str | None = None
 
 
+COLLECTION_CHANGED = "collection.changed"
+COLLECTION_DELETED = "collection.deleted"
+
+
+@dataclass(frozen=True)
+class CollectionChanged(EventPayload):
+    """Payload of ``collection.changed`` / ``collection.deleted``: a collection's books as they
+    now are (all of them, in its order; none once deleted), so a consumer replaces what it kept
+    without calling back. ``version`` grows with every change of that collection: a consumer
+    ignores a copy older than the one it has (payments: which books a collection pass opens).
+    """
+
+    collection_id: str
+    slug: str
+    version: int
+    book_ids: tuple[str, ...] = ()
+    deleted: bool = False
+
+
 EVENTS: dict[str, type[EventPayload]] = {
     BOOK_PUBLISHED: BookChanged,
     BOOK_UPDATED: BookChanged,
     BOOK_WITHDRAWN: BookChanged,
+    COLLECTION_CHANGED: CollectionChanged,
+    COLLECTION_DELETED: CollectionChanged,
 }
 
 

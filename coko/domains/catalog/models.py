@@ -234,6 +234,7 @@ class Collection(models.Model):
     name = models.CharField(max_length=120)
     translations = models.JSONField(default=dict, blank=True)  # {"fr": "À la une"}
     position = models.PositiveIntegerField(default=0)  # collections' own order (home feeds)
+    version = models.PositiveIntegerField(default=0, editable=False)  # grows with every change announced (``collection.*``)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -6,6 +6,7 @@ catalog's HTTP API and facade (never its services or models)::
     book = published_book(title="Une si longue lettre")      # the API's book dict
     book = book_with_file(kind="epub")                       # … and an EPUB attached
     books = starter_books()                                  # what load_demo_data loaded
+    collection_with_books("rentree", [book["id"]])           # staff's collection (announced)
 """
 
 from __future__ import annotations
@@ -67,4 +68,23 @@ def starter_books() -> list[contracts.BookSummary]:
                                   access_model=b.access_model, description=b.description) for b in books]
 
 
-__all__ = ["MEDIA_TYPES", "book_body", "book_with_file", "file_attach", "published_book", "starter_books"]
+def collection_with_books(slug: str, book_ids: list, *, name: str = "") -> str:
+    """The collection ``slug`` with ``book_ids`` added at its end (created if missing), as staff
+    make it in the console (no route writes collections): announced with ``collection.changed``.
+    Its id."""
+    from . import services
+
+    collection, _created = services.collection_ensure(slug=slug, name=name or slug.title())
+    services.collection_books_add(slug=slug, book_ids=book_ids)
+    return str(collection.id)
+
+
+def collection_without_books(slug: str, book_ids: list) -> int:
+    """Take ``book_ids`` out of the collection ``slug`` (announced); how many were in it."""
+    from . import services
+
+    return services.collection_books_remove(slug=slug, book_ids=book_ids)
+
+
+__all__ = ["MEDIA_TYPES", "book_body", "book_with_file", "collection_with_books", "collection_without_books",
+           "file_attach", "published_book", "starter_books"]

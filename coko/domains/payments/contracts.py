@@ -32,7 +32,8 @@ PAYMENT_STATES = ("pending", "processing", "succeeded", "failed", "expired", "ca
 SUBSCRIPTION_STATES = ("pending", "active", "grace", "cancelled", "expired")
 #: Why a reader may (or may not) read a book: the ``reason`` of :class:`Access`.
 ACCESS_REASONS = ("free", "purchase", "pass", "institution",  # allowed
-                  "unknown_book", "withdrawn", "no_entitlement")  # refused
+                  "unknown_book", "withdrawn", "no_entitlement",  # refused
+                  "outside_pass_scope")  # refused: the reader's passes open other books (another collection)
 
 
 # --- facade results -------------------------------------------------------------------------------

@@ -6,6 +6,10 @@
 - ``coko_payment_webhooks_rejected_total{provider, reason}``: notifications that could not be
   verified (signature_mismatch, signature_too_old, payment_unknown, token_mismatch …);
 - ``coko_payment_confirmation_seconds{provider}``: from a payment's start to its confirmation.
+
+Counters and a histogram only (no gauge), so gunicorn's multiprocess mode adds them up without
+a ``multiprocess_mode``: the web counts starts and rejected webhooks, the worker (which
+confirms) successes, failures and confirmation times; each exports its own at ``/metrics``.
 """
 
 from __future__ import annotations

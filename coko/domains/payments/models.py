@@ -64,6 +64,32 @@ class SellableBook(models.Model):
         return self.title
 
 
+class CatalogCollection(models.Model):
+    """A catalogue collection as payments sees it, projected from ``collection.*`` events: what a
+    plan of scope ``collection`` opens. ``catalog_version`` is the version of the event last
+    applied (an older copy is ignored); a deleted collection stays as a marker, without books."""
+
+    collection_id = models.UUIDField(primary_key=True)
+    slug = models.SlugField(max_length=80, db_index=True)
+    deleted = models.BooleanField(default=False)
+    catalog_version = models.PositiveIntegerField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class CollectionBook(models.Model):
+    """A book of a projected collection."""
+
+    id = models.BigAutoField(primary_key=True)
+    collection = models.ForeignKey(CatalogCollection, on_delete=models.CASCADE, related_name="books")
+    book_id = models.UUIDField(db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["collection", "book_id"], name="payments_collection_book_once")]
+
+
 class Plan(models.Model):
     """A pass: a period of reading, priced per currency, opening a scope of the catalogue."""
 

@@ -3,6 +3,7 @@
     from coko.domains.payments.testing import plan_for_test, pass_paid, book_bought, sellable_books_sync
 
     sellable_books_sync()                               # payments hears the catalogue's book events
+    collections_sync()                                  # … and its collections' (collection passes)
     plan = plan_for_test("week", prices={"XOF": 500})
     pass_paid(user_id=reader.user_id, plan_slug="week")  # a week pass, paid with Wave
     book_bought(user_id=reader.user_id, book_id=book["id"])
@@ -22,6 +23,11 @@ from .models import Order, Plan, PlanPrice
 def sellable_books_sync() -> int:
     """Apply the catalogue's pending ``book.*`` events to payments' list of sellable books."""
     return deliver_pending(producer="catalog", handler="payments.sellable_book_follow")
+
+
+def collections_sync() -> int:
+    """Apply the catalogue's pending ``collection.*`` events to payments' copy of its collections."""
+    return deliver_pending(producer="catalog", handler="payments.collection_follow")
 
 
 def plan_for_test(slug: str = "week", *, period: str = "week", prices: dict[str, int] | None = None,

@@ -7,6 +7,7 @@ from django.apps import apps
 from django.utils import timezone
 
 from coko.devtools.testing.console import columns
+from coko.devtools.testing.events import last_event
 from coko.domains.accounts.testing import console_login
 
 from .conftest import book_body
@@ -158,3 +159,12 @@ def test_staff_weigh_a_book_and_order_a_collection_from_the_console(console, aut
     assert page.data["name"] == "À la une" and [b["id"] for b in page.data["items"]] == [other["id"], draft["id"]]
     collection = Collection.objects.get(slug="featured")
     assert console.get(f"/admin/catalog/collection/{collection.id}/change/").status_code == 200
+    # announced in the console's transaction, all its books in their order (payments' collection passes)
+    changed = last_event("catalog", "collection.changed")
+    assert changed.aggregate_id == str(collection.id)
+    assert (changed.payload["slug"], changed.payload["version"], changed.payload["book_ids"]) == (
+        "featured", 1, [other["id"], draft["id"]])
+    deleted = console.post(f"/admin/catalog/collection/{collection.id}/delete/", {"post": "yes"})
+    assert deleted.status_code == 302 and not Collection.objects.filter(slug="featured").exists()
+    gone = last_event("catalog", "collection.deleted")
+    assert (gone.aggregate_id, gone.payload["version"], gone.payload["book_ids"]) == (str(collection.id), 2, [])

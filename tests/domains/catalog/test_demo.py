@@ -59,7 +59,10 @@ def test_starter_catalogue_loads_once(monkeypatch, anonymous):
     books = Book.objects.using("catalog")
     assert books.filter(status="published").count() == len(STARTER["books"])
     before = counts()
-    assert before[4] == len(STARTER["books"])  # one book.published each
+    assert before[4] == len(STARTER["books"]) + 1  # one book.published each, and the featured collection's
+    outbox = apps.get_model("catalog", "OutboxEvent").objects.using("catalog")
+    assert outbox.filter(type="book.published").count() == len(STARTER["books"])
+    assert list(outbox.exclude(type="book.published").values_list("type", flat=True)) == ["collection.changed"]
 
     assert load_demo() == ""  # already there: nothing done, nothing said
     assert counts() == before

@@ -20,8 +20,8 @@ from ._shared import DB, Actor, author_counts_refresh, book_changed_payload
 from .books import author_get_or_create, book_admin_saved, book_create, book_draft_from_metadata, book_update, \
     changes_from_metadata
 from .categories import category_create
-from .collections import collection_books_add, collection_changed, collection_ensure, shelf_book_add, \
-    shelf_book_remove
+from .collections import collection_books_add, collection_books_remove, collection_changed, collection_deleting, \
+    collection_ensure, shelf_book_add, shelf_book_remove
 from .changes import UNSET, AuthorCredit, BookChanges, BookTexts, Unset
 from .formats import book_cover_set, book_cover_set_trusted, book_cover_source_drop, book_format_attach, \
     book_format_attach_trusted
@@ -53,7 +53,9 @@ __all__ = [
     "book_withdraw",
     "category_create",
     "collection_books_add",
+    "collection_books_remove",
     "collection_changed",
+    "collection_deleting",
     "collection_ensure",
     "shelf_book_add",
     "shelf_book_remove",

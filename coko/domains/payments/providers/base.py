@@ -66,7 +66,7 @@ class StatementLine:
     reference: str
     amount: int
     currency: str
-    state: str  # succeeded | refunded
+    state: str  # succeeded | refunded (a payment since refunded, or a line of ``refunds``)
 
 
 class Rejected(Exception):
@@ -88,6 +88,8 @@ class Refused(Exception):
 class Provider(Protocol):
     name: str
     currencies: frozenset[str]
+    retry_finds_checkout: bool  # a retry of a creation finds the first try (no second charge)
+    lists_refunds: bool  # its statement lists refunds (``refunds``), so reconciliation compares them
 
     def checkout(self, *, reference: str, amount: int, currency: str, description: str,
                  return_url: str, cancel_url: str) -> Checkout: ...
@@ -96,13 +98,16 @@ class Provider(Protocol):
 
     def verify(self, *, headers: dict[str, str], body: bytes, query: dict[str, str]) -> Inbound: ...
 
-    def refund(self, *, provider_ref: str, amount: int, currency: str) -> None: ...
+    def refund(self, *, provider_ref: str, amount: int, currency: str, reference: str = "") -> None: ...
 
     def close(self, *, provider_ref: str) -> None:
         """Close an open checkout so that it can no longer be paid (``Refused`` if it is not open)."""
 
     def transactions(self, *, day: date) -> list[StatementLine]:
         """The payments the provider took on ``day`` (UTC), for reconciliation."""
+
+    def refunds(self, *, day: date) -> list[StatementLine]:
+        """The refunds the provider made on ``day`` (UTC), for reconciliation (``[]`` if it lists none)."""
 
 
 def signature_matches(expected: str, candidates: list[str]) -> bool:

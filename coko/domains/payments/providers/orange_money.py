@@ -33,6 +33,7 @@ class OrangeMoneyProvider:
     #: cannot be found again, so a retry starts a new payment (the lost one was never shown to
     #: the payer, cannot be paid, and expires at Orange after 10 minutes)
     retry_finds_checkout = False
+    lists_refunds = False  # refunds are made by hand in the merchant portal
 
     def __init__(self, *, base_url: str, client_id: str, client_secret: str, merchant_key: str, country: str,
                  notif_url: str, timeout: float) -> None:
@@ -115,11 +116,15 @@ class OrangeMoneyProvider:
         return ProviderStatus(state=state, amount=amount, currency=currency, provider_ref=provider_ref,
                               failure="" if state != "failed" else str(answer.get("message", "")))
 
-    def refund(self, *, provider_ref: str, amount: int, currency: str) -> None:
+    def refund(self, *, provider_ref: str, amount: int, currency: str, reference: str = "") -> None:
         raise Refused("orange money web payment has no refund call: refund from the merchant portal")
 
     def close(self, *, provider_ref: str) -> None:
         """Orange has no call to close a payment page: its pay_token expires by itself (10 minutes)."""
+
+    def refunds(self, *, day: date) -> list[StatementLine]:
+        """Orange lists no refunds (they are made by hand in the merchant portal): nothing to compare."""
+        return []
 
     def transactions(self, *, day: date) -> list[StatementLine]:
         """The payments completed ``day`` (Orange's merchant statement is a portal export; the

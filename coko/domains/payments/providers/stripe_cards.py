@@ -35,6 +35,7 @@ class StripeProvider:
     name = "stripe"
     currencies = frozenset({"XOF", "EUR", "USD"})
     retry_finds_checkout = True  # the reference is the creation's idempotency key
+    lists_refunds = True  # ``GET /v1/refunds`` by day (``refunds``)
 
     def __init__(self, *, api_base: str, secret_key: str, webhook_secret: str, timeout: float) -> None:
         self.webhook_secret = webhook_secret
@@ -104,22 +105,43 @@ class StripeProvider:
         self._call(lambda: self.client.v1.checkout.sessions.expire(
             provider_ref, options={"idempotency_key": f"expire-{provider_ref}"}))
 
-    def refund(self, *, provider_ref: str, amount: int, currency: str) -> None:
-        session = self._call(lambda: self.client.v1.checkout.sessions.retrieve(provider_ref))
+    def refund(self, *, provider_ref: str, amount: int, currency: str, reference: str = "") -> None:
+        """Refund the payment of a checkout session (a book's PaymentIntent, or a card pass's first
+        invoice's) or a PaymentIntent (a renewal); our reference rides in the refund's metadata,
+        so that the statement of refunds ties it back (``refunds``)."""
+        intent = provider_ref if provider_ref.startswith("pi_") else self._session_intent(provider_ref)
+        self._call(lambda: self.client.v1.refunds.create(
+            params={"payment_intent": intent, **({"metadata": {"reference": reference}} if reference else {})},
+            options={"idempotency_key": f"refund-{provider_ref}"}))
+
+    def _session_intent(self, session_id: str) -> str:
+        session = self._call(lambda: self.client.v1.checkout.sessions.retrieve(session_id))
         intent = session.payment_intent
+        if not intent and session.invoice:  # mode=subscription: the first invoice was paid
+            invoice = self.invoice(invoice_id=session.invoice if isinstance(session.invoice, str) else session.invoice.id)
+            intent = next((p["payment"].get("payment_intent") for p in invoice["payments"]["data"]), None)
         if not intent:
             raise Refused("stripe: this checkout session has no payment to refund")
-        self._call(lambda: self.client.v1.refunds.create(
-            params={"payment_intent": intent if isinstance(intent, str) else intent.id},
-            options={"idempotency_key": f"refund-{provider_ref}"}))
+        return intent if isinstance(intent, str) else intent.id
 
     # --- a card pass ------------------------------------------------------------------------------
     def invoice(self, *, invoice_id: str) -> dict:
         """An invoice as Stripe has it now (a renewal is believed from this, not from the event)."""
         return self._call(lambda: self.client.v1.invoices.retrieve(invoice_id)).to_dict()
 
+    def payment_failure(self, *, intent_id: str) -> str:
+        """Why Stripe declined a PaymentIntent's last attempt (its decline code), or ''."""
+        intent = self._call(lambda: self.client.v1.payment_intents.retrieve(intent_id))
+        error = intent.last_payment_error.to_dict() if intent.last_payment_error else {}
+        return error.get("decline_code") or error.get("code") or ""
+
     def subscription(self, *, subscription_id: str) -> dict:
         return self._call(lambda: self.client.v1.subscriptions.retrieve(subscription_id)).to_dict()
+
+    def subscription_end(self, *, subscription_id: str) -> None:
+        """End the subscription now (a refunded pass): no renewal will be charged. ``Refused``
+        when Stripe has already ended it."""
+        self._call(lambda: self.client.v1.subscriptions.cancel(subscription_id))
 
     def subscription_cancel(self, *, subscription_id: str) -> None:
         """Stop renewing at the end of the period paid (the pass stays readable until then)."""
@@ -131,9 +153,38 @@ class StripeProvider:
     def transactions(self, *, day: date) -> list[StatementLine]:
         """The card charges of ``day``: each tied to our reference (the PaymentIntent's metadata;
         for a card pass, its checkout's reference or, for a renewal, the invoice id)."""
-        start = int(datetime.combine(day, time(0), UTC).timestamp())
-        window = {"created": {"gte": start, "lt": start + 86400}, "limit": 100}
+        window = self._window(day)
         charges = self._listing(self.client.v1.charges, window)
+        by_intent = self._invoices_by_intent(day)
+        return [StatementLine(provider_ref=charge.get("payment_intent") or charge["id"],
+                              reference=self._charge_reference(charge, by_intent), amount=int(charge["amount"]),
+                              currency=str(charge["currency"]).upper(),
+                              state="refunded" if charge.get("refunded") else "succeeded")
+                for charge in charges if charge.get("status") == "succeeded"]
+
+    def refunds(self, *, day: date) -> list[StatementLine]:
+        """The refunds made on ``day``: tied to our reference by the refund's metadata (ours carry
+        it), else as the charge refunded is (a refund made in Stripe's dashboard)."""
+        lines = []
+        for refund in self._listing(self.client.v1.refunds, self._window(day)):
+            if refund.get("status") not in ("succeeded", "pending"):
+                continue
+            reference = (refund.get("metadata") or {}).get("reference", "")
+            if not reference and refund.get("charge"):
+                charge = self._call(lambda charge_id=refund["charge"]: self.client.v1.charges.retrieve(charge_id))
+                reference = self._charge_reference(charge.to_dict(), self._invoices_by_intent(day))
+            lines.append(StatementLine(provider_ref=refund.get("payment_intent") or refund["id"], reference=reference,
+                                       amount=int(refund["amount"]), currency=str(refund["currency"]).upper(),
+                                       state="refunded"))
+        return lines
+
+    @staticmethod
+    def _window(day: date) -> dict:
+        start = int(datetime.combine(day, time(0), UTC).timestamp())
+        return {"created": {"gte": start, "lt": start + 86400}, "limit": 100}
+
+    def _invoices_by_intent(self, day: date) -> dict[str, dict]:
+        start = int(datetime.combine(day, time(0), UTC).timestamp())
         invoices = self._listing(self.client.v1.invoices, {"created": {"gte": start - 86400, "lt": start + 86400},
                                                            "limit": 100})
         by_intent = {}
@@ -142,18 +193,14 @@ class StripeProvider:
                 intent = (paid.get("payment") or {}).get("payment_intent")
                 if intent:
                     by_intent[intent] = invoice
-        lines = []
-        for charge in charges:
-            if charge.get("status") != "succeeded":
-                continue
-            reference = (charge.get("metadata") or {}).get("reference", "")
-            invoice = by_intent.get(charge.get("payment_intent"))
-            if not reference and invoice is not None:
-                reference = self._invoice_reference(invoice)
-            lines.append(StatementLine(provider_ref=charge.get("payment_intent") or charge["id"], reference=reference,
-                                       amount=int(charge["amount"]), currency=str(charge["currency"]).upper(),
-                                       state="refunded" if charge.get("refunded") else "succeeded"))
-        return lines
+        return by_intent
+
+    def _charge_reference(self, charge: dict, by_intent: dict[str, dict]) -> str:
+        reference = (charge.get("metadata") or {}).get("reference", "")
+        invoice = by_intent.get(charge.get("payment_intent"))
+        if not reference and invoice is not None:
+            reference = self._invoice_reference(invoice)
+        return reference
 
     def _invoice_reference(self, invoice: dict) -> str:
         if invoice.get("billing_reason") != "subscription_create":

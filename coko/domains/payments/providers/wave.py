@@ -43,6 +43,7 @@ class WaveProvider:
     name = "wave"
     currencies = frozenset({"XOF"})
     retry_finds_checkout = True  # a search by client_reference before any creation
+    lists_refunds = True  # its statement has the reversals (``refunds``)
 
     def __init__(self, *, base_url: str, api_key: str, webhook_secret: str, timeout: float) -> None:
         self.base_url, self.api_key, self.webhook_secret = base_url.rstrip("/"), api_key, webhook_secret
@@ -113,9 +114,8 @@ class WaveProvider:
     def close(self, *, provider_ref: str) -> None:
         self._call("POST", f"/v1/checkout/sessions/{provider_ref}/expire")
 
-    def transactions(self, *, day: date) -> list[StatementLine]:
-        """Wave's Balance & Reconciliation listing of ``day``: a checkout paid (and its refund, a
-        reversal, turns the line ``refunded``)."""
+    def _statement(self, day: date) -> list[dict]:
+        """Wave's Balance & Reconciliation listing of ``day``, every page."""
         items, after = [], None
         while True:
             page = self._call("GET", "/v1/transactions", params={"date": day.isoformat(),
@@ -123,14 +123,24 @@ class WaveProvider:
             items += page.get("items", [])
             after = (page.get("page_info") or {}).get("end_cursor")
             if not (page.get("page_info") or {}).get("has_next_page"):
-                break
+                return items
+
+    def transactions(self, *, day: date) -> list[StatementLine]:
+        """The checkouts paid on ``day`` (one refunded the same day, a reversal, is ``refunded``)."""
+        items = self._statement(day)
         refunded = {t.get("checkout_api_session_id") for t in items if t.get("is_reversal")}
         return [StatementLine(provider_ref=t.get("checkout_api_session_id") or "", reference=t.get("client_reference") or "",
                               amount=_minor(t["amount"]), currency=t["currency"],
                               state="refunded" if t.get("checkout_api_session_id") in refunded else "succeeded")
                 for t in items if t.get("transaction_type") == "api_checkout" and not t.get("is_reversal")]
 
-    def refund(self, *, provider_ref: str, amount: int, currency: str) -> None:
+    def refunds(self, *, day: date) -> list[StatementLine]:
+        """The checkouts refunded on ``day``: the reversals (``api_checkout_refund``, negative)."""
+        return [StatementLine(provider_ref=t.get("checkout_api_session_id") or "", reference=t.get("client_reference") or "",
+                              amount=abs(_minor(t["amount"])), currency=t["currency"], state="refunded")
+                for t in self._statement(day) if t.get("transaction_type") == "api_checkout_refund"]
+
+    def refund(self, *, provider_ref: str, amount: int, currency: str, reference: str = "") -> None:
         self._call("POST", f"/v1/checkout/sessions/{provider_ref}/refund")
 
     # --- webhooks -----------------------------------------------------------------------------------

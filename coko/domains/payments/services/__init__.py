@@ -1,12 +1,12 @@
 """Payments use cases (each one durable transaction writing state and outbox rows together).
 
-Families: ``catalogue`` (the projection of sellable books), ``orders`` (quote, settle, fail,
+Families: ``catalogue`` (the projections of sellable books and collections), ``orders`` (quote, settle, fail,
 expire, refund: the purchase saga), ``passes`` (grant, cancel, lapse), ``codes`` (institution
 access), ``ledger`` and ``receipts`` (inside the settling transaction).
 """
 
 from ._shared import DB
-from .catalogue import sellable_book_apply
+from .catalogue import collection_apply, sellable_book_apply
 from .idempotency import idempotent
 from .checkout import (
     CONFIRM_ACTOR,
@@ -15,7 +15,9 @@ from .checkout import (
     confirm_enqueue,
     event_enqueue,
     order_refund_with_provider,
+    orders_expire,
     payment_confirm,
+    payment_declined,
     payment_start,
     payments_poll,
     return_urls,
@@ -27,10 +29,11 @@ from .orders import (
     Settlement,
     order_for_book,
     order_for_pass,
+    order_expire,
     order_refund,
+    orders_due,
     payment_open,
     payment_opened,
-    orders_expire,
     payment_fail,
     payment_settle,
 )
@@ -53,6 +56,7 @@ __all__ = [
     "code_batch_make",
     "code_normalise",
     "code_redeem",
+    "collection_apply",
     "confirm_enqueue",
     "event_enqueue",
     "idempotent",
@@ -60,13 +64,16 @@ __all__ = [
     "order_for_book",
     "order_for_pass",
     "order_refund",
+    "order_expire",
     "order_refund_with_provider",
+    "orders_due",
     "orders_expire",
     "pass_ended",
     "pass_grace",
     "pass_grant",
     "pass_renew",
     "payment_confirm",
+    "payment_declined",
     "payment_fail",
     "payment_open",
     "payment_opened",

@@ -22,9 +22,18 @@ from coko.platform.observability import get_logger
 from coko.platform.services import use_case
 
 from .. import errors, metrics, providers
-from ..models import Flag, Order, Payment, ProviderEvent
+from ..models import Flag, Order, Payment, ProviderEvent, Subscription
 from ..providers import Inbound, ProviderStatus, Refused, Unavailable
-from .orders import Settlement, order_refund, payment_fail, payment_open, payment_opened, payment_settle
+from .orders import (
+    Settlement,
+    order_expire,
+    order_refund,
+    orders_due,
+    payment_fail,
+    payment_open,
+    payment_opened,
+    payment_settle,
+)
 from ._shared import DB
 
 log = get_logger("coko.payments")
@@ -111,19 +120,83 @@ def payment_confirm(*, payment_id: UUID) -> Settlement | None:
 def _status(adapter, payment: Payment) -> ProviderStatus:
     """The provider's status; a declined attempt whose checkout is still open is closed there
     first (so that it cannot be paid after we cancel the order), then asked again."""
-    def fetch() -> ProviderStatus:
-        return adapter.status(reference=payment.reference, provider_ref=payment.provider_ref,
-                              amount=payment.amount, currency=payment.currency)
-
-    status = fetch()
+    status = _fetch(adapter, payment)
     if status.state != "declined":
         return status
+    return _close_then_ask(adapter, payment, otherwise=replace(status, state="failed"))
+
+
+def _fetch(adapter, payment: Payment) -> ProviderStatus:
+    return adapter.status(reference=payment.reference, provider_ref=payment.provider_ref,
+                          amount=payment.amount, currency=payment.currency)
+
+
+def _close_then_ask(adapter, payment: Payment, *, otherwise: ProviderStatus) -> ProviderStatus:
+    """Close the payment's checkout at the provider (where it offers that), then ask how it
+    stands: paid at the last second, the answer says so; else ``otherwise``. A checkout no longer
+    open (paid, expired) is no error: the question that follows says which."""
     try:
         adapter.close(provider_ref=payment.provider_ref)
-    except Refused:  # no longer open: paid meanwhile, or expired; the next fetch says which
+    except Refused:
         pass
-    again = fetch()
-    return again if again.state == "succeeded" else replace(status, state="failed")
+    again = _fetch(adapter, payment)
+    return again if again.state == "succeeded" else otherwise
+
+
+def payment_declined(*, payment_id: UUID, failure: str) -> str:
+    """The provider told us (in an event checked against its own copy) that the payer's attempt
+    was declined while the checkout stays open for another try (a card pass's first invoice):
+    close the checkout and ask again. Paid meanwhile: settled (``granted``); else the payment
+    fails and the order closes now (``failed``), not at its expiry."""
+    payment = Payment.objects.filter(id=payment_id).first()
+    if payment is None or payment.status not in ("pending", "processing"):
+        return "already"
+    adapter = providers.provider_for(payment.provider)
+    status = _close_then_ask(adapter, payment, otherwise=ProviderStatus(state="failed", failure=failure))
+    if status.state == "succeeded":
+        settled = payment_confirm(payment_id=payment.id)
+        return settled.outcome if settled else "waiting"
+    metrics.FAILED.labels(payment.provider).inc()
+    payment_fail(payment_id=payment.id, status="failed", reason=failure)
+    _events_processed(payment_id=payment.id, outcome="failed")
+    return "failed"
+
+
+def orders_expire(*, limit: int = 500) -> int:
+    """The scheduled job: close the pending orders past their expiry; how many closed. Each of
+    their payments shown to the payer is closed at its provider first (Wave's expire, Stripe's;
+    Orange's page expires by itself) and asked about once more: one paid at the last second is
+    settled, not lost, and its order stays paid. A provider that does not answer leaves that
+    payment under way (the poll keeps asking; a late success is honoured and flagged)."""
+    closed = 0
+    for order_id in orders_due(limit=limit):
+        unpayable = []
+        for payment in Payment.objects.filter(order_id=order_id, status__in=("pending", "processing")):
+            if not payment.provider_ref:  # never shown to the payer: nobody can pay it
+                unpayable.append(payment.id)
+            elif _closed_at_provider(payment):
+                unpayable.append(payment.id)
+        closed += order_expire(order_id=order_id, payment_ids=unpayable)
+    return closed
+
+
+def _closed_at_provider(payment: Payment) -> bool:
+    """Close ``payment``'s checkout and ask once more: whether it is now known unpaid (a success
+    found is settled here)."""
+    try:
+        adapter = providers.provider_for(payment.provider)
+        status = _close_then_ask(adapter, payment, otherwise=ProviderStatus(state="expired"))
+    except Unavailable as exc:
+        log.warning("provider unavailable at expiry", provider=payment.provider, payment_id=str(payment.id),
+                    error=str(exc))
+        return False
+    except Refused as exc:  # the status call refused (Orange: another amount): staff look at it
+        _flag(payment_id=payment.id, kind="status_refused", details={"error": str(exc)[:500]})
+        return False
+    if status.state == "succeeded":
+        payment_confirm(payment_id=payment.id)
+        return False
+    return True
 
 
 @use_case(DB)
@@ -231,10 +304,12 @@ def payments_poll(*, older_than_s: int = 60, limit: int = 200) -> int:
 
 
 def order_refund_with_provider(*, order_id: UUID, reason: str, actor_id: UUID) -> Order:
-    """Staff refund: the provider gives the money back first (where it has a refund call), then
-    the ledger is reversed and the entitlement revoked (``order_refund``). A provider that has no
+    """Staff refund: a card pass's subscription is ended at Stripe first (no renewal is charged
+    after the refund), the provider gives the money back (where it has a refund call), then the
+    ledger is reversed and the entitlement revoked (``order_refund``). A provider that has no
     refund call (Orange Money Web Payment) is refunded by staff in its portal: the ledger still
-    records it, and the audit says so."""
+    records it, and the audit says so. Asked again after a failure, each step finds its work
+    done (Stripe's idempotency keys; an ended subscription)."""
     order = Order.objects.filter(id=order_id).first()
     if order is None:
         raise errors.ORDER_NOT_FOUND(order_id=str(order_id))
@@ -242,13 +317,35 @@ def order_refund_with_provider(*, order_id: UUID, reason: str, actor_id: UUID) -
         raise errors.REFUND_NOT_POSSIBLE(order_id=str(order_id), status=order.status)
     payment = Payment.objects.get(order=order, status="succeeded")
     adapter = providers.provider_for(payment.provider)
+    card_passes = _card_passes_of(order, payment, adapter) if order.kind == "pass" else ()
     try:
-        adapter.refund(provider_ref=payment.provider_ref, amount=payment.amount, currency=payment.currency)
+        for subscription_id in card_passes:
+            try:
+                adapter.subscription_end(subscription_id=subscription_id)
+            except Refused:  # already ended at Stripe
+                pass
+        adapter.refund(provider_ref=payment.provider_ref, amount=payment.amount, currency=payment.currency,
+                       reference=payment.reference)
         where = "provider"
     except Refused as exc:
         log.warning("provider refund refused; refund by hand", provider=payment.provider, error=str(exc))
         where = "by_hand"
     except Unavailable as exc:
         raise errors.PROVIDER_UNAVAILABLE(provider=payment.provider) from exc
-    log.info("order refunded", order_id=str(order_id), actor_id=str(actor_id), reason=reason, where=where)
-    return order_refund(order_id=order_id, reason=reason, actor_id=actor_id)
+    log.info("order refunded", order_id=str(order_id), actor_id=str(actor_id), reason=reason, where=where,
+             subscriptions_ended=list(card_passes))
+    return order_refund(order_id=order_id, reason=reason, actor_id=actor_id, stripe_subscription_ids=card_passes)
+
+
+def _card_passes_of(order: Order, payment: Payment, adapter) -> tuple[str, ...]:
+    """The Stripe subscriptions a pass order paid for: the one its checkout started, or, for a
+    renewal (its payment's reference is the invoice id), the invoice's."""
+    ids = set(Subscription.objects.filter(order=order).exclude(stripe_subscription_id="")
+              .values_list("stripe_subscription_id", flat=True))
+    if payment.provider == "stripe" and payment.reference.startswith("in_"):
+        try:
+            invoice = adapter.invoice(invoice_id=payment.reference)
+        except Unavailable as exc:
+            raise errors.PROVIDER_UNAVAILABLE(provider=payment.provider) from exc
+        ids.add(((invoice.get("parent") or {}).get("subscription_details") or {}).get("subscription") or "")
+    return tuple(sorted(i for i in ids if i))

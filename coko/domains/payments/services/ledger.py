@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from coko.platform import clock
+
 from ..models import JournalEntry, JournalLine, Order, Payment
 
 
@@ -31,7 +33,7 @@ def journal_post(*, kind: str, lines: list[tuple[str, int, str]], order: Order |
         totals[currency] += amount
     if len(lines) < 2 or any(totals.values()):
         raise Unbalanced(f"{kind}: lines {lines} do not balance")
-    entry = JournalEntry.objects.create(kind=kind, order=order, payment=payment, memo=memo[:255])
+    entry = JournalEntry.objects.create(kind=kind, order=order, payment=payment, memo=memo[:255], at=clock.now())
     JournalLine.objects.bulk_create([JournalLine(entry=entry, account=account, amount=amount, currency=currency)
                                      for account, amount, currency in lines if amount])
     return entry

@@ -14,6 +14,7 @@ from datetime import timedelta
 from uuid import UUID
 
 from django.conf import settings
+from django.db.models import Q
 
 from coko.platform import clock, versioned
 from coko.platform.events import publish
@@ -126,19 +127,33 @@ def payment_fail(*, payment_id: UUID, status: str, reason: str = "", close_order
     return order
 
 
-@use_case(DB)
-def orders_expire(*, limit: int = 500) -> int:
-    """Close the pending orders past their expiry (a scheduled job); returns how many. A payment
-    that succeeds later is still honoured (``payment_settle`` flags it for staff)."""
-    due = list(Order.objects.select_for_update(skip_locked=True)
-               .filter(status="pending", expires_at__lte=clock.now()).values_list("id", flat=True)[:limit])
-    return Order.objects.filter(id__in=due).update(status="expired", closed_reason="no_payment")
+def orders_due(*, limit: int = 500) -> list[UUID]:
+    """The pending orders past their expiry, oldest first (``checkout.orders_expire`` closes them)."""
+    return list(Order.objects.filter(status="pending", expires_at__lte=clock.now()).order_by("expires_at")
+                .values_list("id", flat=True)[:limit])
 
 
 @use_case(DB)
-def order_refund(*, order_id: UUID, reason: str, actor_id: UUID) -> Order:
-    """Staff give the money back: the ledger is reversed and the book or pass revoked. The
-    provider's refund call is made by the caller first (``payments.providers``)."""
+def order_expire(*, order_id: UUID, payment_ids: list) -> bool:
+    """Close a pending order past its expiry, and those of its payments known to be unpayable
+    now (``payment_ids``: closed at their provider, or never shown to the payer). Whether it
+    closed (an order paid meanwhile stays paid). A payment that succeeds later is still
+    honoured (``payment_settle`` flags it for staff)."""
+    order = Order.objects.select_for_update().filter(id=order_id).first()
+    if order is None or order.status != "pending" or order.expires_at > clock.now():
+        return False
+    Payment.objects.filter(order=order, id__in=payment_ids, status__in=("pending", "processing")).update(
+        status="expired", updated_at=clock.now())
+    order.status, order.closed_reason = "expired", "no_payment"
+    order.save(update_fields=["status", "closed_reason"])
+    return True
+
+
+@use_case(DB)
+def order_refund(*, order_id: UUID, reason: str, actor_id: UUID, stripe_subscription_ids: tuple = ()) -> Order:
+    """Staff give the money back: the ledger is reversed and the book or pass revoked (the pass
+    the order bought, and the card passes of ``stripe_subscription_ids``: a refunded renewal).
+    The provider's refund call is made by the caller first (``payments.providers``)."""
     order = Order.objects.select_for_update().filter(id=order_id).first()
     if order is None:
         raise errors.ORDER_NOT_FOUND(order_id=str(order_id))
@@ -157,7 +172,8 @@ def order_refund(*, order_id: UUID, reason: str, actor_id: UUID) -> Order:
         revoked = contracts.EntitlementRevoked(user_id=str(order.user_id), order_id=str(order.id),
                                                book_id=str(order.book_id))
     else:
-        for subscription in Subscription.objects.filter(order=order):
+        named = Q(order=order) | Q(stripe_subscription_id__in=[i for i in stripe_subscription_ids if i])
+        for subscription in Subscription.objects.select_for_update().filter(named).exclude(status="expired"):
             pass_revoke(subscription=subscription)
             revoked = contracts.EntitlementRevoked(user_id=str(order.user_id), order_id=str(order.id),
                                                    subscription_id=str(subscription.id))

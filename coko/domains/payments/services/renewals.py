@@ -8,7 +8,9 @@ invoice or subscription, then one use case applies it.
   the checkout already settled) → ``pass_renew``: a paid order and payment for the period (the
   ledger, a receipt, ``payment.completed``), the pass extended to the period's end. Once per
   invoice: the renewal's payment has the invoice id for reference (unique).
-- ``invoice.payment_failed`` → ``pass_grace``: still readable ``COKO_PAYMENTS["GRACE_S"]``.
+- ``invoice.payment_failed`` → ``pass_grace``: still readable ``COKO_PAYMENTS["GRACE_S"]``; for
+  the first invoice (the card declined on the pass's checkout, which stays open),
+  ``checkout.payment_declined``: the checkout is closed and the order with it.
 - ``customer.subscription.deleted`` → ``pass_ended``: cancelled, readable to the period's end.
 """
 
@@ -26,6 +28,7 @@ from .. import errors, providers
 from ..models import Flag, Order, Payment, ProviderEvent, Subscription
 from . import ledger, receipts
 from ._shared import DB, announce_payment, announce_subscription
+from .checkout import payment_declined
 from .passes import LIVE
 
 
@@ -41,7 +44,10 @@ def provider_event_process(*, event_id: int) -> str:
         invoice = adapter.invoice(invoice_id=obj["id"])
         subscription_id = invoice["parent"]["subscription_details"]["subscription"]
         if invoice.get("billing_reason") == "subscription_create":
-            outcome = "first_period"  # granted by the checkout's settlement
+            if event.event_type == "invoice.payment_failed" and invoice["status"] != "paid":
+                outcome = _first_payment_declined(adapter, invoice)  # the checkout stays open: close it
+            else:
+                outcome = "first_period"  # granted by the checkout's settlement
         elif not Subscription.objects.filter(stripe_subscription_id=subscription_id).exists():
             return "waiting"  # its checkout is not settled yet: the poll brings it back
         elif event.event_type == "invoice.paid" and invoice["status"] == "paid":
@@ -61,6 +67,19 @@ def provider_event_process(*, event_id: int) -> str:
         outcome = pass_ended(subscription_id=subscription["id"]) if subscription["status"] == "canceled" else "ignored"
     _processed(event_id=event.id, outcome=outcome)
     return outcome
+
+
+def _first_payment_declined(adapter, invoice: dict) -> str:
+    """The card was declined on a card pass's checkout (its first invoice failed; Stripe keeps the
+    session open for another card): the order closes now, unless it was paid meanwhile."""
+    details = (invoice.get("parent") or {}).get("subscription_details") or {}
+    reference = (details.get("metadata") or {}).get("reference", "")
+    payment = Payment.objects.filter(provider="stripe", reference=reference).first() if reference else None
+    if payment is None:
+        return "ignored"
+    intent = next((p["payment"].get("payment_intent") for p in invoice["payments"]["data"]), "") or ""
+    failure = adapter.payment_failure(intent_id=intent) if intent else ""
+    return payment_declined(payment_id=payment.id, failure=failure or "card_declined")
 
 
 @use_case(DB)
