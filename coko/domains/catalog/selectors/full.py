@@ -82,22 +82,10 @@ def shaped(raw: dict | str | bytes, *, lang: str) -> dict:
         raw = json.loads(raw)
     translations = raw["translations"] or {}
     texts = translations.get(lang) or {}
-    access_model = raw["access_model"]
     editions = raw["editions"]
-    series_position = raw["series_position"]
+    book, series_position = card_shaped(raw, lang=lang)
     return {
-        "id": raw["id"],
-        "title": texts.get("title") or raw["title"],
-        **credits_shown(raw["credits"]),
-        "language": raw["language"],
-        "access_model": access_model,
-        "price": ({"amount": raw["price_amount"], "currency": raw["price_currency"]}
-                  if access_model == "sale" else None),
-        "rating": rating(raw["rating_average"], raw["rating_count"]),
-        "popularity": raw["popularity"],
-        "cover": cover(raw["cover_urls"], raw["cover_file_id"], lang=lang),
-        "publication_year": raw["publication_year"],
-        "published_at": _moment(raw["published_at"]),
+        **book,
         "subtitle": texts.get("subtitle") or raw["subtitle"],
         "description": texts.get("description") or raw["description"],
         "translations": sorted(translations.keys()),
@@ -106,7 +94,7 @@ def shaped(raw: dict | str | bytes, *, lang: str) -> dict:
         "publisher": raw["publisher"],
         "publisher_id": raw["publisher_id"],
         "series": ({"id": raw["series_id"], "name": raw["series"],
-                    "position": float(series_position) if series_position is not None else None}
+                    "position": series_position}
                    if raw["series_id"] else None),
         "publication_date": raw["publication_date"],
         "editions": editions,
